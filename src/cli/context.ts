@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { UsageError } from '../errors.ts';
+import type { LogFormat } from '../log.ts';
+
+/** Flags every command accepts (declared once on the root program). */
+export interface GlobalOptions {
+  stateFile: string;
+  logFormat: LogFormat;
+  logLevel: string;
+  color: boolean;
+}
+
+export function globalOptions(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals<Record<string, unknown>>();
+  const logFormat = o.logFormat === 'json' ? 'json' : 'text';
+  return {
+    stateFile: typeof o.stateFile === 'string' ? o.stateFile : '.agentspec.state.json',
+    logFormat,
+    logLevel: typeof o.logLevel === 'string' ? o.logLevel : 'info',
+    color: o.color !== false,
+  };
+}
+
+/** Where command output goes; tests and embedders may replace it. stdout carries output only. */
+export const io = {
+  out: (text: string): void => {
+    process.stdout.write(text);
+  },
+  err: (text: string): void => {
+    process.stderr.write(text);
+  },
+};
+
+let exitCode = 0;
+
+/** Exit code of the last action run through `action` (read by main). */
+export function lastExitCode(): number {
+  return exitCode;
+}
+
+export function resetExitCode(): void {
+  exitCode = 0;
+}
+
+/**
+ * Wrap a command handler: it returns the exit code it wants; thrown errors are handled by main
+ * (which maps AgentspecError codes to exit codes).
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number> | number): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    exitCode = await fn(...args);
+  };
+}
+
+/** Parse a duration flag like `30s`, `1m`, `500ms`, `2h` or a bare number of seconds into ms. */
+export function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (m === null) throw new UsageError(`${flag}: invalid duration "${value}" (use e.g. 500ms, 30s, 5m)`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
+  return Math.round(n * factor);
+}

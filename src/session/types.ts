@@ -1,0 +1,56 @@
+/** The session contract (DESIGN.md "Sessions"). Every failure reaches the caller. */
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+export interface ToolResult {
+  tool_call_id: string;
+  content: string;
+  is_error?: boolean;
+}
+
+export interface Message {
+  role: 'user' | 'assistant' | 'system' | 'tool';
+  content?: string;
+  tool_calls?: ToolCall[];
+  tool_result?: ToolResult;
+}
+
+export interface SessionInfo {
+  id: string;
+  agent: string;
+  /** ISO-8601 */
+  created_at: string;
+  /** ISO-8601 */
+  last_active: string;
+  metadata: Record<string, string>;
+}
+
+export interface MessageRange {
+  offset?: number;
+  /** Omitted: to the end. */
+  limit?: number;
+}
+
+export interface MessagePage {
+  messages: Message[];
+  /** Messages in the whole history (not only this page). */
+  total: number;
+}
+
+export interface SessionStore {
+  create(agent: string, metadata?: Record<string, string>): Promise<SessionInfo>;
+  /** null when the session does not exist (or expired). */
+  get(id: string): Promise<SessionInfo | null>;
+  touch(id: string): Promise<void>;
+  /** false when there was nothing to delete. */
+  delete(id: string): Promise<boolean>;
+  list(agent: string): Promise<SessionInfo[]>;
+  /** Atomic: all of `messages` are stored, in order, or none are. Returns the new history length. */
+  appendMessages(id: string, messages: Message[]): Promise<number>;
+  loadMessages(id: string, range?: MessageRange): Promise<MessagePage>;
+  close(): Promise<void>;
+}
