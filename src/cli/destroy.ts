@@ -1,9 +1,76 @@
+import path from 'node:path';
 import type { Command } from 'commander';
-import { AgentspecError } from '../errors.ts';
+import {
+  ApplyInterruptedError,
+  confirmOnTerminal,
+  countsLine,
+  destroyPackages,
+  loadDocuments,
+  textProgress,
+  trapInterrupts,
+  type DestroyResult,
+} from '../apply/index.ts';
+import { renderPlan } from '../plan/index.ts';
+import { openBackend } from '../state/index.ts';
+import { action, globalOptions, io, parseDuration } from './context.ts';
 
-// Placeholder until the 'destroy' command lands; replaced by its real implementation.
+interface DestroyFlags {
+  env?: string;
+  autoApprove?: boolean;
+  lockTimeout: string;
+}
+
 export function register(program: Command): void {
-  program.command('destroy').description('(destroy: not built yet)').allowUnknownOption().allowExcessArguments().action(() => {
-    throw new AgentspecError('E_NOT_BUILT', 'destroy is not built yet');
-  });
+  program
+    .command('destroy')
+    .description("stop everything the spec's packages deployed and remove their entries from the state")
+    .argument('<paths...>', 'spec files (.ias) or directories')
+    .option('--env <name>', 'environment the spec was applied with')
+    .option('--auto-approve', 'destroy without asking for confirmation')
+    .option('--lock-timeout <duration>', 'how long to wait for the state lock (0 fails at once)', '30s')
+    .action(
+      action(async (paths: string[], flags: DestroyFlags, cmd: Command) => {
+        const g = globalOptions(cmd);
+        const lockTimeoutMs = parseDuration('--lock-timeout', flags.lockTimeout);
+        const color = g.color && process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+        const docs = await loadDocuments(paths, {
+          ...(flags.env === undefined ? {} : { env: flags.env }),
+        });
+        const backend = openBackend({ stateFile: g.stateFile });
+        const stateDir = path.dirname(path.resolve(g.stateFile));
+        const trap = trapInterrupts('destroy');
+        let result: DestroyResult;
+        try {
+          result = await destroyPackages(
+            docs.map((d) => d.package.name),
+            {
+              backend,
+              stateDir,
+              lockTimeoutMs,
+              signal: trap.signal,
+              onPlan: (plan) => io.out(renderPlan(plan, { color })),
+              ...(flags.autoApprove === true
+                ? {}
+                : { confirm: () => confirmOnTerminal('destroy', '\nDestroy these resources? Only "yes" is accepted: ', trap.signal) }),
+              progress: textProgress(io.out),
+            },
+          );
+        } catch (err) {
+          const sig = trap.received();
+          if (sig !== undefined) throw new ApplyInterruptedError('destroy', sig);
+          throw err;
+        } finally {
+          trap.dispose();
+          await backend.close?.();
+        }
+        if (!result.approved) {
+          io.out('Destroy cancelled; nothing was changed.\n');
+          return 1;
+        }
+        io.out(`\n${countsLine(result.counts)}\n`);
+        const sig = trap.received();
+        if (result.interrupted || sig !== undefined) throw new ApplyInterruptedError('destroy', sig ?? 'signal');
+        return result.counts.failed > 0 ? 1 : 0;
+      }),
+    );
 }

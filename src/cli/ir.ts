@@ -1,9 +1,25 @@
 import type { Command } from 'commander';
-import { AgentspecError } from '../errors.ts';
+import { ExitCode } from '../errors.ts';
+import { compileSpec } from '../ir/compile.ts';
+import { action, io } from './context.ts';
+import { printDiagnostics } from './validate.ts';
 
-// Placeholder until the 'ir' command lands; replaced by its real implementation.
 export function register(program: Command): void {
-  program.command('ir').description('(ir: not built yet)').allowUnknownOption().allowExcessArguments().action(() => {
-    throw new AgentspecError('E_NOT_BUILT', 'ir is not built yet');
-  });
+  program
+    .command('ir')
+    .description('print the lowered IR (resources with FQN and content hash) as JSON')
+    .argument('<paths...>', '.ias files or directories (a directory means its *.ias files, not recursive)')
+    .option('--env <name>', 'apply the overrides of this environment')
+    .action(
+      action(async (paths: string[], opts: { env?: string }, cmd: Command) => {
+        const compiled = await compileSpec(paths, opts.env === undefined ? {} : { env: opts.env });
+        if (compiled.diagnostics.length > 0) {
+          printDiagnostics(cmd, compiled.diagnostics, 'text', compiled.sources);
+          return ExitCode.failure;
+        }
+        const out = compiled.documents.length === 1 ? compiled.documents[0] : compiled.documents;
+        io.out(JSON.stringify(out, null, 2) + '\n');
+        return ExitCode.ok;
+      }),
+    );
 }

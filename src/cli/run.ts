@@ -1,9 +1,147 @@
-import type { Command } from 'commander';
-import { AgentspecError } from '../errors.ts';
+import { readFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { AgentspecError, UsageError, errorMessage } from '../errors.ts';
+import { applyEnvironment, compileSpec, SpecInvalidError, type IRDocument } from '../ir/index.ts';
+import { logger } from '../log.ts';
+import { DEFAULT_RATE_LIMIT, apiKeysFrom, startRuntime } from '../runtime/index.ts';
+import { action, io, parseDuration } from './context.ts';
 
-// Placeholder until the 'run' command lands; replaced by its real implementation.
-export function register(program: Command): void {
-  program.command('run').description('(run: not built yet)').allowUnknownOption().allowExcessArguments().action(() => {
-    throw new AgentspecError('E_NOT_BUILT', 'run is not built yet');
+interface RunFlags {
+  ir?: string;
+  port: string;
+  host: string;
+  env?: string;
+  sessionStore: 'memory' | 'redis';
+  redisUrl?: string;
+  sessionTtl: string;
+  apiKey: string[];
+  auth: boolean;
+  rateLimit: string;
+}
+
+/** The IR snapshot could not be read as IR documents. */
+export class IrSnapshotError extends AgentspecError {
+  readonly path: string;
+
+  constructor(path: string, reason: string, cause?: unknown) {
+    super('E_IR_SNAPSHOT', `${path}: not a usable IR snapshot (${reason}); write one with \`agentspec ir\` or run from .ias files`, { cause });
+    this.path = path;
+  }
+}
+
+function isIrDocument(v: unknown): v is IRDocument {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const d = v as Record<string, unknown>;
+  return typeof d.ir_version === 'string' && typeof d.package === 'object' && d.package !== null && (d.resources === null || Array.isArray(d.resources));
+}
+
+/** An IR document, or an array of them, from a JSON file (the snapshot `apply` writes). */
+export async function loadIrSnapshot(path: string): Promise<IRDocument[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new IrSnapshotError(path, errorMessage(err), err);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new IrSnapshotError(path, `invalid JSON: ${errorMessage(err)}`, err);
+  }
+  const docs = Array.isArray(parsed) ? parsed : [parsed];
+  docs.forEach((d, i) => {
+    if (!isIrDocument(d)) throw new IrSnapshotError(path, `element ${i} lacks ir_version, package or resources`);
   });
+  return docs as IRDocument[];
+}
+
+function intFlag(flag: string, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`${flag}: "${value}" is not a whole number`);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`${flag}: ${n} is out of range (${min}..${max})`);
+  return n;
+}
+
+async function loadDocuments(paths: string[], flags: RunFlags): Promise<IRDocument[]> {
+  if (flags.ir !== undefined) {
+    if (paths.length > 0) throw new UsageError('give either .ias files/directories or --ir, not both');
+    const docs = await loadIrSnapshot(flags.ir);
+    return flags.env === undefined ? docs : docs.map((d) => applyEnvironment(d, flags.env));
+  }
+  if (paths.length === 0) throw new UsageError('nothing to serve: give .ias files or directories, or --ir SNAPSHOT.json');
+  const { documents, diagnostics } = await compileSpec(paths, flags.env === undefined ? {} : { env: flags.env });
+  if (diagnostics.length > 0) throw new SpecInvalidError(diagnostics);
+  return documents;
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals): void => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+      resolve(sig);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('serve the agents of a package over HTTP, with conversation sessions (see docs/runtime.md)')
+    .argument('[paths...]', '.ias files or directories')
+    .option('--ir <file>', 'serve an IR snapshot (JSON document or array) instead of compiling .ias files')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', '8080')
+    .option('--host <host>', 'address to listen on; without API keys only loopback is allowed', '127.0.0.1')
+    .option('--env <name>', 'apply this environment\'s overrides')
+    .addOption(new Option('--session-store <kind>', 'where conversations are kept').choices(['memory', 'redis']).default('memory'))
+    .option('--redis-url <url>', 'Redis for --session-store redis (default: REDIS_URL)')
+    .option('--session-ttl <duration>', 'idle time after which a conversation expires', '24h')
+    .option('--api-key <key>', 'accept this API key (repeatable; also AGENTSPEC_API_KEYS, comma-separated)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--no-auth', 'allow listening beyond loopback without API keys')
+    .option('--rate-limit <n>', 'requests per minute per API key (or client IP); 0 turns it off', String(DEFAULT_RATE_LIMIT))
+    .action(
+      action(async (paths: string[], flags: RunFlags) => {
+        const port = intFlag('--port', flags.port, 0, 65535);
+        const rateLimit = intFlag('--rate-limit', flags.rateLimit, 0, 1_000_000_000);
+        const ttlMs = parseDuration('--session-ttl', flags.sessionTtl);
+        if (ttlMs < 1000) throw new UsageError('--session-ttl: must be at least 1s');
+        const documents = await loadDocuments(paths, flags);
+        const redisUrl = flags.redisUrl ?? process.env.REDIS_URL;
+        const running = await startRuntime({
+          documents,
+          host: flags.host,
+          port,
+          apiKeys: apiKeysFrom(process.env, flags.apiKey),
+          noAuth: !flags.auth,
+          rateLimit,
+          sessionStore: {
+            kind: flags.sessionStore,
+            ttlSeconds: Math.ceil(ttlMs / 1000),
+            ...(flags.sessionStore === 'redis' && redisUrl !== undefined ? { url: redisUrl } : {}),
+          },
+        });
+        const log = logger('runtime');
+        log.info({ host: running.host, port: running.port, agents: running.agents, session_store: flags.sessionStore }, 'runtime listening');
+        io.out(`listening on ${running.url}\n`);
+        const signal = await waitForSignal();
+        log.info({ signal }, 'shutting down: finishing in-flight requests');
+        const forced = (sig: NodeJS.Signals): void => {
+          log.error({ signal: sig }, 'second signal during shutdown: exiting now');
+          process.exit(130);
+        };
+        process.once('SIGTERM', forced);
+        process.once('SIGINT', forced);
+        try {
+          await running.close(10_000);
+        } finally {
+          process.off('SIGTERM', forced);
+          process.off('SIGINT', forced);
+        }
+        log.info('runtime stopped');
+        return 0;
+      }),
+    );
 }

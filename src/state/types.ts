@@ -11,6 +11,8 @@ export interface RuntimeInfo {
   port: number;
   endpoint: string;
   started_at: string;
+  /** The IR snapshot the runtime serves (optional; absent in states written before it was recorded). */
+  snapshot?: string;
 }
 
 /**
@@ -87,5 +89,10 @@ export interface Backend {
   lockInfo(): Promise<LockInfo | null>;
   /** Remove a lock by id (like `terraform force-unlock`); refuses a live holder unless `force`. */
   forceUnlock(id: string, opts?: { force?: boolean }): Promise<void>;
+  /**
+   * Explicitly replace the state with its backup (`agentspec state recover`); requires the lock.
+   * Optional: a backend without backups does not offer it.
+   */
+  recover?(): Promise<State>;
   close?(): Promise<void>;
 }

@@ -100,3 +100,34 @@ export async function redisUrlOrSkip(t: TestContext): Promise<string | undefined
   t.skip(why);
   return undefined;
 }
+
+/**
+ * Like startRedisServer, but the server keeps its data in `dataDir` (append-only file, fsync on
+ * every write), so stop() then start() brings back everything written before: an outage without
+ * data loss.
+ */
+export async function startPersistentRedisServer(dataDir: string): Promise<RedisServer> {
+  if (!(await onPath('redis-server'))) throw new Error('redis-server is not installed (apt-get install redis-server)');
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
+    child = spawn('redis-server', args, { stdio: 'ignore' });
+    const deadline = Date.now() + 10_000;
+    while (!(await canConnect('127.0.0.1', port))) {
+      if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const stop = async (): Promise<void> => {
+    const c = child;
+    child = undefined;
+    if (c === undefined || c.exitCode !== null) return;
+    const exited = once(c, 'exit');
+    c.kill('SIGTERM');
+    await exited;
+  };
+  process.once('exit', () => child?.kill('SIGKILL'));
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+}

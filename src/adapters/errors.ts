@@ -1,0 +1,59 @@
+import { AgentspecError } from '../errors.ts';
+
+export class PortInUseError extends AgentspecError {
+  readonly host: string;
+  readonly port: number;
+  constructor(host: string, port: number, cause?: unknown) {
+    super(
+      'E_PORT_IN_USE',
+      `port ${port} on ${host} is already in use (EADDRINUSE): stop the program listening there or set another \`port\` in the deploy target`,
+      { cause },
+    );
+    this.host = host;
+    this.port = port;
+  }
+}
+
+export class RuntimeStartError extends AgentspecError {
+  readonly logPath: string;
+  constructor(message: string, logPath: string, cause?: unknown) {
+    super('E_RUNTIME_START', `${message} (see ${logPath})`, { cause });
+    this.logPath = logPath;
+  }
+}
+
+export class HealthTimeoutError extends AgentspecError {
+  readonly endpoint: string;
+  readonly waitedMs: number;
+  constructor(endpoint: string, waitedMs: number, logPath: string) {
+    super(
+      'E_HEALTH_TIMEOUT',
+      `the runtime at ${endpoint} did not report healthy within ${Math.round(waitedMs / 1000)}s; it was stopped (see ${logPath})`,
+    );
+    this.endpoint = endpoint;
+    this.waitedMs = waitedMs;
+  }
+}
+
+export class StartInterruptedError extends AgentspecError {
+  constructor(pid: number) {
+    super('E_INTERRUPTED', `interrupted while the runtime (pid ${pid}) was starting; it was stopped`);
+  }
+}
+
+export class UnsupportedTargetError extends AgentspecError {
+  readonly adapter: string;
+  constructor(adapter: string) {
+    super(
+      'E_TARGET_UNSUPPORTED',
+      `deploy target adapter "${adapter}" is not supported yet; only the process target (adapters process, local-mcp) can be applied. Choose one with --target`,
+    );
+    this.adapter = adapter;
+  }
+}
+
+export class UnknownAdapterError extends AgentspecError {
+  constructor(adapter: string, known: readonly string[]) {
+    super('E_UNKNOWN_ADAPTER', `unknown adapter "${adapter}" (known: ${known.join(', ')})`);
+  }
+}

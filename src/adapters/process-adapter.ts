@@ -1,0 +1,233 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { AgentspecError, errorMessage } from '../errors.ts';
+import { logger } from '../log.ts';
+import type { RuntimeInfo } from '../state/types.ts';
+import {
+  HealthTimeoutError,
+  PortInUseError,
+  RuntimeStartError,
+  StartInterruptedError,
+} from './errors.ts';
+import { readPidFile, removePidFile, tailOf, writeFileDurably } from './files.ts';
+import { logPath, pidPath, snapshotPath } from './paths.ts';
+import { findRuntimes, isRuntimeOf, terminate } from './processes.ts';
+import type {
+  Adapter,
+  DeployRequest,
+  PreparedDeploy,
+  RuntimeStatus,
+  StartOptions,
+  StopResult,
+} from './types.ts';
+
+const HOST = '127.0.0.1';
+const BIN = fileURLToPath(new URL('../../bin/agentspec.js', import.meta.url));
+
+export interface ProcessAdapterOptions {
+  /** How long `start` waits for the health check (default 30 s, env AGENTSPEC_START_TIMEOUT_MS). */
+  startTimeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL when stopping (default 5 s, env AGENTSPEC_STOP_GRACE_MS). */
+  stopGraceMs?: number;
+}
+
+function envMs(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+/** Resolves when the port can be bound on `host`; PortInUseError when something holds it. */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'EADDRINUSE' || err.code === 'EACCES' ? new PortInUseError(host, port, err) : err);
+    });
+    srv.listen({ host, port, exclusive: true }, () => resolve());
+  });
+  await new Promise<void>((resolve, reject) => srv.close((err) => (err ? reject(err) : resolve())));
+}
+
+/** One health probe; a fresh connection each time so no socket outlives the command. */
+function healthy(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: 1_000 }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300));
+      res.once('error', () => resolve(false));
+    });
+    req.once('timeout', () => req.destroy(new Error('health check timed out')));
+    req.once('error', (err) => {
+      logger('adapters').trace({ url, err: errorMessage(err) }, 'health check failed');
+      resolve(false);
+    });
+  });
+}
+
+/**
+ * Runs a package as `agentspec run --ir <snapshot>`: a detached local process with its output in
+ * `.agentspec/logs/<package>.log` and its pid in `.agentspec/run/<package>.pid`.
+ */
+export class ProcessAdapter implements Adapter {
+  readonly name = 'process';
+  readonly supported = true;
+  private readonly startTimeoutMs: number;
+  private readonly stopGraceMs: number;
+
+  constructor(opts: ProcessAdapterOptions = {}) {
+    this.startTimeoutMs = opts.startTimeoutMs ?? envMs('AGENTSPEC_START_TIMEOUT_MS', 30_000);
+    this.stopGraceMs = opts.stopGraceMs ?? envMs('AGENTSPEC_STOP_GRACE_MS', 5_000);
+  }
+
+  prepare(req: DeployRequest): Promise<PreparedDeploy> {
+    const { port } = req.target;
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+      return Promise.reject(
+        new AgentspecError('E_TARGET_PORT', `deploy target "${req.target.name}" has no valid port (${String(port)})`),
+      );
+    }
+    const snapshot = snapshotPath(req.stateDir, req.package);
+    // The runtime serves the spec as applied, not whatever the files say later.
+    writeFileDurably(snapshot, `${JSON.stringify(req.document, null, 2)}\n`);
+    return Promise.resolve({
+      package: req.package,
+      port,
+      endpoint: `http://${HOST}:${port}`,
+      snapshotPath: snapshot,
+      healthPath: req.target.healthPath,
+      logPath: logPath(req.stateDir, req.package),
+      pidPath: pidPath(req.stateDir, req.package),
+    });
+  }
+
+  async start(p: PreparedDeploy, opts: StartOptions = {}): Promise<RuntimeInfo> {
+    const log = logger('adapters');
+    const aborted = (): boolean => opts.signal?.aborted === true;
+    if (aborted()) throw new StartInterruptedError(0);
+    // A busy port is reported now, not discovered as a health-check timeout later.
+    await assertPortFree(HOST, p.port);
+
+    mkdirSync(path.dirname(p.logPath), { recursive: true, mode: 0o700 });
+    mkdirSync(path.dirname(p.pidPath), { recursive: true, mode: 0o700 });
+    const out = openSync(p.logPath, 'a', 0o600);
+    let child;
+    try {
+      child = spawn(process.execPath, [BIN, 'run', '--ir', p.snapshotPath, '--port', String(p.port), '--host', HOST], {
+        // The directory of the state file, where a user's relative paths are meant from.
+        cwd: path.resolve(path.dirname(p.snapshotPath), '..', '..'),
+        detached: true,
+        stdio: ['ignore', out, out],
+        env: process.env,
+      });
+    } finally {
+      closeSync(out);
+    }
+    const pid = child.pid;
+    if (pid === undefined) {
+      const err = await new Promise<Error>((resolve) => child.once('error', resolve));
+      throw new RuntimeStartError(`could not start the runtime: ${err.message}`, p.logPath, err);
+    }
+    // Written before anything else so that a kill from here on leaves a pid the next apply can find.
+    writeFileDurably(p.pidPath, `${pid}\n`);
+    child.unref();
+    const startedAt = new Date();
+    log.info({ package: p.package, runtime_pid: pid, port: p.port, snapshot: p.snapshotPath }, 'runtime process started');
+
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    child.once('exit', (code, sig) => (exited = { code, signal: sig }));
+    child.once('error', (err) => {
+      log.error({ package: p.package, runtime_pid: pid, err: errorMessage(err) }, 'runtime process error');
+    });
+
+    const timeoutMs = opts.startTimeoutMs ?? this.startTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const url = `${p.endpoint}${p.healthPath}`;
+    let delay = 25;
+    for (;;) {
+      if (exited !== undefined) {
+        removePidFile(p.pidPath, pid);
+        const tail = tailOf(p.logPath, 5);
+        const how = exited.code !== null ? `exit code ${exited.code}` : `signal ${String(exited.signal)}`;
+        const busy = /EADDRINUSE/.test(tail) ? ` (port ${p.port} is in use)` : '';
+        throw new RuntimeStartError(
+          `the runtime exited during start with ${how}${busy}${tail === '' ? '' : `:\n${tail}\n`}`,
+          p.logPath,
+        );
+      }
+      if (aborted()) {
+        await this.rollback(p, pid);
+        throw new StartInterruptedError(pid);
+      }
+      if (Date.now() >= deadline) {
+        await this.rollback(p, pid);
+        throw new HealthTimeoutError(url, timeoutMs, p.logPath);
+      }
+      if (await healthy(url)) break;
+      await sleep(delay);
+      delay = Math.min(delay * 2, 200);
+    }
+    log.info({ package: p.package, runtime_pid: pid, endpoint: p.endpoint, ms: Date.now() - startedAt.getTime() }, 'runtime healthy');
+    return { pid, port: p.port, endpoint: p.endpoint, started_at: startedAt.toISOString() };
+  }
+
+  private async rollback(p: PreparedDeploy, pid: number): Promise<void> {
+    const how = await terminate(pid, this.stopGraceMs);
+    logger('adapters').warn({ package: p.package, runtime_pid: pid, how }, 'runtime start rolled back');
+    removePidFile(p.pidPath, pid);
+  }
+
+  private candidates(pkg: string, stateDir: string, extra: readonly number[]): { snapshot: string; pids: number[] } {
+    const snapshot = snapshotPath(stateDir, pkg);
+    const set = new Set<number>(extra.filter((pid) => Number.isInteger(pid) && pid > 0));
+    const fromFile = readPidFile(pidPath(stateDir, pkg));
+    if (fromFile !== undefined) set.add(fromFile);
+    for (const pid of findRuntimes(snapshot)) set.add(pid);
+    return { snapshot, pids: [...set].sort((a, b) => a - b) };
+  }
+
+  private async terminateAll(pkg: string, snapshot: string, pids: readonly number[], why: string): Promise<StopResult> {
+    const result: StopResult = { stopped: [], killed: [] };
+    for (const pid of pids) {
+      // A recorded pid may since belong to an unrelated program: only signal our runtime.
+      if (!isRuntimeOf(pid, snapshot)) continue;
+      const how = await terminate(pid, this.stopGraceMs);
+      if (how === 'gone') continue;
+      result.stopped.push(pid);
+      if (how === 'kill') result.killed.push(pid);
+      const fields = { package: pkg, runtime_pid: pid, signal: how === 'kill' ? 'SIGKILL' : 'SIGTERM' };
+      if (why === 'stop') logger('adapters').info(fields, 'runtime process stopped');
+      else logger('adapters').warn(fields, 'untracked runtime process stopped');
+    }
+    return result;
+  }
+
+  async stop(pkg: string, stateDir: string, pids: readonly number[]): Promise<StopResult> {
+    const { snapshot, pids: all } = this.candidates(pkg, stateDir, pids);
+    const result = await this.terminateAll(pkg, snapshot, all, 'stop');
+    removePidFile(pidPath(stateDir, pkg));
+    return result;
+  }
+
+  async reap(pkg: string, stateDir: string, keep: readonly number[]): Promise<StopResult> {
+    const { snapshot, pids } = this.candidates(pkg, stateDir, []);
+    return this.terminateAll(pkg, snapshot, pids.filter((pid) => !keep.includes(pid)), 'reap');
+  }
+
+  async inspect(pkg: string, stateDir: string, info: RuntimeInfo, healthPath = '/healthz'): Promise<RuntimeStatus> {
+    if (!isRuntimeOf(info.pid, snapshotPath(stateDir, pkg))) {
+      return { state: 'stopped', health: 'unknown' };
+    }
+    const started = Date.parse(info.started_at);
+    const status: RuntimeStatus = {
+      state: 'running',
+      health: (await healthy(`${info.endpoint}${healthPath}`)) ? 'healthy' : 'unhealthy',
+    };
+    if (Number.isFinite(started)) status.uptimeSeconds = Math.max(0, Math.round((Date.now() - started) / 1000));
+    return status;
+  }
+}

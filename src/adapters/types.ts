@@ -1,0 +1,81 @@
+import type { IRDocument } from '../ir/types.ts';
+import type { RuntimeInfo } from '../state/types.ts';
+
+/** The deploy target chosen for a package (REFERENCE 3.7). */
+export interface TargetChoice {
+  /** Name of the binding or deploy target. */
+  name: string;
+  /** Adapter name as resolved by the selection rules (e.g. local-mcp, process, docker). */
+  adapter: string;
+  /** Port the runtime listens on. */
+  port: number;
+  /** Health check path (`health.path`, default /healthz). */
+  healthPath: string;
+}
+
+export interface DeployRequest {
+  package: string;
+  /** The lowered document (environment applied) the runtime must serve. */
+  document: IRDocument;
+  target: TargetChoice;
+  /** Directory that holds the state file; the adapter keeps its files in `<stateDir>/.agentspec/`. */
+  stateDir: string;
+}
+
+/** What an adapter is about to start: recorded as an intent before anything runs. */
+export interface PreparedDeploy {
+  package: string;
+  port: number;
+  endpoint: string;
+  snapshotPath: string;
+  healthPath: string;
+  logPath: string;
+  pidPath: string;
+}
+
+export interface StartOptions {
+  /** Aborting rolls the start back: the half-started process is stopped. */
+  signal?: AbortSignal;
+  /** How long to wait for the health check to pass. */
+  startTimeoutMs?: number;
+}
+
+export type RuntimeState = 'running' | 'stopped';
+export type HealthState = 'healthy' | 'unhealthy' | 'unknown';
+
+export interface RuntimeStatus {
+  state: RuntimeState;
+  health: HealthState;
+  /** Seconds since start, when running. */
+  uptimeSeconds?: number;
+}
+
+export interface StopResult {
+  /** Processes that were running and are now gone. */
+  stopped: number[];
+  /** Processes that needed SIGKILL after the grace period. */
+  killed: number[];
+}
+
+/**
+ * Makes the deployed world match a package. Adapters act and report (pid, port, endpoint); they
+ * never write state: the apply engine records what they did.
+ */
+export interface Adapter {
+  readonly name: string;
+  /** False for targets that are recognised but cannot be applied yet. */
+  readonly supported: boolean;
+  /** Validate the request and lay out what the start will use (snapshot, port); starts nothing. */
+  prepare(req: DeployRequest): Promise<PreparedDeploy>;
+  /** Start the package's runtime and wait until it is healthy. */
+  start(prepared: PreparedDeploy, opts?: StartOptions): Promise<RuntimeInfo>;
+  /**
+   * Stop every runtime process of the package: those recorded (`pids`) and any the adapter finds
+   * itself (pid file, process table), each verified to be ours before it is signalled.
+   */
+  stop(pkg: string, stateDir: string, pids: readonly number[]): Promise<StopResult>;
+  /** Stop runtime processes of the package that are not in `keep` (left over by an interrupted apply). */
+  reap(pkg: string, stateDir: string, keep: readonly number[]): Promise<StopResult>;
+  /** Is the recorded runtime alive and healthy? */
+  inspect(pkg: string, stateDir: string, info: RuntimeInfo, healthPath?: string): Promise<RuntimeStatus>;
+}

@@ -1,0 +1,360 @@
+import { adapterFor, adapterForEntry, type Adapter, type TargetChoice } from '../adapters/index.ts';
+import { UnsupportedTargetError } from '../adapters/index.ts';
+import { errorMessage } from '../errors.ts';
+import type { IRDocument, Resource } from '../ir/types.ts';
+import { logger } from '../log.ts';
+import { computePlan, entriesOfPackages, hasChanges, type Plan, type PlannedAction } from '../plan/index.ts';
+import type { Backend, RuntimeInfo, State, StateEntry } from '../state/types.ts';
+import { previousAttributes } from './previous.ts';
+import { countResults, type ActionResult, type ApplyCounts, type ProgressSink } from './progress.ts';
+import { liveRuntimePids, refreshEntries } from './refresh.ts';
+
+/** One package of the spec, lowered, with the target it deploys to. */
+export interface PackageSpec {
+  name: string;
+  document: IRDocument;
+  target: TargetChoice;
+}
+
+export interface EngineOptions {
+  backend: Backend;
+  /** Directory of the state file: the adapters keep `.agentspec/` there. */
+  stateDir: string;
+  lockTimeoutMs: number;
+  /** Told the plan as soon as it is known (inside the lock, before any change). */
+  onPlan?: (plan: Plan) => void;
+  /** Asked once the plan is known, inside the lock; undefined approves (--auto-approve). */
+  confirm?: (plan: Plan) => Promise<boolean>;
+  progress?: ProgressSink;
+  /** Aborting stops after the resource in flight; what happened is saved. */
+  signal?: AbortSignal;
+  /** Resolve an adapter name (tests and embedders may supply their own). */
+  adapters?: (name: string) => Adapter;
+}
+
+export interface EngineResult {
+  plan: Plan;
+  /** False when the confirmation was declined: nothing was changed. */
+  approved: boolean;
+  /** True when the signal stopped the run before every package was handled. */
+  interrupted: boolean;
+  results: ActionResult[];
+  counts: ApplyCounts;
+  state: State;
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function aborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+/** Holds the lock for `fn`; the lock is released whatever happens, and an unlock error never hides fn's. */
+async function underLock<T>(backend: Backend, operation: string, opts: EngineOptions, fn: () => Promise<T>): Promise<T> {
+  await backend.lock({ operation, timeoutMs: opts.lockTimeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
+  try {
+    return await fn();
+  } finally {
+    try {
+      await backend.unlock();
+    } catch (err) {
+      logger('apply').error({ err: errorMessage(err), state: backend.location }, 'could not release the state lock');
+    }
+  }
+}
+
+/**
+ * Mutable view of the state during one run: every save goes through here so the serial the next
+ * save is based on is always the one just written.
+ */
+class Ledger {
+  entries: StateEntry[];
+  constructor(
+    private readonly backend: Backend,
+    public state: State,
+  ) {
+    this.entries = [...state.entries];
+  }
+
+  put(entry: StateEntry): void {
+    const i = this.entries.findIndex((e) => e.fqn === entry.fqn);
+    if (i >= 0) this.entries[i] = entry;
+    else this.entries.push(entry);
+  }
+
+  remove(fqn: string): void {
+    this.entries = this.entries.filter((e) => e.fqn !== fqn);
+  }
+
+  get(fqn: string): StateEntry | undefined {
+    return this.entries.find((e) => e.fqn === fqn);
+  }
+
+  async save(why: string): Promise<void> {
+    this.state = await this.backend.save(this.entries, this.state.serial);
+    this.entries = [...this.state.entries];
+    logger('apply').debug({ serial: this.state.serial, why }, 'state saved');
+  }
+}
+
+function recordedPids(entries: readonly StateEntry[]): number[] {
+  return [...new Set(entries.flatMap((e) => (e.runtime !== undefined && e.runtime.pid > 0 ? [e.runtime.pid] : [])))];
+}
+
+/**
+ * Apply one package: record the intent, stop the old runtime, start the new one, record the
+ * outcome. Returns the results of its actions.
+ */
+async function applyPackage(
+  spec: PackageSpec,
+  adapter: Adapter,
+  actions: PlannedAction[],
+  ledger: Ledger,
+  opts: EngineOptions,
+): Promise<ActionResult[]> {
+  const log = logger('apply');
+  const changed = actions.filter((a) => a.action !== 'noop');
+  const desired: Resource[] = spec.document.resources ?? [];
+  const pkgEntries = entriesOfPackages(ledger.entries, [spec.name]);
+  const oldPids = recordedPids(pkgEntries);
+  const t0 = Date.now();
+  const results = (ok: boolean, error?: string): ActionResult[] =>
+    changed.map((a) => ({
+      fqn: a.fqn,
+      action: a.action as ActionResult['action'],
+      ok,
+      ms: Date.now() - t0,
+      ...(error === undefined ? {} : { error }),
+    }));
+
+  if (desired.length === 0) {
+    // Nothing left to serve: stop the runtime, then forget the entries.
+    opts.progress?.packageStarted?.(spec.name, 'stopping the runtime (no resources left)');
+    await adapter.stop(spec.name, opts.stateDir, oldPids);
+    for (const a of changed) ledger.remove(a.fqn);
+    await ledger.save('package emptied');
+    return results(true);
+  }
+
+  let prepared;
+  try {
+    prepared = await adapter.prepare({ package: spec.name, document: spec.document, target: spec.target, stateDir: opts.stateDir });
+  } catch (err) {
+    const message = errorMessage(err);
+    log.error({ package: spec.name, err: message }, 'could not prepare the deployment');
+    const at = now();
+    for (const a of changed) {
+      if (a.action === 'delete' || a.resource === undefined) continue;
+      ledger.put({ fqn: a.fqn, hash: a.resource.hash, status: 'failed', last_applied: at, adapter: adapter.name, error: message });
+    }
+    await ledger.save('prepare failed');
+    return results(false, message);
+  }
+
+  // Intent record: before anything is stopped or started, the state says which port and snapshot
+  // this package is about to use, so a kill from here on leaves something the next apply can find.
+  const intentAt = now();
+  const intent: RuntimeInfo = {
+    pid: 0,
+    port: prepared.port,
+    endpoint: prepared.endpoint,
+    started_at: intentAt,
+    snapshot: prepared.snapshotPath,
+  };
+  for (const a of changed) {
+    if (a.action === 'delete' || a.resource === undefined) continue;
+    ledger.put({ fqn: a.fqn, hash: a.resource.hash, status: 'pending', last_applied: intentAt, adapter: adapter.name, runtime: intent });
+  }
+  await ledger.save('intent');
+
+  opts.progress?.packageStarted?.(
+    spec.name,
+    `${oldPids.length > 0 ? 'restarting' : 'starting'} the runtime on ${prepared.endpoint} (target "${spec.target.name}")`,
+  );
+  await adapter.stop(spec.name, opts.stateDir, oldPids);
+
+  let info: RuntimeInfo | undefined;
+  let failure: string | undefined;
+  try {
+    info = { ...(await adapter.start(prepared, opts.signal ? { signal: opts.signal } : {})), snapshot: prepared.snapshotPath };
+  } catch (err) {
+    failure = errorMessage(err);
+    log.error({ package: spec.name, err: failure }, 'runtime failed to start');
+  }
+
+  const doneAt = now();
+  const changedFqns = new Set(changed.map((a) => a.fqn));
+  for (const r of desired) {
+    const prior = ledger.get(r.fqn);
+    const lastApplied = changedFqns.has(r.fqn) || prior === undefined ? doneAt : prior.last_applied;
+    const entry: StateEntry =
+      info !== undefined
+        ? { fqn: r.fqn, hash: r.hash, status: 'applied', last_applied: lastApplied, adapter: adapter.name, runtime: info }
+        : {
+            fqn: r.fqn,
+            hash: r.hash,
+            status: 'failed',
+            last_applied: lastApplied,
+            adapter: adapter.name,
+            error: failure ?? 'runtime did not start',
+          };
+    ledger.put(entry);
+  }
+  // The old runtime is gone either way, so resources no longer in the spec are no longer served.
+  for (const a of changed) if (a.action === 'delete') ledger.remove(a.fqn);
+  await ledger.save('outcome');
+
+  return changed.map((a) => {
+    const ok = a.action === 'delete' || info !== undefined;
+    return {
+      fqn: a.fqn,
+      action: a.action as ActionResult['action'],
+      ok,
+      ms: Date.now() - t0,
+      ...(ok ? {} : { error: failure ?? 'runtime did not start' }),
+    };
+  });
+}
+
+/** Refuse targets that cannot be applied before taking the lock or touching anything. */
+function resolveAdapters(specs: readonly PackageSpec[], resolve: (name: string) => Adapter): Map<string, Adapter> {
+  const out = new Map<string, Adapter>();
+  for (const spec of specs) {
+    const adapter = resolve(spec.target.adapter);
+    if (!adapter.supported) throw new UnsupportedTargetError(spec.target.adapter);
+    out.set(spec.name, adapter);
+  }
+  return out;
+}
+
+/**
+ * `lock -> load (with recovery) -> plan -> confirm -> act -> save -> unlock`. Every step after the
+ * lock runs inside it: a plan computed before it could be stale. Only this module writes state.
+ */
+export async function applySpec(specs: readonly PackageSpec[], opts: EngineOptions): Promise<EngineResult> {
+  const resolve = opts.adapters ?? adapterFor;
+  const adapters = resolveAdapters(specs, resolve);
+  const packages = specs.map((s) => s.name);
+
+  return underLock(opts.backend, 'apply', opts, async () => {
+    const log = logger('apply');
+    const loaded = await opts.backend.load({ repair: true });
+    const ledger = new Ledger(opts.backend, loaded);
+
+    // Recovery: a runtime that no applied entry accounts for (an interrupted apply's) is stopped;
+    // recorded runtimes that died are planned as updates.
+    const refreshed = refreshEntries(ledger.entries, opts.stateDir);
+    for (const spec of specs) {
+      const adapter = adapters.get(spec.name)!;
+      const keep = liveRuntimePids(entriesOfPackages(refreshed, [spec.name]), opts.stateDir);
+      const reaped = await adapter.reap(spec.name, opts.stateDir, keep);
+      if (reaped.stopped.length > 0) log.warn({ package: spec.name, runtime_pids: reaped.stopped }, 'recovered from an interrupted apply');
+    }
+
+    const desired = specs.flatMap((s) => s.document.resources ?? []);
+    const previous = previousAttributes(opts.stateDir, packages, ledger.entries);
+    const plan = computePlan({ packages, desired, entries: refreshed, previous });
+    opts.onPlan?.(plan);
+    const result: EngineResult = {
+      plan,
+      approved: true,
+      interrupted: false,
+      results: [],
+      counts: countResults([]),
+      state: ledger.state,
+    };
+    if (!hasChanges(plan)) return result;
+    if (opts.confirm !== undefined && !(await opts.confirm(plan))) {
+      result.approved = false;
+      return result;
+    }
+
+    for (const spec of specs) {
+      if (aborted(opts.signal)) {
+        result.interrupted = true;
+        break;
+      }
+      const actions = plan.actions.filter((a) => a.package === spec.name);
+      if (!actions.some((a) => a.action !== 'noop')) continue;
+      const rs = await applyPackage(spec, adapters.get(spec.name)!, actions, ledger, opts);
+      for (const r of rs) {
+        result.results.push(r);
+        opts.progress?.result?.(r);
+      }
+    }
+    if (aborted(opts.signal)) result.interrupted = true;
+    result.counts = countResults(result.results);
+    result.state = ledger.state;
+    return result;
+  });
+}
+
+export interface DestroyResult {
+  plan: Plan;
+  approved: boolean;
+  interrupted: boolean;
+  results: ActionResult[];
+  counts: ApplyCounts;
+  state: State;
+}
+
+/** Stop everything the packages deployed and remove their entries, under the lock. */
+export async function destroyPackages(packages: readonly string[], opts: EngineOptions): Promise<DestroyResult> {
+  return underLock(opts.backend, 'destroy', opts, async () => {
+    const loaded = await opts.backend.load({ repair: true });
+    const ledger = new Ledger(opts.backend, loaded);
+    const plan = computePlan({ packages: [...packages], desired: [], entries: ledger.entries });
+    opts.onPlan?.(plan);
+    const result: DestroyResult = { plan, approved: true, interrupted: false, results: [], counts: countResults([]), state: ledger.state };
+    if (opts.confirm !== undefined && hasChanges(plan) && !(await opts.confirm(plan))) {
+      result.approved = false;
+      return result;
+    }
+    const resolve = opts.adapters ?? adapterForEntry;
+    for (const pkg of packages) {
+      if (aborted(opts.signal)) {
+        result.interrupted = true;
+        break;
+      }
+      const entries = entriesOfPackages(ledger.entries, [pkg]);
+      const t0 = Date.now();
+      const byAdapter = new Map<string, StateEntry[]>();
+      for (const e of entries) byAdapter.set(e.adapter, [...(byAdapter.get(e.adapter) ?? []), e]);
+      // Even with no entries, a runtime an interrupted apply left behind is stopped.
+      if (byAdapter.size === 0) byAdapter.set('process', []);
+      let failure: string | undefined;
+      for (const [name, es] of byAdapter) {
+        const adapter = resolve(name);
+        if (!adapter.supported) continue;
+        try {
+          await adapter.stop(pkg, opts.stateDir, recordedPids(es));
+        } catch (err) {
+          failure = errorMessage(err);
+          logger('apply').error({ package: pkg, err: failure }, 'could not stop the runtime');
+        }
+      }
+      const rs: ActionResult[] = entries.map((e) => ({
+        fqn: e.fqn,
+        action: 'delete',
+        ok: failure === undefined,
+        ms: Date.now() - t0,
+        ...(failure === undefined ? {} : { error: failure }),
+      }));
+      if (failure === undefined && entries.length > 0) {
+        for (const e of entries) ledger.remove(e.fqn);
+        await ledger.save('destroy');
+      }
+      for (const r of rs) {
+        result.results.push(r);
+        opts.progress?.result?.(r);
+      }
+    }
+    if (aborted(opts.signal)) result.interrupted = true;
+    result.counts = countResults(result.results);
+    result.state = ledger.state;
+    return result;
+  });
+}
+

@@ -1,0 +1,33 @@
+import { AgentspecError, ExitCode } from '../errors.ts';
+
+/** Changes need a yes from a person, but there is nobody to ask (stdin is not a terminal). */
+export class ConfirmationRequiredError extends AgentspecError {
+  constructor(command: string) {
+    super(
+      'E_CONFIRMATION_REQUIRED',
+      `${command} needs confirmation but stdin is not a terminal; review the plan with \`agentspec plan\` and run again with --auto-approve`,
+      { exitCode: ExitCode.usage },
+    );
+  }
+}
+
+/** SIGINT/SIGTERM arrived: the resource in flight was finished or rolled back and the state saved. */
+export class ApplyInterruptedError extends AgentspecError {
+  readonly signal: string;
+  constructor(command: string, signal: string) {
+    super(
+      'E_INTERRUPTED',
+      `${command} interrupted by ${signal}: what was done is recorded in the state; run it again to finish`,
+    );
+    this.signal = signal;
+  }
+}
+
+/** Some resources failed; their errors are in the state and the output. */
+export class ApplyFailedError extends AgentspecError {
+  readonly failed: number;
+  constructor(failed: number) {
+    super('E_APPLY_FAILED', `${failed} resource(s) failed; see the errors above (also recorded in the state)`);
+    this.failed = failed;
+  }
+}

@@ -1,0 +1,388 @@
+import type { Attr, KvBlock, NumAttr, Pos } from './ast.ts';
+import { diagnostic, type Diagnostic } from './diagnostics.ts';
+import { describeToken, isKw, isNameToken, type Token, type TokenKind } from './tokens.ts';
+
+/** Go `strconv.Atoi` accepts an optional sign and decimal digits within int64. */
+const INT_RE = /^[+-]?[0-9]+$/;
+/** The float forms a Number token can take (digits, dots and dashes) that ParseFloat accepts. */
+const FLOAT_RE = /^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$/;
+const INT64_MAX = 9223372036854775807n;
+const INT64_MIN = -9223372036854775808n;
+
+export interface ReadValue<T> {
+  value: T;
+  pos: Pos;
+}
+
+/**
+ * Token cursor plus the readers of REFERENCE section 1/2.0 (STRING, NAME, ANY, INT, FLOAT, BOOL,
+ * kv, strlist, EXPR). Every reader makes progress or stops at a structural token (newline, `}`,
+ * EOF), so block loops that skip unknown tokens one at a time always terminate.
+ */
+export class Cursor {
+  readonly file: string;
+  readonly diagnostics: Diagnostic[] = [];
+  /** Nesting of recursive constructs (on input if/for bodies), bounded to keep the stack safe. */
+  depth = 0;
+  private readonly tokens: Token[];
+  private index = 0;
+
+  constructor(tokens: Token[], file: string) {
+    this.tokens = tokens;
+    this.file = file;
+  }
+
+  get tok(): Token {
+    return this.tokens[this.index] ?? (this.tokens[this.tokens.length - 1] as Token);
+  }
+
+  /** Current token index, to look ahead and come back with `reset`. */
+  mark(): number {
+    return this.index;
+  }
+
+  reset(mark: number): void {
+    this.index = mark;
+  }
+
+  peekAt(offset: number): Token {
+    return this.tokens[Math.min(this.index + offset, this.tokens.length - 1)] as Token;
+  }
+
+  /** The line of the previous token (the last one consumed). */
+  get prevLine(): number {
+    return (this.tokens[Math.max(0, this.index - 1)] as Token).pos.line;
+  }
+
+  next(): Token {
+    const t = this.tok;
+    if (t.kind !== 'eof') this.index++;
+    return t;
+  }
+
+  is(kind: TokenKind): boolean {
+    return this.tok.kind === kind;
+  }
+
+  isKw(word: string): boolean {
+    return isKw(this.tok, word);
+  }
+
+  /** Identifier (not keyword) with this exact text, e.g. `max_messages`, `cpu`, `expect`. */
+  isWord(word: string): boolean {
+    return this.tok.kind === 'ident' && this.tok.text === word;
+  }
+
+  atEnd(): boolean {
+    return this.tok.kind === 'eof';
+  }
+
+  /** A token a recovering reader must not swallow. */
+  atStructural(): boolean {
+    const k = this.tok.kind;
+    return k === 'newline' || k === '}' || k === 'eof';
+  }
+
+  skipNewlines(): void {
+    while (this.tok.kind === 'newline') this.index++;
+  }
+
+  error(pos: Pos, message: string, hint?: string): void {
+    this.diagnostics.push(diagnostic(this.file, pos.line, pos.column, message, hint));
+  }
+
+  errorHere(message: string, hint?: string): void {
+    this.error(this.tok.pos, message, hint);
+  }
+
+  unexpected(block: string | undefined, hint?: string): void {
+    const where = block === undefined ? '' : ` in ${block} block`;
+    this.errorHere(`unexpected token ${describeToken(this.tok)}${where}`, hint);
+  }
+
+  /** Consume a token of this kind or report `expected X, got Y` (without consuming). */
+  expect(kind: TokenKind, shown = `'${kind}'`): boolean {
+    if (this.tok.kind === kind) {
+      this.index++;
+      return true;
+    }
+    this.errorHere(`expected ${shown}, got ${describeToken(this.tok)}`);
+    return false;
+  }
+
+  /** Consume a mismatching token unless it is structural (newline, `}`, EOF). */
+  private skipBad(): void {
+    if (!this.atStructural()) this.index++;
+  }
+
+  /** STRING reader. On a mismatch: error, and a non-structural token is consumed and its text used. */
+  string(what: string): ReadValue<string> {
+    const t = this.tok;
+    if (t.kind === 'string') {
+      this.index++;
+      return { value: t.text, pos: t.pos };
+    }
+    this.errorHere(`expected string for ${what}, got ${describeToken(t)}`);
+    this.skipBad();
+    return { value: this.structuralText(t), pos: t.pos };
+  }
+
+  /** NAME reader: string, identifier, keyword (and, a kept quirk, `:`/comparison operators). */
+  name(what: string): ReadValue<string> {
+    const t = this.tok;
+    if (isNameToken(t)) {
+      this.index++;
+      return { value: t.text, pos: t.pos };
+    }
+    this.errorHere(`expected string or identifier for ${what}, got ${describeToken(t)}`);
+    this.skipBad();
+    return { value: this.structuralText(t), pos: t.pos };
+  }
+
+  /**
+   * ANY reader: the next token's literal text, whatever it is. A structural token (newline, `}`,
+   * EOF) is reported as a missing `what` instead of being swallowed.
+   */
+  any(what: string): ReadValue<string> | undefined {
+    const t = this.tok;
+    if (this.atStructural()) {
+      this.errorHere(`expected ${what}, got ${describeToken(t)}`);
+      return undefined;
+    }
+    this.index++;
+    return { value: t.text, pos: t.pos };
+  }
+
+  private structuralText(t: Token): string {
+    return t.kind === 'newline' || t.kind === 'eof' || t.kind === '}' ? '' : t.text;
+  }
+
+  /** INT reader (Go Atoi semantics). Undefined when missing or invalid (an error is reported). */
+  int(what: string): { value: number; text: string; pos: Pos } | undefined {
+    const t = this.tok;
+    if (t.kind !== 'number') {
+      this.errorHere(`expected number for ${what}, got ${describeToken(t)}`);
+      this.skipBad();
+      return undefined;
+    }
+    this.index++;
+    if (!INT_RE.test(t.text) || BigInt(t.text) > INT64_MAX || BigInt(t.text) < INT64_MIN) {
+      this.error(t.pos, `invalid integer for ${what}: ${JSON.stringify(t.text)}`);
+      return undefined;
+    }
+    return { value: Number(t.text), text: t.text, pos: t.pos };
+  }
+
+  /** FLOAT reader (Go ParseFloat semantics on the forms a Number token can take). */
+  float(what: string): { value: number; text: string; pos: Pos } | undefined {
+    const t = this.tok;
+    if (t.kind !== 'number') {
+      this.errorHere(`expected number for ${what}, got ${describeToken(t)}`);
+      this.skipBad();
+      return undefined;
+    }
+    this.index++;
+    if (!FLOAT_RE.test(t.text)) {
+      this.error(t.pos, `invalid float for ${what}: ${JSON.stringify(t.text)}`);
+      return undefined;
+    }
+    return { value: Number(t.text), text: t.text, pos: t.pos };
+  }
+
+  bool(what: string): ReadValue<boolean> | undefined {
+    const t = this.tok;
+    if (isKw(t, 'true') || isKw(t, 'false')) {
+      this.index++;
+      return { value: t.text === 'true', pos: t.pos };
+    }
+    this.errorHere(`expected true/false for ${what}, got ${describeToken(t)}`);
+    this.skipBad();
+    return undefined;
+  }
+
+  // --- attribute helpers: keyword already at the cursor ------------------------------------
+
+  /** `KEYWORD STRING` → Attr. */
+  strAttr(what: string): Attr<string> {
+    const pos = this.next().pos;
+    const v = this.string(what);
+    return { value: v.value, pos, valuePos: v.pos, afterPos: this.tok.pos };
+  }
+
+  /** `KEYWORD NAME` → Attr. */
+  nameAttr(what: string): Attr<string> {
+    const pos = this.next().pos;
+    const v = this.name(what);
+    return { value: v.value, pos, valuePos: v.pos, afterPos: this.tok.pos };
+  }
+
+  intAttr(what: string): NumAttr | undefined {
+    const pos = this.next().pos;
+    const v = this.int(what);
+    return v === undefined ? undefined : { ...v, pos, valuePos: v.pos, afterPos: this.tok.pos };
+  }
+
+  floatAttr(what: string): NumAttr | undefined {
+    const pos = this.next().pos;
+    const v = this.float(what);
+    return v === undefined ? undefined : { ...v, pos, valuePos: v.pos, afterPos: this.tok.pos };
+  }
+
+  boolAttr(what: string): Attr<boolean> | undefined {
+    const pos = this.next().pos;
+    const v = this.bool(what);
+    return v === undefined ? undefined : { value: v.value, pos, valuePos: v.pos, afterPos: this.tok.pos };
+  }
+
+  /** `KEYWORD strlist` → Attr. */
+  listAttr(what: string): Attr<string[]> {
+    const pos = this.next().pos;
+    const valuePos = this.tok.pos;
+    const value = this.strlist(what);
+    return { value, pos, valuePos, afterPos: this.tok.pos };
+  }
+
+  /**
+   * strlist = "[" { STRING | "," } "]" | STRING. No newlines inside the brackets: a newline ends
+   * the list with an error (so a missing `]` does not swallow the rest of the file).
+   */
+  strlist(what: string): string[] {
+    if (this.tok.kind === 'string') return [this.next().text];
+    if (this.tok.kind !== '[') {
+      this.errorHere(`expected string or list for ${what}, got ${describeToken(this.tok)}`);
+      this.skipBad();
+      return [];
+    }
+    this.next();
+    const out: string[] = [];
+    for (;;) {
+      const t = this.tok;
+      if (t.kind === ']') {
+        this.next();
+        return out;
+      }
+      if (t.kind === ',') {
+        this.next();
+        continue;
+      }
+      if (t.kind === 'string') {
+        out.push(this.next().text);
+        continue;
+      }
+      if (t.kind === 'newline' || t.kind === 'eof') {
+        this.errorHere(`expected ']' to close the list for ${what}, got ${describeToken(t)}`);
+        return out;
+      }
+      this.errorHere(`expected string for ${what}, got ${describeToken(t)}`);
+      this.next();
+    }
+  }
+
+  /**
+   * kv = "{" { ANY(key) NAME(value) } "}" with `{` on the same line. Without `{` nothing is
+   * parsed and nothing is reported (as in the grammar). Returns undefined in that case.
+   */
+  kv(keywordPos: Pos, what: string, into?: KvBlock): KvBlock | undefined {
+    if (this.tok.kind !== '{') return into;
+    this.next();
+    const block: KvBlock = into ?? { pos: keywordPos, endLine: keywordPos.line, entries: [] };
+    for (;;) {
+      this.skipNewlines();
+      const t = this.tok;
+      if (t.kind === '}') {
+        block.endLine = this.next().pos.line;
+        return block;
+      }
+      if (t.kind === 'eof') {
+        this.errorHere(`expected '}' to close ${what}, got end of file`);
+        block.endLine = t.pos.line;
+        return block;
+      }
+      this.next();
+      const v = this.name(`${what} value`);
+      block.entries.push({ pos: t.pos, key: t.text, value: v.value, valuePos: v.pos });
+    }
+  }
+
+  /**
+   * EXPR: literal token texts up to (not including) a stop token, newlines skipped, strings
+   * re-wrapped in quotes (not re-escaped), `.` glued to both neighbours, pieces joined by one
+   * space (REFERENCE 2.6). Stops at EOF too.
+   */
+  expr(stop: (t: Token) => boolean, skipNewlines = true): string {
+    const pieces: string[] = [];
+    let glue = false;
+    for (;;) {
+      const t = this.tok;
+      if (t.kind === 'eof' || stop(t)) break;
+      this.next();
+      if (t.kind === 'newline') {
+        if (skipNewlines) continue;
+        break;
+      }
+      const text = t.kind === 'string' ? `"${t.text}"` : t.text;
+      if (t.kind === '.') {
+        if (pieces.length === 0) pieces.push('.');
+        else pieces[pieces.length - 1] += '.';
+        glue = true;
+        continue;
+      }
+      if (glue && pieces.length > 0) pieces[pieces.length - 1] += text;
+      else pieces.push(text);
+      glue = false;
+    }
+    return pieces.join(' ').trim();
+  }
+
+  /**
+   * Generic `{ ... }` body: skips newlines before `{` (when allowed) and between entries, calls
+   * `entry` for each token that is not `}`; `entry` returns false for a token it does not know,
+   * which is then reported and skipped. Returns the line of the closing `}` (or of EOF).
+   */
+  block(blockName: string, entry: () => boolean, opts: { sameLine?: boolean; hint?: string } = {}): number {
+    if (opts.sameLine !== true) this.skipNewlines();
+    if (!this.expect('{')) return this.prevLine;
+    for (;;) {
+      this.skipNewlines();
+      const t = this.tok;
+      if (t.kind === '}') return this.next().pos.line;
+      if (t.kind === 'eof') {
+        this.errorHere(`expected '}' to close ${blockName} block, got end of file`);
+        return t.pos.line;
+      }
+      const before = this.index;
+      if (!entry()) {
+        this.unexpected(blockName, opts.hint);
+        this.next();
+      } else if (this.index === before) {
+        // An entry that consumed nothing would loop forever; treat its token as unexpected.
+        this.unexpected(blockName, opts.hint);
+        this.next();
+      }
+    }
+  }
+}
+
+export interface StmtName {
+  name: string;
+  namePos: Pos;
+  nameEndPos: Pos;
+}
+
+/** `KEYWORD STRING` at the start of a named statement (keyword at the cursor). */
+export function statementName(c: Cursor, what: string): { pos: Pos } & StmtName {
+  const pos = c.next().pos;
+  const v = c.string(`${what} name`);
+  return { pos, name: v.value, namePos: v.pos, nameEndPos: c.tok.pos };
+}
+
+/** Skip a balanced `{ ... }` (used after an error so a stray body does not derail its parent). */
+export function skipBalanced(c: Cursor): void {
+  if (!c.is('{')) return;
+  let depth = 0;
+  do {
+    const t = c.next();
+    if (t.kind === '{') depth++;
+    else if (t.kind === '}') depth--;
+  } while (depth > 0 && !c.atEnd());
+}

@@ -1,0 +1,88 @@
+import { errorMessage } from '../errors.ts';
+import { logger } from '../log.ts';
+import { isSessionId, type Message, type SessionInfo } from '../session/index.ts';
+import { ClientGoneError, type RunResult } from './agent-loop.ts';
+import type { AgentDefinition } from './agents.ts';
+import type { RuntimeContext } from './context.ts';
+import { notFound } from './errors.ts';
+
+/**
+ * The session `id` as seen from `agent`'s path. A session of another agent is reported exactly
+ * like a missing one, so a path cannot be used to probe other agents' sessions.
+ */
+export async function sessionOf(ctx: RuntimeContext, agent: AgentDefinition, id: string): Promise<SessionInfo> {
+  const missing = notFound(`session ${id} not found for agent "${agent.name}"`);
+  if (!isSessionId(id)) throw missing;
+  const info = await ctx.store.get(id);
+  if (info === null || info.agent !== agent.name) throw missing;
+  return info;
+}
+
+export interface Turn {
+  message: string;
+  variables: Record<string, string>;
+  sessionId: string | undefined;
+  savePartial: boolean;
+}
+
+export interface PreparedTurn {
+  agent: AgentDefinition;
+  turn: Turn;
+  history: Message[];
+}
+
+/** Everything that can fail before the model is called (so a stream can still answer with JSON). */
+export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, turn: Turn): Promise<PreparedTurn> {
+  if (turn.sessionId === undefined) return { agent, turn, history: [] };
+  await sessionOf(ctx, agent, turn.sessionId);
+  const page = await ctx.store.loadMessages(turn.sessionId);
+  return { agent, turn, history: page.messages };
+}
+
+/**
+ * Run the agent and, for a session, append the user message and everything the agent produced
+ * in ONE append, only after the model call succeeded: the history never holds a question
+ * without its answer. With `save_partial`, a failed turn's messages so far are appended too.
+ * A failed append is the request's error (503 when the store is down), never a silent success.
+ */
+export async function runTurn(
+  ctx: RuntimeContext,
+  prepared: PreparedTurn,
+  opts: { onText?: (delta: string) => void; signal?: AbortSignal },
+): Promise<RunResult> {
+  const { agent, turn, history } = prepared;
+  const transcript: Message[] = [];
+  let result: RunResult;
+  try {
+    result = await ctx.runner.run(agent, {
+      message: turn.message,
+      variables: turn.variables,
+      history,
+      transcript,
+      ...(opts.onText === undefined ? {} : { onText: opts.onText }),
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    });
+  } catch (err) {
+    if (turn.sessionId !== undefined && turn.savePartial && transcript.length > 0) {
+      try {
+        await ctx.store.appendMessages(turn.sessionId, transcript);
+        logger('runtime').info({ agent: agent.name, session_id: turn.sessionId, messages: transcript.length }, 'partial turn saved');
+      } catch (saveErr) {
+        // The run's own error is what the client gets; the lost partial save must still be seen.
+        logger('runtime').error({ agent: agent.name, session_id: turn.sessionId, err: errorMessage(saveErr) }, 'saving the partial turn failed');
+      }
+    }
+    throw err;
+  }
+  if (turn.sessionId !== undefined) await ctx.store.appendMessages(turn.sessionId, result.messages);
+  return result;
+}
+
+/** A signal aborted when the client disconnects before its response was fully written. */
+export function clientGoneSignal(res: import('node:http').ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new ClientGoneError());
+  });
+  return controller.signal;
+}

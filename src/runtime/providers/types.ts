@@ -1,0 +1,48 @@
+import type { Message, ToolCall } from '../../session/types.ts';
+
+/** A tool offered to the model (from a skill): JSON-schema input, as both wire formats expect. */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  input_schema: Record<string, unknown>;
+}
+
+export interface ModelRequest {
+  /** The model name as the provider knows it (the `provider/` prefix already removed). */
+  model: string;
+  system: string;
+  /** Conversation so far, oldest first; never contains `system` messages. */
+  messages: Message[];
+  tools: ToolDefinition[];
+  temperature?: number;
+  maxTokens: number;
+  signal: AbortSignal;
+  /** When set, the provider streams and reports each text delta as it arrives. */
+  onText?: (delta: string) => void;
+}
+
+export interface TokenUsage {
+  input: number;
+  output: number;
+  cache_read: number;
+}
+
+export interface ModelResponse {
+  text: string;
+  tool_calls: ToolCall[];
+  usage: TokenUsage;
+  /** Provider's reason for stopping, normalised: end_turn | tool_use | max_tokens | other. */
+  stop_reason: string;
+}
+
+/** One LLM backend. `complete` honours `signal` and throws ProviderError on any failure. */
+export interface Provider {
+  readonly name: string;
+  complete(req: ModelRequest): Promise<ModelResponse>;
+  /** Why calls cannot succeed as configured (e.g. a missing key), or undefined when ready. */
+  problem(): string | undefined;
+}
+
+export function emptyUsage(): TokenUsage {
+  return { input: 0, output: 0, cache_read: 0 };
+}

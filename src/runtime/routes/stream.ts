@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import { logger } from '../../log.ts';
+import { agentOr404, type RuntimeContext } from '../context.ts';
+import { clientGoneSignal, prepareTurn, runTurn } from '../conversation.ts';
+import { toHttpError } from '../errors.ts';
+import { formatSse } from '../providers/index.ts';
+import { invokeBody, parseOr400 } from '../schemas.ts';
+import { answerBody } from '../wire.ts';
+
+/**
+ * POST /v1/agents/:name/stream: the answer as server-sent events: `text` deltas, then one `done`
+ * (tokens, turns, duration_ms, session_id), or one `error`. Problems found before the model is
+ * called (unknown agent or session, bad body) are ordinary JSON errors with their status.
+ */
+export function registerStreamRoutes(app: FastifyInstance, ctx: RuntimeContext): void {
+  app.post<{ Params: { name: string } }>('/v1/agents/:name/stream', async (req, reply) => {
+    const agent = agentOr404(ctx, req.params.name);
+    const body = parseOr400(invokeBody, req.body);
+    const prepared = await prepareTurn(ctx, agent, {
+      message: body.message,
+      variables: body.variables ?? {},
+      sessionId: body.session_id,
+      savePartial: body.save_partial === true,
+    });
+
+    reply.hijack();
+    const res = reply.raw;
+    const headers: Record<string, string | string[] | number> = {};
+    for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v;
+    res.writeHead(200, {
+      ...headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    const send = (event: string, data: unknown): void => {
+      if (!res.writableEnded && !res.destroyed) res.write(formatSse(event, data));
+    };
+    try {
+      const r = await runTurn(ctx, prepared, {
+        signal: clientGoneSignal(res),
+        onText: (text) => send('text', { text }),
+      });
+      send('done', answerBody(r, body.session_id));
+    } catch (err) {
+      const h = toHttpError(err);
+      logger('runtime').warn({ agent: agent.name, status: h.statusCode, error: h.errorCode, message: h.message }, 'stream failed');
+      send('error', { ...h.body(), status: h.statusCode });
+    } finally {
+      res.end();
+    }
+  });
+}

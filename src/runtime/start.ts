@@ -1,0 +1,105 @@
+import type { FastifyInstance } from 'fastify';
+import { AgentspecError, errorMessage } from '../errors.ts';
+import type { IRDocument } from '../ir/types.ts';
+import { logger } from '../log.ts';
+import { createSessionStore, type SessionStore } from '../session/index.ts';
+import { buildAgentRegistry } from './agents.ts';
+import { ProviderRegistry } from './providers/index.ts';
+import { buildServer, checkBindAddress, shutdownServer } from './server.ts';
+
+/** The address cannot be listened on (taken, not permitted, not local). */
+export class ListenError extends AgentspecError {
+  readonly host: string;
+  readonly port: number;
+  readonly errno: string | undefined;
+
+  constructor(host: string, port: number, errno: string | undefined, cause: unknown) {
+    const hint =
+      errno === 'EADDRINUSE'
+        ? 'another process is using it: stop it or choose another --port (0 picks a free one)'
+        : errno === 'EACCES'
+          ? 'ports below 1024 need privileges: choose a higher --port'
+          : errno === 'EADDRNOTAVAIL'
+            ? 'that address is not on this machine: check --host'
+            : 'check --host and --port';
+    super('E_LISTEN', `cannot listen on ${host}:${port} (${errno ?? errorMessage(cause)}): ${hint}`, { cause });
+    this.host = host;
+    this.port = port;
+    this.errno = errno;
+  }
+}
+
+export interface RuntimeOptions {
+  documents: IRDocument[];
+  host: string;
+  port: number;
+  apiKeys: readonly string[];
+  noAuth: boolean;
+  rateLimit?: number;
+  bodyLimit?: number;
+  sessionStore: { kind: 'memory' | 'redis'; url?: string; ttlSeconds?: number };
+  /** Where provider keys and base URLs are read from. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunningRuntime {
+  app: FastifyInstance;
+  store: SessionStore;
+  host: string;
+  port: number;
+  url: string;
+  agents: string[];
+  /** Graceful stop: finish in-flight requests (bounded), close the store. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Check, build and listen. Nothing is left open when any step fails. */
+export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime> {
+  checkBindAddress(opts.host, opts.apiKeys.length > 0, opts.noAuth);
+  const log = logger('runtime');
+  const agents = buildAgentRegistry(opts.documents, new ProviderRegistry(opts.env ?? process.env));
+  for (const a of agents.list()) {
+    const problem = a.resolved.provider.problem();
+    if (problem !== undefined) log.warn({ agent: a.name, model: a.model, provider: a.resolved.provider.name }, `agent cannot answer until configured: ${problem}`);
+  }
+  if (opts.apiKeys.length === 0) log.warn({ host: opts.host }, 'no API keys configured: every caller that can reach this address may use the agents');
+  const store = await createSessionStore(opts.sessionStore);
+  let app: FastifyInstance | undefined;
+  try {
+    app = await buildServer({
+      agents,
+      store,
+      apiKeys: opts.apiKeys,
+      ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
+      ...(opts.bodyLimit === undefined ? {} : { bodyLimit: opts.bodyLimit }),
+    });
+    try {
+      await app.listen({ host: opts.host, port: opts.port });
+    } catch (err) {
+      const errno = (err as { code?: unknown }).code;
+      throw new ListenError(opts.host, opts.port, typeof errno === 'string' ? errno : undefined, err);
+    }
+  } catch (err) {
+    try {
+      if (app !== undefined) await app.close();
+      await store.close();
+    } catch (cleanupErr) {
+      log.error({ err: cleanupErr }, 'cleanup after a failed start failed');
+    }
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = addr !== null && typeof addr === 'object' ? addr.port : opts.port;
+  const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const names = agents.list().map((a) => a.name);
+  const running = app;
+  return {
+    app: running,
+    store,
+    host: opts.host,
+    port,
+    url: `http://${urlHost}:${port}`,
+    agents: names,
+    close: (graceMs?: number) => shutdownServer(running, store, graceMs),
+  };
+}

@@ -1,0 +1,64 @@
+import type { RunResult } from './agent-loop.ts';
+
+/**
+ * A duration as Go's time.Duration prints it (`1h2m3.5s`, `2.25s`, `150ms`): the original
+ * runtime sent `/healthz` uptime in this form and its SDKs decode it as a string.
+ */
+export function goDuration(ms: number): string {
+  if (ms <= 0) return '0s';
+  if (ms < 1000) return `${trim(ms.toFixed(3))}ms`;
+  let rest = ms / 1000;
+  const h = Math.floor(rest / 3600);
+  rest -= h * 3600;
+  const m = Math.floor(rest / 60);
+  rest -= m * 60;
+  const s = `${trim(rest.toFixed(3))}s`;
+  return h > 0 ? `${h}h${m}m${s}` : m > 0 ? `${m}m${s}` : s;
+}
+
+function trim(fixed: string): string {
+  return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
+}
+
+/** One tool call as the original API reported it (its SDKs decode these field names). */
+export interface WireToolCall {
+  id: string;
+  tool_name: string;
+  input: unknown;
+  output: string | null;
+  duration_ms: number;
+  error?: string;
+}
+
+/** The tool calls of a run with their results (every result is "not available" for now). */
+export function wireToolCalls(r: RunResult): WireToolCall[] {
+  const results = new Map<string, { content: string; is_error?: boolean }>();
+  for (const m of r.messages) if (m.role === 'tool' && m.tool_result !== undefined) results.set(m.tool_result.tool_call_id, m.tool_result);
+  return r.tool_calls.map((c) => {
+    const res = results.get(c.id);
+    const failed = res?.is_error === true;
+    return {
+      id: c.id,
+      tool_name: c.name,
+      input: c.input ?? {},
+      output: res === undefined || failed ? null : res.content,
+      duration_ms: 0,
+      ...(failed ? { error: res.content } : {}),
+    };
+  });
+}
+
+/** The JSON body of invoke, a session message, and (minus `output`) the stream's `done` event. */
+export function answerBody(r: RunResult, sessionId: string | undefined): Record<string, unknown> {
+  return {
+    output: r.output,
+    tool_calls: wireToolCalls(r),
+    tokens: r.tokens,
+    turns: r.turns,
+    duration_ms: r.duration_ms,
+    // The original sent "" for a call without a session; its clients expect a string.
+    session_id: sessionId ?? '',
+    stop_reason: r.stop_reason,
+    agent: r.answered_by,
+  };
+}

@@ -1,0 +1,14 @@
+export type { Message, MessagePage, MessageRange, SessionInfo, SessionStore, ToolCall, ToolResult } from './types.ts';
+export {
+  InvalidMessageError,
+  InvalidMessageRangeError,
+  SessionCorruptError,
+  SessionNotFoundError,
+  SessionStoreError,
+  SessionStoreUnavailableError,
+} from './errors.ts';
+export { isSessionId, newSessionId } from './ids.ts';
+export { isMessage } from './validate.ts';
+export { DEFAULT_SESSION_TTL_SECONDS, MemorySessionStore, type MemorySessionStoreOptions } from './memory-store.ts';
+export { RedisSessionStore, type RedisSessionStoreOptions } from './redis-store.ts';
+export { createSessionStore, type CreateSessionStoreOptions } from './create.ts';

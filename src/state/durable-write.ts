@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { constants as C } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { AgentspecError } from '../errors.ts';
+import { logger } from '../log.ts';
+import { StateWriteError } from './errors.ts';
+
+export interface DurableWriteOptions {
+  /** Final path of the file. */
+  path: string;
+  data: string;
+  /**
+   * Keep the current file as this backup before replacing it. Left out when restoring from the
+   * backup itself (the backup must not be overwritten by the corrupt file it replaces).
+   */
+  backupPath?: string;
+  /**
+   * Called before the backup is rotated and again right before the final rename; throwing stops
+   * the write with nothing changed (used to check that this process still owns the lock).
+   */
+  fence?: () => Promise<void>;
+}
+
+const DEFAULT_MODE = 0o600;
+
+/** Temp names: `.<base>.<16 hex>.tmp` (new content) and `.<base>.bak.<16 hex>.tmp` (backup link). */
+function tempName(target: string, kind: 'new' | 'bak'): string {
+  const base = path.basename(target);
+  const rand = randomBytes(8).toString('hex');
+  return path.join(path.dirname(target), kind === 'new' ? `.${base}.${rand}.tmp` : `.${base}.bak.${rand}.tmp`);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Matches the temp files durableWrite may leave behind when it is killed. */
+export function tempFilePattern(target: string): RegExp {
+  return new RegExp(`^\\.${escapeRegExp(path.basename(target))}\\.(bak\\.)?[0-9a-f]{16}\\.tmp$`);
+}
+
+/**
+ * Remove temp files left by a writer that was killed mid-save. Only safe while holding the lock
+ * (no other writer can have a save in flight). Returns the names removed.
+ */
+export async function removeLeftoverTemps(target: string): Promise<string[]> {
+  const dir = path.dirname(target);
+  const pattern = tempFilePattern(target);
+  const removed: string[] = [];
+  for (const name of await fs.readdir(dir)) {
+    if (!pattern.test(name)) continue;
+    try {
+      await fs.unlink(path.join(dir, name));
+      removed.push(name);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        logger('state').warn({ path: path.join(dir, name), err }, 'could not remove leftover temp file');
+      }
+    }
+  }
+  return removed;
+}
+
+async function existingMode(target: string): Promise<number> {
+  try {
+    return (await fs.stat(target)).mode & 0o7777;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return DEFAULT_MODE;
+    throw err;
+  }
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const h = await fs.open(dir, C.O_RDONLY | C.O_DIRECTORY);
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+async function removeQuietly(file: string): Promise<void> {
+  try {
+    await fs.unlink(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      logger('state').warn({ path: file, err }, 'could not remove temp file after a failed save');
+    }
+  }
+}
+
+/**
+ * Replace `path` with `data` so that a crash at any instant leaves either the old file or the new
+ * one, never a torn or missing file (DESIGN.md "Durable save"):
+ * temp (O_EXCL) + fsync -> hard-link current as backup -> fence -> rename over -> fsync directory.
+ * On failure before the final rename the state and backup are as they were and the temp is gone.
+ */
+export async function durableWrite(opts: DurableWriteOptions): Promise<void> {
+  const target = opts.path;
+  const dir = path.dirname(target);
+  const tmp = tempName(target, 'new');
+  let tmpCreated = false;
+  try {
+    const mode = await existingMode(target);
+    const h = await fs.open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode);
+    tmpCreated = true;
+    try {
+      // open() applies the umask; the file must have exactly the mode of the file it replaces.
+      await h.chmod(mode);
+      await h.writeFile(opts.data, 'utf8');
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+
+    if (opts.fence !== undefined) await opts.fence();
+
+    if (opts.backupPath !== undefined) {
+      const bakTmp = tempName(target, 'bak');
+      let linked = false;
+      try {
+        await fs.link(target, bakTmp);
+        linked = true;
+      } catch (err) {
+        // No current file (first save, or deleted meanwhile): nothing to keep, the old backup stays.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      if (linked) {
+        try {
+          await fs.rename(bakTmp, opts.backupPath);
+        } catch (err) {
+          await removeQuietly(bakTmp);
+          throw err;
+        }
+        // When the backup already is the current file (a writer was killed between its two renames),
+        // rename() of one hard link over another of the same inode succeeds without doing anything.
+        await removeQuietly(bakTmp);
+      }
+      if (opts.fence !== undefined) await opts.fence();
+    }
+
+    await fs.rename(tmp, target);
+    tmpCreated = false;
+  } catch (err) {
+    if (tmpCreated) await removeQuietly(tmp);
+    if (err instanceof AgentspecError) throw err;
+    throw new StateWriteError(target, err);
+  }
+  try {
+    await fsyncDir(dir);
+  } catch (err) {
+    throw new StateWriteError(dir, err, 'make the new state durable (directory fsync) in');
+  }
+}

@@ -1,0 +1,237 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkBindAddress, isLoopback } from '../../src/runtime/index.ts';
+import { CLI, jsonLogLines, runCli } from '../helpers/cli.ts';
+import { canConnect, freePort, redisUrlOrSkip } from '../helpers/services.ts';
+import { openaiCompletion, startFakeLlm } from '../runtime/fake-llm.ts';
+import { irDoc } from '../runtime/fixtures.ts';
+
+const SPEC = `package "run-test" version "0.1.0" lang "2.0"
+
+prompt "system" {
+  content "You are a test bot."
+}
+
+agent "bot" {
+  uses prompt "system"
+  model "echo"
+}
+
+agent "slow" {
+  uses prompt "system"
+  model "gpt-test"
+}
+`;
+
+interface Running {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  stderr: () => string;
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+/** Start `agentspec run` as a real child process and wait for its listening line on stdout. */
+async function startRun(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Running> {
+  const child = spawn(process.execPath, [CLI, '--log-format', 'json', 'run', ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1', AGENTSPEC_API_KEYS: '', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line; stderr:\n${stderr}`)), 30_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      const m = /^listening on (http:\/\/\S+)$/m.exec(stdout);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    void exited.then(([code]) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before listening; stderr:\n${stderr}`));
+    });
+  });
+  return { child, url, stderr: () => stderr, exited };
+}
+
+describe('agentspec run (child process)', () => {
+  let dir: string;
+  let spec: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'agentspec-run-'));
+    spec = path.join(dir, 'agents.ias');
+    await writeFile(spec, SPEC);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('prints the listening line, serves, and on SIGTERM finishes the in-flight request then exits 0', { timeout: 60_000 }, async () => {
+    const fake = await startFakeLlm();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    fake.replies.push(async () => {
+      await gate;
+      return openaiCompletion({ content: 'finished after SIGTERM' });
+    });
+    const run = await startRun([spec, '--port', '0'], { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: fake.url }, dir);
+    try {
+      assert.match(run.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const health = await fetch(`${run.url}/healthz`);
+      assert.equal(health.status, 200);
+      assert.equal(((await health.json()) as { agents: number }).agents, 2);
+      const echo = await fetch(`${run.url}/v1/agents/bot/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"hi"}' });
+      assert.equal(((await echo.json()) as { output: string }).output, 'echo: hi (messages: 1)');
+
+      const inFlight = fetch(`${run.url}/v1/agents/slow/invoke`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: '{"message":"take your time"}' });
+      while (fake.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
+      run.child.kill('SIGTERM');
+      // It stops accepting connections while the request is still running...
+      const port = Number(new URL(run.url).port);
+      while (await canConnect('127.0.0.1', port)) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(run.child.exitCode, null, 'still running while a request is in flight');
+      // ...and the request still gets its answer.
+      open();
+      const res = await inFlight;
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { output: string }).output, 'finished after SIGTERM');
+      const [code, signal] = await run.exited;
+      assert.equal(signal, null);
+      assert.equal(code, 0);
+      const logs = jsonLogLines(run.stderr());
+      const listening = logs.find((l) => l.msg === 'runtime listening');
+      assert.equal(listening?.host, '127.0.0.1');
+      assert.equal(listening?.port, port);
+      assert.deepEqual(listening?.agents, ['bot', 'slow']);
+      assert.ok(logs.some((l) => l.msg === 'runtime stopped'));
+    } finally {
+      open();
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+      await fake.close();
+    }
+  });
+
+  test('--ir serves an IR snapshot; the default host is loopback', async () => {
+    const snap = path.join(dir, 'snapshot.json');
+    await writeFile(snap, JSON.stringify([irDoc({ pkg: 'snap', agents: [{ name: 'one' }, { name: 'two' }] })]));
+    const run = await startRun(['--ir', snap, '--port', '0', '--session-store', 'memory', '--session-ttl', '1h'], {}, dir);
+    try {
+      assert.match(run.url, /^http:\/\/127\.0\.0\.1:/);
+      const agents = (await (await fetch(`${run.url}/v1/agents`)).json()) as { agents: Array<{ fqn: string }> };
+      assert.deepEqual(agents.agents.map((a) => a.fqn), ['snap/Agent/one', 'snap/Agent/two']);
+      run.child.kill('SIGINT');
+      const [code] = await run.exited;
+      assert.equal(code, 0);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    }
+  });
+
+  test('--session-store redis: a conversation outlives a restart of the runtime', async (t) => {
+    const redisUrl = await redisUrlOrSkip(t);
+    if (redisUrl === undefined) return;
+    const post = (url: string, p: string, body: unknown) =>
+      fetch(`${url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
+        async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }),
+      );
+    let run = await startRun([spec, '--port', '0', '--session-store', 'redis', '--redis-url', redisUrl], {}, dir);
+    let id: string;
+    try {
+      const created = await post(run.url, '/v1/agents/bot/sessions', {});
+      assert.equal(created.status, 201);
+      id = String(created.body.session_id);
+      assert.equal((await post(run.url, `/v1/agents/bot/sessions/${id}`, { message: 'remember me' })).status, 200);
+      run.child.kill('SIGTERM');
+      assert.equal((await run.exited)[0], 0);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    }
+    run = await startRun([spec, '--port', '0', '--session-store', 'redis'], { REDIS_URL: redisUrl }, dir);
+    try {
+      const again = await post(run.url, `/v1/agents/bot/sessions/${id}`, { message: 'still there?' });
+      assert.equal(again.status, 200);
+      assert.equal(again.body.output, 'echo: still there? (messages: 3)');
+      const del = await fetch(`${run.url}/v1/agents/bot/sessions/${id}`, { method: 'DELETE' });
+      assert.equal(del.status, 204);
+      run.child.kill('SIGTERM');
+      assert.equal((await run.exited)[0], 0);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    }
+  });
+
+  test('API keys from AGENTSPEC_API_KEYS and --api-key', async () => {
+    const run = await startRun([spec, '--port', '0', '--api-key', 'flag-key'], { AGENTSPEC_API_KEYS: 'env-a,env-b' }, dir);
+    try {
+      const get = (headers: Record<string, string>) => fetch(`${run.url}/v1/agents`, { headers }).then((r) => r.status);
+      assert.equal(await get({}), 401);
+      assert.equal(await get({ 'x-api-key': 'flag-key' }), 200);
+      assert.equal(await get({ authorization: 'Bearer env-b' }), 200);
+      assert.equal(await get({ 'x-api-key': 'env-c' }), 401);
+      run.child.kill('SIGTERM');
+      assert.equal((await run.exited)[0], 0);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    }
+  });
+
+  test('refuses a non-loopback address without API keys', async () => {
+    const r = await runCli(['run', spec, '--host', '0.0.0.0', '--port', '0'], { cwd: dir, env: { AGENTSPEC_API_KEYS: '' } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /refusing to listen on 0\.0\.0\.0 without API keys/);
+    assert.match(r.stderr, /--no-auth/);
+    assert.equal(r.stdout, '');
+  });
+
+  test('the bind policy: loopback always; elsewhere only with keys or --no-auth', () => {
+    for (const h of ['127.0.0.1', 'localhost', '::1', '127.1.2.3', '[::1]']) assert.ok(isLoopback(h), h);
+    for (const h of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.1']) assert.ok(!isLoopback(h), h);
+    assert.throws(() => checkBindAddress('0.0.0.0', false, false), /refusing/);
+    assert.doesNotThrow(() => checkBindAddress('0.0.0.0', true, false));
+    assert.doesNotThrow(() => checkBindAddress('0.0.0.0', false, true));
+  });
+
+  test('a busy port is a clear EADDRINUSE error and exit 1, not a hang', async () => {
+    const port = await freePort();
+    const blocker = net.createServer();
+    blocker.listen(port, '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      const r = await runCli(['run', spec, '--port', String(port)], { cwd: dir, timeoutMs: 30_000 });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /EADDRINUSE/);
+      assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port}`));
+    } finally {
+      blocker.close();
+      await once(blocker, 'close');
+    }
+  });
+
+  test('an unknown model prefix fails at startup', async () => {
+    const bad = path.join(dir, 'bad-model.ias');
+    await writeFile(bad, SPEC.replace('model "echo"', 'model "llama-3"'));
+    const r = await runCli(['run', bad, '--port', '0'], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unknown model "llama-3"/);
+  });
+
+  test('usage errors: nothing to serve, bad port', async () => {
+    let r = await runCli(['run'], { cwd: dir });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /nothing to serve/);
+    r = await runCli(['run', spec, '--port', '70000'], { cwd: dir });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--port/);
+  });
+});

@@ -1,0 +1,439 @@
+import { after, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import pino from 'pino';
+import { createClient } from 'redis';
+import {
+  createSessionStore,
+  RedisSessionStore,
+  SessionCorruptError,
+  SessionNotFoundError,
+  SessionStoreUnavailableError,
+  type Message,
+} from '../../src/session/index.ts';
+import { freePort, redisUrlOrSkip, startPersistentRedisServer, startRedisServer, type RedisServer } from '../helpers/services.ts';
+import { sessionStoreContract } from './contract.ts';
+
+// One prefix per run of this file keeps it apart from every other test using the same server.
+const PREFIX = `t-sess-${process.pid}-${randomBytes(4).toString('hex')}`;
+const TEST_TTL = 600;
+
+const newRawClient = (url: string) => createClient({ url });
+type Raw = ReturnType<typeof newRawClient>;
+const rawClients: Raw[] = [];
+
+/** A plain client for looking at and tampering with keys directly. */
+async function raw(url: string): Promise<Raw> {
+  const c = newRawClient(url);
+  // A private server stopped at the end of its test drops this connection; the test is over by then.
+  c.on('error', () => undefined);
+  await c.connect();
+  rawClients.push(c);
+  return c;
+}
+
+after(async () => {
+  const url = process.env.REDIS_URL ?? sharedUrl;
+  if (url !== undefined) {
+    // Test-only cleanup of this run's keys on the shared server.
+    const c = await raw(url);
+    let cursor = '0';
+    do {
+      const [next, keys] = (await c.sendCommand(['SCAN', cursor, 'MATCH', `${PREFIX}*`, 'COUNT', '1000'])) as [string, string[]];
+      cursor = next;
+      if (keys.length > 0) await c.sendCommand(['DEL', ...keys]);
+    } while (cursor !== '0');
+  }
+  for (const c of rawClients) if (c.isOpen) await c.close();
+});
+
+let sharedUrl: string | undefined;
+async function sharedStore(t: TestContext, extra: { logger?: pino.Logger } = {}): Promise<RedisSessionStore | undefined> {
+  const url = await redisUrlOrSkip(t);
+  if (url === undefined) return undefined;
+  sharedUrl = url;
+  return RedisSessionStore.open({ url, keyPrefix: PREFIX, ttlSeconds: TEST_TTL, ...extra });
+}
+
+/** A pino logger whose JSON lines can be read back. */
+function capturingLogger(): { logger: pino.Logger; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  const logger = pino({ level: 'info' }, sink);
+  return {
+    logger,
+    lines: () => chunks.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+const user = (content: string): Message => ({ role: 'user', content });
+
+/** A private redis-server this test may stop; skipped (outside CI) where redis-server is not installed. */
+async function privateServer(t: TestContext, start: () => Promise<RedisServer> = startRedisServer): Promise<RedisServer | undefined> {
+  try {
+    const srv = await start();
+    t.after(() => srv.stop());
+    return srv;
+  } catch (err) {
+    if (process.env.CI !== 'true' && err instanceof Error && /not installed/.test(err.message)) {
+      t.skip(err.message);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+sessionStoreContract('redis', { open: (t) => sharedStore(t) });
+
+describe('redis layout', () => {
+  test('keys are a hash, a list and an agent index; both session keys carry a TTL after every append', async (t) => {
+    const store = await sharedStore(t);
+    if (store === undefined) return;
+    const r = await raw(sharedUrl!);
+    try {
+      const agent = `layout-${randomBytes(3).toString('hex')}`;
+      const { id } = await store.create(agent, { k: 'v' });
+      const meta = `${PREFIX}:session:{${id}}`;
+      const list = `${PREFIX}:session:{${id}}:messages`;
+      assert.equal(await r.type(meta), 'hash');
+      assert.equal(await r.hGet(meta, 'agent'), agent);
+      assert.ok((await r.ttl(meta)) > 0);
+      assert.notEqual(await r.zScore(`${PREFIX}:agent:{${agent}}:sessions`, id), null);
+      for (let i = 0; i < 5; i++) {
+        // Drop the TTLs so that each append has to set them again.
+        await r.persist(meta);
+        await r.persist(list);
+        await store.appendMessages(id, [user(`m${i}`), user(`n${i}`)]);
+        assert.equal(await r.type(list), 'list');
+        const [tMeta, tList] = [await r.ttl(meta), await r.ttl(list)];
+        assert.ok(tMeta > 0 && tMeta <= TEST_TTL, `hash TTL after append ${i}: ${tMeta}`);
+        assert.ok(tList > 0 && tList <= TEST_TTL, `list TTL after append ${i}: ${tList}`);
+      }
+      assert.deepEqual(JSON.parse((await r.lIndex(list, 0))!), user('m0'));
+      assert.equal(await r.lLen(list), 10);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('an unreadable list element is skipped with a WARN naming the session and index; the rest are returned', async (t) => {
+    const cap = capturingLogger();
+    const store = await sharedStore(t, { logger: cap.logger });
+    if (store === undefined) return;
+    const r = await raw(sharedUrl!);
+    try {
+      const { id } = await store.create('corrupt');
+      const list = `${PREFIX}:session:{${id}}:messages`;
+      await store.appendMessages(id, [user('a'), user('b')]);
+      await r.rPush(list, ['{"role":"user","content":"cut', '{"role":"robot","content":"x"}']);
+      await store.appendMessages(id, [user('c')]);
+      const page = await store.loadMessages(id);
+      assert.equal(page.total, 5);
+      assert.deepEqual(page.messages, [user('a'), user('b'), user('c')]);
+      const warns = cap.lines().filter((l) => l.level === 40);
+      assert.deepEqual(warns.map((w) => [w.sessionId, w.index]), [[id, 2], [id, 3]]);
+      assert.match(String(warns[0]!.reason), /not JSON/);
+      assert.match(String(warns[1]!.reason), /role/);
+      const tail = await store.loadMessages(id, { offset: 3, limit: 2 });
+      assert.deepEqual(tail.messages, [user('c')]);
+      assert.equal(cap.lines().filter((l) => l.level === 40).at(-1)!.index, 3, 'the index is the position in the whole history');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('list drops sessions whose hash is gone (expired) from the index', async (t) => {
+    const store = await sharedStore(t);
+    if (store === undefined) return;
+    const r = await raw(sharedUrl!);
+    try {
+      const agent = `exp-${randomBytes(3).toString('hex')}`;
+      const a = await store.create(agent);
+      const b = await store.create(agent);
+      await r.del(`${PREFIX}:session:{${a.id}}`);
+      assert.deepEqual((await store.list(agent)).map((s) => s.id), [b.id]);
+      assert.equal(await r.zScore(`${PREFIX}:agent:{${agent}}:sessions`, a.id), null);
+      await assert.rejects(store.appendMessages(a.id, [user('x')]), SessionNotFoundError);
+      assert.equal(await r.zScore(`${PREFIX}:agent:{${agent}}:sessions`, a.id), null, 'a failed append does not re-add it');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('malformed session ids never reach Redis', async (t) => {
+    const store = await sharedStore(t);
+    if (store === undefined) return;
+    try {
+      for (const bad of ['', 'sess_', 'sess_abc', 'x'.repeat(27), 'sess_AAAAAAAAAAAAAAAAAAAAA}']) {
+        assert.equal(await store.get(bad), null);
+        assert.equal(await store.delete(bad), false);
+        await assert.rejects(store.appendMessages(bad, [user('x')]), SessionNotFoundError);
+        await assert.rejects(store.loadMessages(bad), SessionNotFoundError);
+        await assert.rejects(store.touch(bad), SessionNotFoundError);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('createSessionStore connects to redis, and fails with SessionStoreUnavailableError where nothing listens', async (t) => {
+    const url = await redisUrlOrSkip(t);
+    if (url === undefined) return;
+    const store = await createSessionStore({ kind: 'redis', url, ttlSeconds: TEST_TTL });
+    try {
+      assert.ok(store instanceof RedisSessionStore);
+      assert.equal(await store.get('sess_AAAAAAAAAAAAAAAAAAAAAA'), null);
+    } finally {
+      await store.close();
+    }
+    const port = await freePort();
+    await assert.rejects(
+      createSessionStore({ kind: 'redis', url: `redis://127.0.0.1:${port}` }),
+      (err: unknown) => err instanceof SessionStoreUnavailableError && err.code === 'E_SESSION_STORE_UNAVAILABLE',
+    );
+  });
+});
+
+describe('migration of a string-valued history', { timeout: 60_000 }, () => {
+  const old: unknown[] = [
+    { role: 'system', content: 'be brief' },
+    { role: 'user', content: 'tricky "quotes", [brackets] {braces} \\ and , commas' },
+    { role: 'assistant', content: '', tool_calls: [] },
+    { role: 'assistant', tool_calls: [{ id: 'c1', name: 'calc', input: { a: 1.0000000000000002, b: [], c: {}, d: [[1], [2, [3]]] } }] },
+    { role: 'tool', tool_result: { tool_call_id: 'c1', content: '{"json":"in a string"}', is_error: false } },
+    ...Array.from({ length: 15 }, (_, i) => ({ role: 'user', content: `old ${i} ✓` })),
+  ];
+  // Spacing like a pretty-printer would leave it, to be sure elements are cut out exactly.
+  const oldValue = JSON.stringify(old, null, 1);
+
+  async function seedOldSession(store: RedisSessionStore, r: Raw): Promise<string> {
+    const { id } = await store.create('migrating');
+    await r.set(`${PREFIX}:session:{${id}}:messages`, oldValue);
+    return id;
+  }
+
+  test('50 concurrent appends racing the first access: all old messages first, then every new one exactly once', async (t) => {
+    const first = await sharedStore(t);
+    if (first === undefined) return;
+    const r = await raw(sharedUrl!);
+    // Several connections, so the appends truly race inside Redis rather than queue on one socket.
+    const stores = [first, ...(await Promise.all(Array.from({ length: 4 }, () => RedisSessionStore.open({ url: sharedUrl!, keyPrefix: PREFIX, ttlSeconds: TEST_TTL }))))];
+    try {
+      const id = await seedOldSession(first, r);
+      const loads: Promise<unknown>[] = [];
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const s = stores[i % stores.length]!;
+          if (i % 10 === 0) loads.push(s.loadMessages(id));
+          await s.appendMessages(id, [user(`new ${i}`)]);
+        }),
+      );
+      await Promise.all(loads);
+      assert.equal(await r.type(`${PREFIX}:session:{${id}}:messages`), 'list');
+      const page = await first.loadMessages(id);
+      assert.equal(page.total, old.length + 50);
+      assert.deepEqual(page.messages.slice(0, old.length), old);
+      const fresh = page.messages.slice(old.length).map((m) => m.content);
+      assert.deepEqual([...fresh].sort(), Array.from({ length: 50 }, (_, i) => `new ${i}`).sort());
+      assert.ok((await r.ttl(`${PREFIX}:session:{${id}}:messages`)) > 0);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  test('a load alone migrates too, pages work on the result, and an empty old history becomes empty', async (t) => {
+    const store = await sharedStore(t);
+    if (store === undefined) return;
+    const r = await raw(sharedUrl!);
+    try {
+      const id = await seedOldSession(store, r);
+      const page = await store.loadMessages(id, { offset: 1, limit: 3 });
+      assert.deepEqual(page, { messages: old.slice(1, 4), total: old.length });
+      assert.equal(await r.type(`${PREFIX}:session:{${id}}:messages`), 'list');
+      const empty = await store.create('migrating');
+      await r.set(`${PREFIX}:session:{${empty.id}}:messages`, ' [ ] ');
+      assert.deepEqual(await store.loadMessages(empty.id), { messages: [], total: 0 });
+      assert.equal(await store.appendMessages(empty.id, [user('first')]), 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('any JSON array of messages, however formatted, migrates element for element', async (t) => {
+    const store = await sharedStore(t);
+    if (store === undefined) return;
+    const r = await raw(sharedUrl!);
+    const text = fc.string({ unit: 'binary', maxLength: 30 });
+    const message: fc.Arbitrary<Message> = fc.oneof(
+      fc.record({ role: fc.constantFrom('user', 'assistant', 'system') as fc.Arbitrary<Message['role']>, content: text }),
+      fc.record({
+        role: fc.constant('assistant' as const),
+        tool_calls: fc.array(fc.record({ id: text, name: text, input: fc.jsonValue({ maxDepth: 3 }) }), { maxLength: 3 }),
+      }),
+      fc.record({ role: fc.constant('tool' as const), tool_result: fc.record({ tool_call_id: text, content: text, is_error: fc.boolean() }) }),
+    );
+    const runs = process.env.CI === 'true' ? 200 : 40;
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(message, { maxLength: 12 }), fc.constantFrom(undefined, 1, 2, '\t'), async (history, indent) => {
+          const { id } = await store.create('prop');
+          await r.set(`${PREFIX}:session:{${id}}:messages`, JSON.stringify(history, null, indent));
+          const page = await store.loadMessages(id);
+          await store.delete(id);
+          // Compare through JSON: -0 and 0 print alike, and that text is what was stored.
+          assert.deepEqual(JSON.parse(JSON.stringify(page.messages)), JSON.parse(JSON.stringify(history)));
+          assert.equal(page.total, history.length);
+        }),
+        { numRuns: runs },
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a string value that is not a JSON array is reported as corrupt and left untouched', async (t) => {
+    const store = await sharedStore(t);
+    if (store === undefined) return;
+    const r = await raw(sharedUrl!);
+    try {
+      const { id } = await store.create('migrating');
+      const key = `${PREFIX}:session:{${id}}:messages`;
+      for (const bad of ['{"role":"user"}', '[{"role":"user"', 'hello']) {
+        await r.set(key, bad);
+        const corrupt = (err: unknown): boolean => err instanceof SessionCorruptError && err.sessionId === id;
+        await assert.rejects(store.loadMessages(id), corrupt);
+        await assert.rejects(store.appendMessages(id, [user('x')]), corrupt);
+        assert.equal(await r.get(key), bad);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('private redis server', { timeout: 120_000 }, () => {
+  test('append issues the same Redis commands at history 10 and at history 10,000; list never uses KEYS or SCAN', async (t) => {
+    const srv = await privateServer(t);
+    if (srv === undefined) return;
+    const store = await RedisSessionStore.open({ url: srv.url, keyPrefix: 'cost' });
+    const r = await raw(srv.url);
+    try {
+      const { id } = await store.create('cost');
+      await store.appendMessages(id, Array.from({ length: 10 }, (_, i) => user(`m${i}`)));
+
+      const commandCounts = async (): Promise<Record<string, number>> => {
+        await r.sendCommand(['CONFIG', 'RESETSTAT']);
+        for (let i = 0; i < 25; i++) await store.appendMessages(id, [user(`probe ${i}`), user(`probe ${i}b`)]);
+        const info = await r.info('commandstats');
+        const counts: Record<string, number> = {};
+        for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+          if (!/^(config|info)\b/.test(m[1]!)) counts[m[1]!] = Number(m[2]);
+        }
+        return counts;
+      };
+
+      const atSmall = await commandCounts();
+      const list = `cost:session:{${id}}:messages`;
+      const filler = JSON.stringify(user('filler'));
+      while ((await r.lLen(list)) < 10_000) await r.rPush(list, Array.from({ length: 1000 }, () => filler));
+      const atLarge = await commandCounts();
+
+      assert.ok((atSmall.rpush ?? 0) >= 25, JSON.stringify(atSmall));
+      assert.deepEqual(atLarge, atSmall);
+      assert.deepEqual(Object.keys(atSmall).sort(), ['evalsha', 'expire', 'hget', 'hset', 'rpush', 'type', 'zadd']);
+
+      await r.sendCommand(['CONFIG', 'RESETSTAT']);
+      for (let i = 0; i < 20; i++) await store.create('many');
+      assert.equal((await store.list('many')).length, 20);
+      const info = await r.info('commandstats');
+      assert.doesNotMatch(info, /cmdstat_(keys|scan):/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('an unresponsive Redis: calls time out as unavailable, and the connection stays in step afterwards', async (t) => {
+    const srv = await privateServer(t);
+    if (srv === undefined) return;
+    const store = await RedisSessionStore.open({ url: srv.url, keyPrefix: 'pause', commandTimeoutMs: 300 });
+    const r = await raw(srv.url);
+    try {
+      const a = await store.create('pause');
+      const b = await store.create('pause');
+      await store.appendMessages(a.id, [user('for a')]);
+      await store.appendMessages(b.id, [user('for b'), user('for b too')]);
+      await r.sendCommand(['CLIENT', 'PAUSE', '1500', 'ALL']);
+      await assert.rejects(store.loadMessages(a.id), SessionStoreUnavailableError);
+      await assert.rejects(store.get(b.id), SessionStoreUnavailableError);
+      // Once the server answers again, each reply must reach the call that asked for it.
+      let answered = false;
+      for (let i = 0; i < 100 && !answered; i++) {
+        try {
+          assert.deepEqual(await store.loadMessages(b.id), { messages: [user('for b'), user('for b too')], total: 2 });
+          answered = true;
+        } catch (err) {
+          if (!(err instanceof SessionStoreUnavailableError)) throw err;
+        }
+      }
+      assert.ok(answered);
+      assert.deepEqual(await store.loadMessages(a.id), { messages: [user('for a')], total: 1 });
+      assert.equal((await store.get(b.id))?.id, b.id);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('Redis down: calls fail fast as unavailable; back up: earlier messages intact and appends work', async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'agentspec-redis-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const srv = await privateServer(t, () => startPersistentRedisServer(dir));
+    if (srv === undefined) return;
+    const cap = capturingLogger();
+    const store = await RedisSessionStore.open({ url: srv.url, keyPrefix: 'outage', commandTimeoutMs: 1000, logger: cap.logger });
+    try {
+      const { id } = await store.create('outage');
+      await store.appendMessages(id, [user('before 1'), user('before 2')]);
+
+      await srv.stop();
+      const unavailable = (err: unknown): boolean => err instanceof SessionStoreUnavailableError && err.code === 'E_SESSION_STORE_UNAVAILABLE';
+      // Repeatedly, so the calls land both while the client notices the drop and while it reconnects.
+      for (let i = 0; i < 5; i++) {
+        await assert.rejects(store.appendMessages(id, [user(`lost ${i}`)]), unavailable);
+        await assert.rejects(store.loadMessages(id), unavailable);
+        await assert.rejects(store.get(id), unavailable);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+
+      await srv.start();
+      let back = false;
+      for (let i = 0; i < 200 && !back; i++) {
+        try {
+          await store.get(id);
+          back = true;
+        } catch (err) {
+          if (!unavailable(err)) throw err;
+          await new Promise((res) => setTimeout(res, 50));
+        }
+      }
+      assert.ok(back, 'the store reconnects once Redis is back');
+      assert.deepEqual((await store.loadMessages(id)).messages, [user('before 1'), user('before 2')]);
+      assert.equal(await store.appendMessages(id, [user('after')]), 3);
+      assert.deepEqual((await store.loadMessages(id)).messages.map((m) => m.content), ['before 1', 'before 2', 'after']);
+      const msgs = cap.lines().map((l) => String(l.msg));
+      assert.ok(msgs.some((m) => m.includes('unreachable')), 'the outage is logged');
+      assert.ok(msgs.some((m) => m.includes('reachable again')), 'the recovery is logged');
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Child {
+  proc: ChildProcess;
+  /** Every complete stdout line so far. */
+  lines: string[];
+  stderr(): string;
+  /** Resolves with the first stdout line matching `re` (already seen or still to come). */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Start test/state/child.ts in its own process (JSON logs on stderr). */
+export function spawnChild(args: string[], env: NodeJS.ProcessEnv = {}, ids: { uid?: number; gid?: number } = {}): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+    cwd: ROOT,
+    ...ids,
+    env: { ...process.env, AGENTSPEC_LOG_FORMAT: 'json', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let partial = '';
+  let err = '';
+  const watchers: Array<() => void> = [];
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    partial += d;
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts);
+    for (const w of watchers.slice()) w();
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  let closed = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.on('close', (code, signal) => {
+      closed = true;
+      for (const w of watchers.slice()) w();
+      resolve({ code, signal });
+    });
+  });
+  return {
+    proc,
+    lines,
+    stderr: () => err,
+    exited,
+    waitFor(re: RegExp, timeoutMs = 60_000): Promise<string> {
+      return new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          const hit = lines.find((l) => re.test(l));
+          if (hit !== undefined) {
+            resolve(hit);
+            return true;
+          }
+          if (closed || proc.exitCode !== null || proc.signalCode !== null) {
+            reject(new Error(`child exited before printing ${re}; stdout: ${lines.join('|')}; stderr: ${err}`));
+            return true;
+          }
+          return false;
+        };
+        if (check()) return;
+        const timer = setTimeout(() => {
+          remove();
+          reject(new Error(`timed out waiting for ${re}; stdout: ${lines.join('|')}; stderr: ${err}`));
+        }, timeoutMs);
+        const w = (): void => {
+          if (check()) {
+            clearTimeout(timer);
+            remove();
+          }
+        };
+        const remove = (): void => {
+          const i = watchers.indexOf(w);
+          if (i >= 0) watchers.splice(i, 1);
+        };
+        watchers.push(w);
+      });
+    },
+  };
+}
+
+/** JSON log records from a child's stderr. */
+export function logLines(stderr: string): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const line of stderr.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // A line cut by SIGKILL is not a record.
+      continue;
+    }
+  }
+  return out;
+}
