@@ -98,6 +98,13 @@ const ours = measure('parse + validate + lower', () => {
 const parseOnly = measure('  of which parse', () => {
   parse(source, 'bench.ias');
 });
+const parsedOnce = parse(source, 'bench.ias').file;
+const validateOnly = measure('  of which validate', () => {
+  validateFile(parsedOnce);
+});
+const lowerOnly = measure('  of which lower (incl. hashing)', () => {
+  lowerFile(parsedOnce);
+});
 const lexOnly = measure('baseline: lexer alone', () => {
   lex(source, 'bench.ias');
 });
@@ -110,7 +117,9 @@ const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 console.log('');
 console.log(`input: ${(source.length / 1024).toFixed(0)} KiB of .ias, ${resources} resources; IR JSON ${(irJson.length / 1024).toFixed(0)} KiB`);
 console.log(`throughput: ${Math.round(resources / (ours / 1000)).toLocaleString('en-US')} resources/s (parse+validate+lower)`);
-console.log(`parse share: ${((parseOnly / ours) * 100).toFixed(0)}%`);
+console.log(
+  `shares: parse ${((parseOnly / ours) * 100).toFixed(0)}%, validate ${((validateOnly / ours) * 100).toFixed(0)}%, lower ${((lowerOnly / ours) * 100).toFixed(0)}%`,
+);
 console.log(`ratio to lexer alone:        ${(ours / lexOnly).toFixed(1)}x`);
 console.log(`ratio to JSON.parse of IR:   ${(ours / jsonParse).toFixed(1)}x`);
 console.log(`peak RSS: ${mib(process.resourceUsage().maxRSS * 1024)}; heapUsed high-water (sampled per phase): ${mib(heapHigh)}`);

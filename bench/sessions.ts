@@ -120,23 +120,29 @@ async function lostUnderConcurrency(store: RedisSessionStore, naive: NaiveStore)
   await store.delete(id);
 }
 
-async function throughput(store: RedisSessionStore, server: { host: string; port: number }): Promise<void> {
-  console.log('\n3. appends/second, 100 concurrent writers, one message per append');
-  const { id } = await store.create('bench');
-  const total = 20_000;
+/** Calls per second of `fn` with 100 callers in flight. */
+async function rate(total: number, fn: (i: number) => Promise<unknown>): Promise<number> {
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: 100 }, async () => {
-      while (next < total) {
-        const i = next++;
-        await store.appendMessages(id, [msg(`t${i}`)]);
-      }
+      while (next < total) await fn(next++);
     }),
   );
-  const oursPerSec = total / ((performance.now() - t0) / 1000);
-  console.log(`   ours: ${oursPerSec.toFixed(0)} appends/s (each: EVALSHA running HGET, TYPE, RPUSH, 2x EXPIRE, HSET; plus ZADD)`);
+  return total / ((performance.now() - t0) / 1000);
+}
+
+async function throughput(store: RedisSessionStore, raw: Raw, server: { host: string; port: number }): Promise<void> {
+  console.log('\n3. appends/second, 100 concurrent writers, one message per append');
+  const { id } = await store.create('bench');
+  const oursPerSec = await rate(20_000, (i) => store.appendMessages(id, [msg(`t${i}`)]));
+  // The same client library doing nothing but RPUSH: what Node + node-redis allow on this machine.
+  const plainKey = `${PREFIX}:plain-rpush`;
+  const plainPerSec = await rate(20_000, (i) => raw.rPush(plainKey, JSON.stringify(msg(`t${i}`))));
+  console.log(`   ours: ${oursPerSec.toFixed(0)} appends/s (each: one MULTI/EXEC of HGET, RPUSH, HSET, 2x EXPIRE, ZADD XX)`);
+  console.log(`   plain RPUSH through node-redis: ${plainPerSec.toFixed(0)}/s; ours / that: ${(oursPerSec / plainPerSec).toFixed(2)}`);
   await store.delete(id);
+  await raw.del(plainKey);
   const which = spawnSync('sh', ['-c', 'command -v redis-benchmark'], { encoding: 'utf8' });
   if (which.status !== 0) {
     console.log('   redis-benchmark is not installed: no ceiling to compare with');
@@ -168,7 +174,7 @@ async function main(): Promise<void> {
   try {
     await latency(store, new NaiveStore(raw), raw);
     await lostUnderConcurrency(store, new NaiveStore(raw));
-    await throughput(store, { host: u.hostname, port: Number(u.port || 6379) });
+    await throughput(store, raw, { host: u.hostname, port: Number(u.port || 6379) });
   } finally {
     await store.close();
     // Only matters on a shared REDIS_URL server; a private one goes away with its data.

@@ -91,14 +91,12 @@ export class ProcessAdapter implements Adapter {
         new AgentspecError('E_TARGET_PORT', `deploy target "${req.target.name}" has no valid port (${String(port)})`),
       );
     }
-    const snapshot = snapshotPath(req.stateDir, req.package);
-    // The runtime serves the spec as applied, not whatever the files say later.
-    writeFileDurably(snapshot, `${JSON.stringify(req.document, null, 2)}\n`);
     return Promise.resolve({
       package: req.package,
+      document: req.document,
       port,
       endpoint: `http://${HOST}:${port}`,
-      snapshotPath: snapshot,
+      snapshotPath: snapshotPath(req.stateDir, req.package),
       healthPath: req.target.healthPath,
       logPath: logPath(req.stateDir, req.package),
       pidPath: pidPath(req.stateDir, req.package),
@@ -111,6 +109,9 @@ export class ProcessAdapter implements Adapter {
     if (aborted()) throw new StartInterruptedError(0);
     // A busy port is reported now, not discovered as a health-check timeout later.
     await assertPortFree(HOST, p.port);
+    // The runtime serves the spec as applied, not whatever the files say later. Written only now,
+    // after the previous runtime stopped, so the snapshot always is what the last runtime serves.
+    writeFileDurably(p.snapshotPath, `${JSON.stringify(p.document, null, 2)}\n`);
 
     mkdirSync(path.dirname(p.logPath), { recursive: true, mode: 0o700 });
     mkdirSync(path.dirname(p.pidPath), { recursive: true, mode: 0o700 });

@@ -25,6 +25,7 @@ export interface DeployRequest {
 /** What an adapter is about to start: recorded as an intent before anything runs. */
 export interface PreparedDeploy {
   package: string;
+  document: IRDocument;
   port: number;
   endpoint: string;
   snapshotPath: string;
@@ -65,7 +66,7 @@ export interface Adapter {
   readonly name: string;
   /** False for targets that are recognised but cannot be applied yet. */
   readonly supported: boolean;
-  /** Validate the request and lay out what the start will use (snapshot, port); starts nothing. */
+  /** Validate the request and lay out what the start will use (snapshot path, port); changes nothing. */
   prepare(req: DeployRequest): Promise<PreparedDeploy>;
   /** Start the package's runtime and wait until it is healthy. */
   start(prepared: PreparedDeploy, opts?: StartOptions): Promise<RuntimeInfo>;

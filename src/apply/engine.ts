@@ -173,15 +173,23 @@ async function applyPackage(
     spec.name,
     `${oldPids.length > 0 ? 'restarting' : 'starting'} the runtime on ${prepared.endpoint} (target "${spec.target.name}")`,
   );
-  await adapter.stop(spec.name, opts.stateDir, oldPids);
-
   let info: RuntimeInfo | undefined;
   let failure: string | undefined;
+  let stopped = false;
   try {
-    info = { ...(await adapter.start(prepared, opts.signal ? { signal: opts.signal } : {})), snapshot: prepared.snapshotPath };
+    await adapter.stop(spec.name, opts.stateDir, oldPids);
+    stopped = true;
   } catch (err) {
-    failure = errorMessage(err);
-    log.error({ package: spec.name, err: failure }, 'runtime failed to start');
+    failure = `could not stop the previous runtime: ${errorMessage(err)}`;
+    log.error({ package: spec.name, err: failure }, 'runtime failed to stop');
+  }
+  if (failure === undefined) {
+    try {
+      info = { ...(await adapter.start(prepared, opts.signal ? { signal: opts.signal } : {})), snapshot: prepared.snapshotPath };
+    } catch (err) {
+      failure = errorMessage(err);
+      log.error({ package: spec.name, err: failure }, 'runtime failed to start');
+    }
   }
 
   const doneAt = now();
@@ -202,12 +210,12 @@ async function applyPackage(
           };
     ledger.put(entry);
   }
-  // The old runtime is gone either way, so resources no longer in the spec are no longer served.
-  for (const a of changed) if (a.action === 'delete') ledger.remove(a.fqn);
+  // Once the old runtime is gone, resources no longer in the spec are no longer served.
+  if (stopped) for (const a of changed) if (a.action === 'delete') ledger.remove(a.fqn);
   await ledger.save('outcome');
 
   return changed.map((a) => {
-    const ok = a.action === 'delete' || info !== undefined;
+    const ok = a.action === 'delete' ? stopped : info !== undefined;
     return {
       fqn: a.fqn,
       action: a.action as ActionResult['action'],
@@ -301,7 +309,7 @@ export interface DestroyResult {
 }
 
 /** Stop everything the packages deployed and remove their entries, under the lock. */
-export async function destroyPackages(packages: readonly string[], opts: EngineOptions): Promise<DestroyResult> {
+export async function destroySpec(packages: readonly string[], opts: EngineOptions): Promise<DestroyResult> {
   return underLock(opts.backend, 'destroy', opts, async () => {
     const loaded = await opts.backend.load({ repair: true });
     const ledger = new Ledger(opts.backend, loaded);

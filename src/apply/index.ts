@@ -1,4 +1,4 @@
-export { applySpec, destroyPackages, type DestroyResult, type EngineOptions, type EngineResult, type PackageSpec } from './engine.ts';
+export { applySpec, destroySpec, type DestroyResult, type EngineOptions, type EngineResult, type PackageSpec } from './engine.ts';
 export { ApplyFailedError, ApplyInterruptedError, ConfirmationRequiredError } from './errors.ts';
 export { trapInterrupts, type InterruptTrap } from './interrupt.ts';
 export { previousAttributes } from './previous.ts';

@@ -4,7 +4,7 @@ import {
   ApplyInterruptedError,
   confirmOnTerminal,
   countsLine,
-  destroyPackages,
+  destroySpec,
   loadDocuments,
   textProgress,
   trapInterrupts,
@@ -41,7 +41,7 @@ export function register(program: Command): void {
         const trap = trapInterrupts('destroy');
         let result: DestroyResult;
         try {
-          result = await destroyPackages(
+          result = await destroySpec(
             docs.map((d) => d.package.name),
             {
               backend,

@@ -44,10 +44,12 @@ async function expand(arg: string): Promise<string[]> {
 }
 
 /**
- * Replace `file` with `text` without ever leaving it half written: a temp file in the same
+ * Replace the file at `link` with `text` without ever leaving it half written: a temp file in the same
  * directory (same mode as the original) is written and fsynced, then renamed over the file.
  */
-export async function rewriteAtomically(file: string, text: string): Promise<void> {
+export async function rewriteAtomically(link: string, text: string): Promise<void> {
+  // Rewrite the file a symlink points to, not the link itself (a rename would replace the link).
+  const file = await fs.realpath(link);
   const st = await fs.stat(file);
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
   const h = await fs.open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, st.mode & 0o7777);
@@ -133,7 +135,7 @@ export async function runFmt(args: readonly string[], opts: FmtOptions): Promise
 export function register(program: Command): void {
   program
     .command('fmt')
-    .description('Rewrite IntentLang files in canonical form (comments are kept)')
+    .description('Print IntentLang files in canonical form, comments kept (--write rewrites them, --check verifies)')
     .argument('<paths...>', '.ias files or directories (their *.ias files)')
     .option('--check', 'write nothing; list files that are not canonical and exit 1 if any')
     .option('--write', 'rewrite files that change, in place, and list them')

@@ -1,7 +1,7 @@
 import readline from 'node:readline/promises';
 import type { Command } from 'commander';
 import { AgentspecError, ExitCode, UsageError } from '../errors.ts';
-import { LocalBackend, openBackend, serializeState, type Backend, type LockInfo, type StateEntry } from '../state/index.ts';
+import { LocalBackend, PostgresBackend, openBackend, serializeState, type Backend, type LockInfo, type StateEntry } from '../state/index.ts';
 import { action, globalOptions, io, parseDuration } from './context.ts';
 
 interface LockFlags {
@@ -9,7 +9,8 @@ interface LockFlags {
 }
 
 function backendFor(cmd: Command): Backend {
-  return openBackend({ stateFile: globalOptions(cmd).stateFile });
+  const flag = cmd.opts<{ stateBackend?: string }>().stateBackend;
+  return openBackend({ stateFile: globalOptions(cmd).stateFile, ...(flag === undefined ? {} : { backend: flag }) });
 }
 
 function lockTimeoutMs(flags: LockFlags): number {
@@ -17,7 +18,9 @@ function lockTimeoutMs(flags: LockFlags): number {
 }
 
 function withLockTimeout(cmd: Command): Command {
-  return cmd.option('--lock-timeout <duration>', 'how long to wait for the state lock (e.g. 30s, 5m; 0 fails at once)', '30s');
+  return cmd
+    .option('--lock-timeout <duration>', 'how long to wait for the state lock (e.g. 30s, 5m; 0 fails at once)', '30s')
+    .option('--state-backend <url>', 'keep the state in PostgreSQL (postgres://…[?workspace=NAME]) instead of --state-file; default: $AGENTSPEC_STATE_BACKEND');
 }
 
 /** Ask before a destructive step; without a terminal the user must say --auto-approve up front. */
@@ -59,7 +62,7 @@ function describeLock(info: LockInfo): string {
 }
 
 async function lockStatusOf(b: Backend): Promise<{ info: LockInfo | null; held: boolean } | null> {
-  if (b instanceof LocalBackend) return b.lockStatus();
+  if (b instanceof LocalBackend || b instanceof PostgresBackend) return b.lockStatus();
   const info = await b.lockInfo();
   return info === null ? null : { info, held: true };
 }

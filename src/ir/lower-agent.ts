@@ -1,5 +1,5 @@
-import type { AgentStmt, OnInputStmt } from '../lang/ast.ts';
-import { setOwn, recordOf } from './json.ts';
+import type { AgentStmt, KvBlock, OnInputStmt } from '../lang/ast.ts';
+import { recordOf, setOwn } from './json.ts';
 import type { Attributes, JsonValue } from './types.ts';
 
 /** Lowered value of a threshold nobody wrote (REFERENCE 2.4); it is then left out of the IR. */
@@ -113,7 +113,7 @@ export function lowerAgent(a: AgentStmt, fqn: (kind: string, name: string) => st
 }
 
 /** Metadata of a resource, or undefined when none was written. */
-export function lowerMetadata(block: Parameters<typeof kvRecord>[0]): Record<string, string> | undefined {
+export function lowerMetadata(block: KvBlock | undefined): Record<string, string> | undefined {
   const record = recordOf(block);
   return Object.keys(record).length > 0 ? record : undefined;
 }

@@ -1,5 +1,5 @@
 import type { BindingStmt, DeployStmt, PolicyStmt } from '../lang/ast.ts';
-import { setOwn, sortedRecord, recordOf } from './json.ts';
+import { recordOf, setOwn, sortedRecord } from './json.ts';
 import type { Binding, DeployTarget, DeployTargetConfig, Policy } from './types.ts';
 
 export function lowerPolicy(p: PolicyStmt): Policy {
@@ -30,7 +30,7 @@ export function lowerDeploy(d: DeployStmt): DeployTarget {
     cfg.autoscale = a;
   }
   const env = recordOf(d.env);
-  if (Object.keys(env).length > 0) cfg.env = sortedRecord(env);
+  if (Object.keys(env).length > 0) cfg.env = env;
   if (d.health !== undefined) {
     const h: NonNullable<DeployTargetConfig['health']> = {};
     if (d.health.interval !== undefined && d.health.interval.value !== '') h.interval = d.health.interval.value;
@@ -49,7 +49,7 @@ export function lowerDeploy(d: DeployStmt): DeployTarget {
     cfg.resources = r;
   }
   const secrets = recordOf(d.secrets);
-  if (Object.keys(secrets).length > 0) cfg.secrets = sortedRecord(secrets);
+  if (Object.keys(secrets).length > 0) cfg.secrets = secrets;
 
   const out: DeployTarget = { name: d.name, target: d.target?.value ?? '' };
   if (d.default?.value === true) out.default = true;

@@ -1,7 +1,7 @@
 import type { File, Statement } from '../lang/ast.ts';
 import { LoweringError } from './errors.ts';
 import { contentHash, compareBytes } from './hash.ts';
-import { sortKeysDeep, sortedRecord } from './json.ts';
+import { sortKeysDeep } from './json.ts';
 import { lowerAgent, lowerMetadata } from './lower-agent.ts';
 import { lowerBinding, lowerDeploy, lowerPolicy } from './lower-deploy.ts';
 import {
@@ -60,7 +60,7 @@ export function lowerFile(file: File, statements: readonly Statement[] = file.st
     const r = { kind, name, fqn: id, attributes } as Resource;
     if (lowered.references !== undefined && lowered.references.length > 0) r.references = lowered.references;
     r.hash = contentHash(attributes);
-    if (metadata !== undefined) r.metadata = sortedRecord(metadata);
+    if (metadata !== undefined) r.metadata = metadata;
     resources.push(r);
   };
 

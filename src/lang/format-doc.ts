@@ -69,8 +69,52 @@ function contains(item: Item, l: number): boolean {
   return item.start > 0 && item.start <= l && l <= item.end;
 }
 
+/**
+ * The items of a body sorted by start line when their spans do not overlap (the common case:
+ * merged blocks are the exception), so a comment finds its item by binary search instead of a
+ * scan: a file with thousands of statements and comments stays linear-logarithmic.
+ */
+const disjointIndex = new WeakMap<readonly Item[], Item[] | null>();
+
+function disjointSorted(items: readonly Item[]): Item[] | null {
+  let idx = disjointIndex.get(items);
+  if (idx !== undefined) return idx;
+  const sorted = items.filter((it) => it.start > 0).sort((x, y) => x.start - y.start);
+  idx = sorted;
+  for (let i = 1; i < sorted.length; i++) {
+    if ((sorted[i] as Item).start <= (sorted[i - 1] as Item).end) {
+      idx = null;
+      break;
+    }
+  }
+  disjointIndex.set(items, idx);
+  return idx;
+}
+
+/** Index of the last item starting at or before line `l` (-1 when none). */
+function lastStartingBy(sorted: readonly Item[], l: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as Item).start <= l) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found;
+}
+
 /** The innermost candidate: the item with the smallest span containing line `l`. */
 function containing(items: readonly Item[], l: number): Item | undefined {
+  const sorted = disjointSorted(items);
+  if (sorted !== null) {
+    const it = sorted[lastStartingBy(sorted, l)];
+    return it !== undefined && contains(it, l) ? it : undefined;
+  }
   let best: Item | undefined;
   for (const it of items) {
     if (!contains(it, l)) continue;
@@ -81,6 +125,8 @@ function containing(items: readonly Item[], l: number): Item | undefined {
 
 /** The item written first after line `l` (source order, whatever the printed order is). */
 function firstAfter(items: readonly Item[], l: number): Item | undefined {
+  const sorted = disjointSorted(items);
+  if (sorted !== null) return sorted[lastStartingBy(sorted, l) + 1];
   let best: Item | undefined;
   for (const it of items) {
     if (it.start <= l) continue;
@@ -161,8 +207,10 @@ export function render(items: readonly Item[], indent: string, out: string[]): v
 }
 
 function renderLine(ln: DocLine, indent: string, out: string[]): void {
-  const lead = /^ */.exec(ln.text)?.[0] ?? '';
-  for (const b of ln.before) out.push(indent + lead + b);
+  if (ln.before.length > 0) {
+    const lead = /^ */.exec(ln.text)?.[0] ?? '';
+    for (const b of ln.before) out.push(indent + lead + b);
+  }
   out.push(indent + ln.text + (ln.trailing === undefined ? '' : ' ' + ln.trailing));
 }
 
@@ -185,5 +233,5 @@ function renderItem(item: Item, indent: string, out: string[]): void {
     render(seg.body, inner, out);
     for (const t of seg.tail) out.push(inner + t);
   });
-  renderLine({ ...item.close, before: [...item.close.before] }, indent, out);
+  renderLine(item.close, indent, out);
 }

@@ -10,30 +10,25 @@ import type { Token } from './tokens.ts';
  * value. A raw control character inside quotes is read back unchanged.
  */
 export function quote(value: string): string {
-  let out = '"';
-  for (const ch of value) {
-    switch (ch) {
-      case '\\':
-        out += '\\\\';
-        break;
-      case '"':
-        out += '\\"';
-        break;
-      case '\n':
-        out += '\\n';
-        break;
-      case '\t':
-        out += '\\t';
-        break;
-      default:
-        out += ch;
-    }
-  }
-  return out + '"';
+  return '"' + value.replace(/[\\"\n\t]/g, (ch) => ESCAPE[ch] ?? ch) + '"';
 }
+
+const ESCAPE: Readonly<Record<string, string>> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\t': '\\t' };
+
+// Names repeat a lot in a file (types, keys, skill names); lexing each once is enough.
+const tokenCache = new Map<string, Token | undefined>();
+const TOKEN_CACHE_LIMIT = 10_000;
 
 /** The single token `text` lexes to, or undefined when it is not exactly one clean token. */
 function singleToken(text: string): Token | undefined {
+  if (tokenCache.has(text)) return tokenCache.get(text);
+  const t = lexSingle(text);
+  if (tokenCache.size >= TOKEN_CACHE_LIMIT) tokenCache.clear();
+  tokenCache.set(text, t);
+  return t;
+}
+
+function lexSingle(text: string): Token | undefined {
   if (text === '') return undefined;
   const r = lex(text, '<word>');
   if (r.diagnostics.length > 0 || r.comments.length > 0) return undefined;

@@ -82,6 +82,7 @@ export function lex(source: string, file: string): LexResult {
     if (ch === '"') {
       advance();
       let text = '';
+      let raw = '';
       let closed = false;
       while (i < chars.length) {
         const c = advance();
@@ -89,8 +90,10 @@ export function lex(source: string, file: string): LexResult {
           closed = true;
           break;
         }
+        raw += c;
         if (c === '\\' && i < chars.length) {
           const e = advance();
+          raw += e;
           text += ESCAPES[e] ?? '\\' + e;
           continue;
         }
@@ -100,6 +103,7 @@ export function lex(source: string, file: string): LexResult {
         error(pos, 'unterminated string', 'close the string with a double quote (")');
       }
       push('string', text, pos);
+      (tokens[tokens.length - 1] as Token).raw = raw;
       continue;
     }
     if (ASCII_DIGIT.test(ch) || (ch === '-' && ASCII_DIGIT.test(chars[i + 1] ?? ''))) {

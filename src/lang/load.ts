@@ -1,9 +1,10 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { File, ImportStmt, Statement } from './ast.ts';
 import { diagnostic, diagnosticAt, type Diagnostic } from './diagnostics.ts';
 import { DuplicateNames } from './duplicates.ts';
+import { logger } from '../log.ts';
 import { parse } from './parser.ts';
 
 export const SPEC_EXTENSION = '.ias';
@@ -66,6 +67,20 @@ async function fileKind(p: string): Promise<FileKind> {
   }
 }
 
+/**
+ * Files are identified by their real path, so a file reached through a symlink is merged once and
+ * a cycle through a symlink is seen. If it cannot be resolved, the path itself is used: reading it
+ * then fails and reports why.
+ */
+async function identity(p: string): Promise<string> {
+  try {
+    return await realpath(p);
+  } catch (err) {
+    logger('lang').debug({ path: p, err: errText(err) }, 'realpath failed; the read reports the problem');
+    return p;
+  }
+}
+
 function errText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   return e.code !== undefined ? `${e.code}: ${e.message}` : String(err);
@@ -122,13 +137,13 @@ class Loader {
           continue;
         }
         if (names.length === 0) all.push(diagnostic(p, 1, 1, `no ${SPEC_EXTENSION} files in directory ${p}`));
-        for (const n of names) rootInputs.push({ display: path.join(p, n), abs: path.join(abs, n) });
+        for (const n of names) rootInputs.push({ display: path.join(p, n), abs: await identity(path.join(abs, n)) });
       } else if (!abs.endsWith(SPEC_EXTENSION)) {
         all.push(
           diagnostic(p, 1, 1, `unsupported file extension ${JSON.stringify(path.extname(p))}: IntentLang files end in ${SPEC_EXTENSION}`),
         );
       } else {
-        rootInputs.push({ display: p, abs });
+        rootInputs.push({ display: p, abs: await identity(abs) });
       }
     }
 
@@ -207,20 +222,21 @@ class Loader {
   ): Promise<void> {
     for (const stmt of from.file.statements) {
       if (stmt.kind !== 'import') continue;
-      const resolved = await this.resolveImport(stmt, from);
-      if (typeof resolved !== 'string') {
-        root.diagnostics.push(resolved);
+      const found = await this.resolveImport(stmt, from);
+      if (typeof found !== 'string') {
+        root.diagnostics.push(found);
         continue;
       }
+      const resolved = await identity(found);
       const onStack = stack.findIndex((f) => f.abs === resolved);
       if (onStack >= 0) {
-        const cycle = [...stack.slice(onStack).map((f) => f.display), this.display(resolved)];
+        const cycle = [...stack.slice(onStack), stack[onStack] as ParsedFile].map((f) => f.display);
         root.diagnostics.push(diagnosticAt(from.display, stmt.pos, `import cycle: ${cycle.join(' -> ')}`, 'remove one of these imports'));
         continue;
       }
       if (included.has(resolved)) continue;
       included.add(resolved);
-      const parsed = await this.parseFile(resolved, this.display(resolved));
+      const parsed = await this.parseFile(resolved, this.display(found));
       if (isDiagnostic(parsed)) {
         root.diagnostics.push(diagnosticAt(from.display, stmt.pos, parsed.message));
         continue;

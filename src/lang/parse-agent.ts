@@ -223,8 +223,9 @@ function parseValidate(c: Cursor, prev: ValidateBlock | undefined): ValidateBloc
       if (c.isKw('when')) {
         const wPos = c.next().pos;
         const valuePos = c.tok.pos;
-        const expr = c.expr((t) => isKw(t, 'rule') || t.kind === '}');
-        r.when = { value: expr, pos: wPos, valuePos, afterPos: c.tok.pos };
+        const expr = c.exprWithSource((t) => isKw(t, 'rule') || t.kind === '}');
+        r.when = { value: expr.text, pos: wPos, valuePos, afterPos: c.tok.pos };
+        r.whenSource = expr.source;
       } else {
         c.reset(mark);
       }

@@ -45,8 +45,8 @@ function parseStmt(c: Cursor): OnInputStmt | undefined {
       const t = c.next();
       return { kind: 'respond', pos, endLine: c.prevLine, expression: t.text, quoted: true };
     }
-    const expression = c.expr((t) => t.kind === 'newline' || t.kind === '}');
-    return { kind: 'respond', pos, endLine: c.prevLine, expression, quoted: false };
+    const e = c.exprWithSource((t) => t.kind === 'newline' || t.kind === '}');
+    return { kind: 'respond', pos, endLine: c.prevLine, expression: e.text, quoted: false, expressionSource: e.source };
   }
   if (c.isKw('if')) return parseIf(c);
   if (c.isKw('for')) return parseFor(c);
@@ -79,8 +79,8 @@ function parseUse(c: Cursor): UseStmt {
         if (c.is(':')) c.next();
         else c.expect(':');
         const valuePos = c.tok.pos;
-        const value = c.expr((t) => t.kind === ',' || t.kind === '}' || t.kind === 'newline');
-        params.push({ pos: key.pos, key: key.value, value, valuePos });
+        const value = c.exprWithSource((t) => t.kind === ',' || t.kind === '}' || t.kind === 'newline');
+        params.push({ pos: key.pos, key: key.value, value: value.text, valuePos, valueSource: value.source });
         if (c.is(',')) c.next();
       }
     }
@@ -93,9 +93,18 @@ function parseUse(c: Cursor): UseStmt {
 function parseIf(c: Cursor): IfStmt {
   const pos = c.next().pos;
   const conditionPos = c.tok.pos;
-  const condition = c.expr(untilBrace);
+  const condition = c.exprWithSource(untilBrace);
   const then = parseStmtBlock(c);
-  const stmt: IfStmt = { kind: 'if', pos, endLine: then.endLine, condition, conditionPos, body: then.body, elseIfs: [] };
+  const stmt: IfStmt = {
+    kind: 'if',
+    pos,
+    endLine: then.endLine,
+    condition: condition.text,
+    conditionSource: condition.source,
+    conditionPos,
+    body: then.body,
+    elseIfs: [],
+  };
   for (;;) {
     const mark = c.mark();
     c.skipNewlines();
@@ -107,9 +116,16 @@ function parseIf(c: Cursor): IfStmt {
     if (c.isKw('if')) {
       c.next();
       const cPos = c.tok.pos;
-      const cond = c.expr(untilBrace);
+      const cond = c.exprWithSource(untilBrace);
       const b = parseStmtBlock(c);
-      const elseIf: ElseIf = { pos: elsePos, condition: cond, conditionPos: cPos, body: b.body, endLine: b.endLine };
+      const elseIf: ElseIf = {
+        pos: elsePos,
+        condition: cond.text,
+        conditionSource: cond.source,
+        conditionPos: cPos,
+        body: b.body,
+        endLine: b.endLine,
+      };
       stmt.elseIfs.push(elseIf);
       stmt.endLine = b.endLine;
       continue;
@@ -130,7 +146,7 @@ function parseFor(c: Cursor): ForEachStmt {
   if (isKw(c.tok, 'in')) c.next();
   else c.errorHere("expected 'in' in for each loop");
   const collectionPos = c.tok.pos;
-  const collection = c.expr(untilBrace);
+  const collection = c.exprWithSource(untilBrace);
   const b = parseStmtBlock(c);
   return {
     kind: 'for_each',
@@ -139,7 +155,8 @@ function parseFor(c: Cursor): ForEachStmt {
     hasEach,
     variable: variable.value,
     variablePos: variable.pos,
-    collection,
+    collection: collection.text,
+    collectionSource: collection.source,
     collectionPos,
     body: b.body,
   };

@@ -309,29 +309,34 @@ export class Cursor {
    * re-wrapped in quotes (not re-escaped), `.` glued to both neighbours, pieces joined by one
    * space (REFERENCE 2.6). Stops at EOF too.
    */
-  expr(stop: (t: Token) => boolean, skipNewlines = true): string {
-    const pieces: string[] = [];
-    let glue = false;
+  expr(stop: (t: Token) => boolean): string {
+    return this.exprWithSource(stop).text;
+  }
+
+  /**
+   * EXPR as `text` (REFERENCE 2.6) and as `source`: the same rebuild with string tokens escaped,
+   * so printing `source` and lexing it again gives the same tokens.
+   */
+  exprWithSource(stop: (t: Token) => boolean): { text: string; source: string } {
+    const text = new ExprBuilder();
+    const source = new ExprBuilder();
     for (;;) {
       const t = this.tok;
       if (t.kind === 'eof' || stop(t)) break;
       this.next();
-      if (t.kind === 'newline') {
-        if (skipNewlines) continue;
-        break;
-      }
-      const text = t.kind === 'string' ? `"${t.text}"` : t.text;
+      if (t.kind === 'newline') continue;
       if (t.kind === '.') {
-        if (pieces.length === 0) pieces.push('.');
-        else pieces[pieces.length - 1] += '.';
-        glue = true;
-        continue;
+        text.dot();
+        source.dot();
+      } else if (t.kind === 'string') {
+        text.add(`"${t.text}"`);
+        source.add(`"${t.raw === undefined ? escapeString(t.text) : oneLine(t.raw)}"`);
+      } else {
+        text.add(t.text);
+        source.add(t.text);
       }
-      if (glue && pieces.length > 0) pieces[pieces.length - 1] += text;
-      else pieces.push(text);
-      glue = false;
     }
-    return pieces.join(' ').trim();
+    return { text: text.result(), source: source.result() };
   }
 
   /**
@@ -385,4 +390,68 @@ export function skipBalanced(c: Cursor): void {
     if (t.kind === '{') depth++;
     else if (t.kind === '}') depth--;
   } while (depth > 0 && !c.atEnd());
+}
+
+/** Pieces of an EXPR: `.` glues to the piece before it and the piece after it. */
+class ExprBuilder {
+  private readonly pieces: string[] = [];
+  private glue = false;
+
+  add(piece: string): void {
+    if (this.glue && this.pieces.length > 0) this.pieces[this.pieces.length - 1] += piece;
+    else this.pieces.push(piece);
+    this.glue = false;
+  }
+
+  dot(): void {
+    if (this.pieces.length === 0) this.pieces.push('.');
+    else this.pieces[this.pieces.length - 1] += '.';
+    this.glue = true;
+  }
+
+  result(): string {
+    return this.pieces.join(' ').trim();
+  }
+}
+
+/**
+ * Escape string contents so the lexer reads them back unchanged. A backslash is doubled only
+ * where the lexer would otherwise read an escape (before `n`, `t`, `\`, `"`, a newline, a tab or
+ * at the end), so
+ * regexes keep the form users write (`"\d{3}"`).
+ */
+export function escapeString(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '"') out += '\\"';
+    else if (ch === '\\') {
+      const next = text[i + 1];
+      const escapes = next === undefined || next === 'n' || next === 't' || next === '\\' || next === '"';
+      // A newline or tab is written as `\n` / `\t`, which a lone backslash before it would escape.
+      out += escapes || next === '\n' || next === '\t' ? '\\\\' : '\\';
+    } else out += ch;
+  }
+  return out;
+}
+
+/**
+ * A string's contents as written, on one line: raw newlines and tabs become `\n` / `\t` (after a
+ * lone escaping backslash they need one more backslash, since `\`+newline is kept as two chars).
+ */
+export function oneLine(raw: string): string {
+  let out = '';
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i] as string;
+    if (ch === '\\' && i + 1 < raw.length) {
+      const next = raw[i + 1] as string;
+      out += next === '\n' ? '\\\\\\n' : next === '\t' ? '\\\\\\t' : '\\' + next;
+      i++;
+    } else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else out += ch;
+  }
+  return out;
 }

@@ -32,6 +32,8 @@ export interface Token {
   /** Literal text: the unescaped value for strings, "\n" for newlines, "" at EOF. */
   text: string;
   pos: Pos;
+  /** Strings only: the contents between the quotes exactly as written (escapes not applied). */
+  raw?: string;
 }
 
 /** The reserved words: 101 of them. Matching is exact and case-sensitive. */

@@ -1,7 +1,7 @@
 import { AgentspecError, errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
 import type { Message, ToolCall } from '../session/types.ts';
-import { renderPrompt, type AgentDefinition, type AgentRegistry } from './agents.ts';
+import { MissingVariableError, renderPrompt, type AgentDefinition, type AgentRegistry } from './agents.ts';
 import { ProviderError, type ModelResponse, type TokenUsage } from './providers/index.ts';
 
 /** The request's deadline (the agent's `timeout`) passed before the answer was complete. */
@@ -133,8 +133,9 @@ export class AgentRunner {
       return await this.loop(agent, input, signal, tokens);
     } catch (err) {
       const next = agent.onError === 'fallback' && agent.fallback !== undefined ? this.agents.get(agent.fallback) : undefined;
-      // A deadline or a departed client ends the whole request; a fallback cannot help.
-      if (next === undefined || signal.aborted || tried.has(next.name)) throw err;
+      // A deadline or a departed client ends the whole request, and a bad request stays bad:
+      // a fallback cannot help with those.
+      if (next === undefined || signal.aborted || tried.has(next.name) || err instanceof MissingVariableError) throw err;
       logger('runtime').warn({ agent: agent.name, fallback: next.name, err: errorMessage(err) }, 'agent failed, using fallback');
       return this.runWithFallback(next, { ...input, transcript: undefined }, signal, tokens, tried);
     }

@@ -2,7 +2,7 @@ import { errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
 import { isSessionId, type Message, type SessionInfo } from '../session/index.ts';
 import { ClientGoneError, type RunResult } from './agent-loop.ts';
-import type { AgentDefinition } from './agents.ts';
+import { renderPrompt, type AgentDefinition } from './agents.ts';
 import type { RuntimeContext } from './context.ts';
 import { notFound } from './errors.ts';
 
@@ -33,6 +33,8 @@ export interface PreparedTurn {
 
 /** Everything that can fail before the model is called (so a stream can still answer with JSON). */
 export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, turn: Turn): Promise<PreparedTurn> {
+  // A missing prompt variable is the caller's mistake: a 400 now, not an error event mid-stream.
+  renderPrompt(agent.prompt, turn.variables);
   if (turn.sessionId === undefined) return { agent, turn, history: [] };
   await sessionOf(ctx, agent, turn.sessionId);
   const page = await ctx.store.loadMessages(turn.sessionId);
@@ -75,6 +77,10 @@ export async function runTurn(
     throw err;
   }
   if (turn.sessionId !== undefined) await ctx.store.appendMessages(turn.sessionId, result.messages);
+  logger('runtime').debug(
+    { agent: agent.name, answered_by: result.answered_by, session_id: turn.sessionId, turns: result.turns, tokens: result.tokens.total, duration_ms: result.duration_ms, stop_reason: result.stop_reason },
+    'turn completed',
+  );
   return result;
 }
 

@@ -1,7 +1,8 @@
 export { startRuntime, ListenError, type RuntimeOptions, type RunningRuntime } from './start.ts';
 export { buildServer, shutdownServer, checkBindAddress, isLoopback, UnsafeBindError, DEFAULT_BODY_LIMIT, DEFAULT_RATE_LIMIT, type ServerOptions } from './server.ts';
 export { buildAgentRegistry, AgentRegistry, AgentConfigError, MissingVariableError, renderPrompt, skillTool, type AgentDefinition } from './agents.ts';
-export { AgentRunner, RequestTimeoutError, toolUnavailable, type RunInput, type RunResult, type Tokens, type StopReason } from './agent-loop.ts';
+export { AgentRunner, ClientGoneError, RequestTimeoutError, toolUnavailable, type RunInput, type RunResult, type Tokens, type StopReason } from './agent-loop.ts';
 export { ApiKeys, apiKeysFrom, presentedKey } from './auth.ts';
 export { HttpError, toHttpError, type ErrorCode } from './errors.ts';
 export * from './providers/index.ts';
+export { goDuration, wireToolCalls, answerBody, type WireToolCall } from './wire.ts';

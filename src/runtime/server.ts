@@ -66,8 +66,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   };
   const app = Fastify({ logger: false, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT, return503OnClosing: true });
 
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     const h = toHttpError(err);
+    // internal_error was logged with its stack by toHttpError; 4xx are the caller's business.
+    if (h.statusCode >= 500 && h.errorCode !== 'internal_error') {
+      logger('http').warn({ method: req.method, url: req.url, status: h.statusCode, error: h.errorCode, message: h.message }, 'request failed');
+    }
     return reply.code(h.statusCode).send(h.body());
   });
   app.setNotFoundHandler((req, reply) =>

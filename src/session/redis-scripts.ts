@@ -10,8 +10,7 @@ export interface RedisScript {
   readonly sha1: string;
 }
 
-function script(name: string, body: string): RedisScript {
-  const source = `${MIGRATE}\n${body}`;
+function script(name: string, source: string): RedisScript {
   return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
 }
 
@@ -20,11 +19,12 @@ export const CORRUPT_REPLY_PREFIX = 'ESESSIONCORRUPT';
 
 /**
  * Older versions kept the whole history as one string holding a JSON array. `migrate` turns such
- * a value into a list in place before anything else runs in the same script, so no append can
- * slip between reading the old value and writing the list. Elements are cut out of the original
- * text rather than decoded and re-encoded: cjson cannot tell `[]` from `{}` and rounds numbers.
+ * a value into a list in one atomic step, so no append can slip between reading the old value and
+ * writing the list: an append's RPUSH either fails with WRONGTYPE before it (and is retried after
+ * it) or lands on the finished list. Elements are cut out of the original text rather than
+ * decoded and re-encoded: cjson cannot tell `[]` from `{}` and rounds numbers.
  */
-const MIGRATE = String.raw`
+const MIGRATE_FUNCTIONS = String.raw`
 local function split_json_array(s)
   local items = {}
   local open = string.find(s, '[', 1, true)
@@ -77,38 +77,14 @@ end
 `;
 
 /**
- * ARGV: ttl seconds, last_active, then the JSON-encoded messages. Returns {new length, agent}, or
- * nil when the session is missing (checked inside the script, so a concurrent delete cannot race it).
+ * Converts an old string history into a list (no-op when it is a list already or missing). The
+ * append and load transactions run it after Redis answered WRONGTYPE, then try once more.
  */
-export const APPEND = script(
-  'append',
-  String.raw`
-local agent = redis.call('HGET', KEYS[1], 'agent')
-if not agent then return false end
+export const MIGRATE = script(
+  'migrate',
+  `${MIGRATE_FUNCTIONS}
 migrate(KEYS[1], KEYS[2])
-local n
-if #ARGV > 2 then
-  for i = 3, #ARGV, 1000 do
-    n = redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
-  end
-else
-  n = redis.call('LLEN', KEYS[2])
-end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[1])
-redis.call('HSET', KEYS[1], 'last_active', ARGV[2])
-return {n, agent}
-`,
-);
-
-/** ARGV: LRANGE start, stop. Returns nil when the session is missing, else {total, elements}. */
-export const LOAD = script(
-  'load',
-  String.raw`
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-migrate(KEYS[1], KEYS[2])
-local total = redis.call('LLEN', KEYS[2])
-return {total, redis.call('LRANGE', KEYS[2], ARGV[1], ARGV[2])}
+return 1
 `,
 );
 

@@ -1,11 +1,11 @@
-import { createClient, ErrorReply } from 'redis';
+import { ClientOfflineError, createClient, ErrorReply, MultiErrorReply } from 'redis';
 import { AgentspecError } from '../errors.ts';
 import { logger as componentLogger, type Logger } from '../log.ts';
 import type { Message, MessagePage, MessageRange, SessionInfo, SessionStore } from './types.ts';
 import { SessionCorruptError, SessionNotFoundError, SessionStoreError, SessionStoreUnavailableError } from './errors.ts';
 import { isSessionId, newSessionId } from './ids.ts';
 import { DEFAULT_SESSION_TTL_SECONDS, sortByActivity } from './memory-store.ts';
-import { APPEND, CORRUPT_REPLY_PREFIX, CREATE, DELETE, LOAD, TOUCH, type RedisScript } from './redis-scripts.ts';
+import { CORRUPT_REPLY_PREFIX, CREATE, DELETE, MIGRATE, TOUCH, type RedisScript } from './redis-scripts.ts';
 import { assertMessages, messageProblem, normalizeRange } from './validate.ts';
 
 export interface RedisSessionStoreOptions {
@@ -33,9 +33,9 @@ const OUTAGE_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|
 
 /**
  * Sessions in Redis (DESIGN.md "Sessions"): a hash per session, a list of JSON messages beside it,
- * and a per-agent sorted set (score: expiry time in ms) for listing. Every state change that must
- * be atomic runs as one Lua script; the index is kept beside it in the same round trip but in its
- * own slot, so the layout also works on a Cluster.
+ * and a per-agent sorted set (score: expiry time in ms) for listing. Appends and loads are one
+ * MULTI/EXEC each; create, touch, delete and the conversion of an old string history are small Lua
+ * scripts. The index lives in a slot of its own.
  */
 export class RedisSessionStore implements SessionStore {
   private readonly client: Client;
@@ -116,7 +116,21 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async touch(id: string): Promise<void> {
-    await this.activate(id, TOUCH, []);
+    if (!isSessionId(id)) throw new SessionNotFoundError(id);
+    const now = Date.now();
+    const known = this.agents.get(id);
+    const [saved, indexed] = await this.call(
+      () =>
+        Promise.allSettled([
+          this.script(TOUCH, this.keys(id), [String(this.ttlSeconds), new Date(now).toISOString()]),
+          known === undefined ? Promise.resolve(null) : this.send(this.indexRefresh(known, id, now)),
+        ]),
+      id,
+    );
+    if (saved.status === 'rejected') throw this.translate(saved.reason, id);
+    if (saved.value === null) throw new SessionNotFoundError(id);
+    const agent = asStrings([saved.value])[0]!;
+    await this.afterIndexRefresh(id, agent, now, known === undefined ? undefined : indexed);
   }
 
   async delete(id: string): Promise<boolean> {
@@ -150,22 +164,64 @@ export class RedisSessionStore implements SessionStore {
     return sortByActivity(out);
   }
 
+  /**
+   * One MULTI/EXEC: HGET agent (is the session there?), RPUSH, HSET last_active, EXPIRE of both
+   * keys, and ZADD XX of the index entry when this process knows the session's agent. A
+   * transaction cannot branch, so the writes run even when the session is gone; what they leave
+   * behind (a list and a hash holding only last_active, both with a TTL) is removed before
+   * SessionNotFoundError is thrown. WRONGTYPE from RPUSH means an old string history: Redis still
+   * ran the rest of the transaction, which only set values the retry sets again, so the history is
+   * converted and the transaction sent once more.
+   */
   async appendMessages(id: string, messages: Message[]): Promise<number> {
     assertMessages(messages);
-    const reply = await this.activate(id, APPEND, messages.map((m) => JSON.stringify(m)));
-    return Number((reply as unknown[])[0]);
+    if (!isSessionId(id)) throw new SessionNotFoundError(id);
+    const now = Date.now();
+    const meta = this.metaKey(id);
+    const list = this.messagesKey(id);
+    const ttl = String(this.ttlSeconds);
+    const elements = messages.map((m) => JSON.stringify(m));
+    const known = this.agents.get(id);
+    const commands = [
+      ['HGET', meta, 'agent'],
+      // RPUSH needs at least one element; an empty append still counts as activity.
+      elements.length > 0 ? ['RPUSH', list, ...elements] : ['LLEN', list],
+      // Before the EXPIREs, so a hash this creates for a vanished session expires too.
+      ['HSET', meta, 'last_active', new Date(now).toISOString()],
+      ['EXPIRE', meta, ttl],
+      ['EXPIRE', list, ttl],
+    ];
+    // On a Cluster the index is in another slot and would have to go in a command of its own.
+    if (known !== undefined) commands.push(this.indexRefresh(known, id, now));
+    const replies = await this.transactionMigrating(id, commands, 1);
+    const agent = replies[0];
+    if (agent === null) {
+      await this.discardVanished(id, known);
+      throw new SessionNotFoundError(id);
+    }
+    this.throwFirstError(replies.slice(0, 5), id);
+    await this.afterIndexRefresh(id, String(agent), now, known === undefined ? undefined : settle(replies[5]));
+    return Number(replies[1]);
   }
 
   async loadMessages(id: string, range?: MessageRange): Promise<MessagePage> {
     const { offset, limit } = normalizeRange(range);
     if (!isSessionId(id)) throw new SessionNotFoundError(id);
+    const list = this.messagesKey(id);
     // LRANGE's stop is inclusive and -1 means "the end", so an empty page needs a range that selects nothing.
     const [start, stop] = limit === 0 ? [1, 0] : [offset, limit === undefined ? -1 : offset + limit - 1];
-    const reply = await this.call(() => this.script(LOAD, this.keys(id), [String(start), String(stop)]), id);
-    if (reply === null) throw new SessionNotFoundError(id);
-    const [total, elements] = reply as [number, unknown];
+    // In one transaction, so the total and the page come from the same moment.
+    const commands = [
+      ['HGET', this.metaKey(id), 'agent'],
+      ['LLEN', list],
+      ['LRANGE', list, String(start), String(stop)],
+    ];
+    const replies = await this.transactionMigrating(id, commands, 1);
+    if (replies[0] === null) throw new SessionNotFoundError(id);
+    this.throwFirstError(replies, id);
+    this.rememberAgent(id, String(replies[0]));
     const messages: Message[] = [];
-    asStrings(elements).forEach((raw, i) => {
+    asStrings(replies[2]).forEach((raw, i) => {
       const message = parseMessage(raw);
       if (typeof message === 'string') {
         this.logger().warn({ sessionId: id, index: offset + i, reason: message }, 'skipping an unreadable message in the session history');
@@ -173,7 +229,7 @@ export class RedisSessionStore implements SessionStore {
         messages.push(message);
       }
     });
-    return { messages, total: Number(total) };
+    return { messages, total: Number(replies[1]) };
   }
 
   async close(): Promise<void> {
@@ -187,41 +243,83 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
+  /** ZADD XX only updates an entry that is still there, so it never revives a deleted session in the listing. */
+  private indexRefresh(agent: string, id: string, now: number): string[] {
+    return ['ZADD', this.indexKey(agent), 'XX', String(now + this.ttlSeconds * 1000), id];
+  }
+
   /**
-   * Runs a touch/append script and moves the session's index entry to its new expiry. When this
-   * process already knows the session's agent the index update rides in the same round trip;
-   * ZADD XX only updates an entry that is still there, so it never revives a deleted session in
-   * the listing. The script's reply (nil: no such session) decides the outcome; a failed index
-   * update only delays the session's place in the listing, so it is logged, not thrown, because
-   * the messages are already saved and a caller told otherwise would send them twice.
+   * Finishes the index refresh of a touch or append that succeeded. `sent` is the outcome of the
+   * ZADD that went with it, or undefined when this process did not know the agent yet and sends it
+   * now. A failed index update only delays the session's place in the listing, so it is logged,
+   * not thrown: the messages are already saved and a caller told otherwise would send them twice.
    */
-  private async activate(id: string, script: RedisScript, extra: string[]): Promise<unknown> {
-    if (!isSessionId(id)) throw new SessionNotFoundError(id);
-    const now = Date.now();
-    const expiry = String(now + this.ttlSeconds * 1000);
-    const known = this.agents.get(id);
-    const [saved, indexed] = await this.call(
-      () =>
-        Promise.allSettled([
-          this.script(script, this.keys(id), [String(this.ttlSeconds), new Date(now).toISOString(), ...extra]),
-          known === undefined ? Promise.resolve(null) : this.send(['ZADD', this.indexKey(known), 'XX', expiry, id]),
-        ]),
-      id,
-    );
-    if (saved.status === 'rejected') throw this.translate(saved.reason, id);
-    const reply = saved.value;
-    if (reply === null) throw new SessionNotFoundError(id);
-    const agent = asStrings(Array.isArray(reply) ? reply : [reply]).at(-1)!;
+  private async afterIndexRefresh(id: string, agent: string, now: number, sent: PromiseSettledResult<unknown> | undefined): Promise<void> {
     try {
-      if (indexed.status === 'rejected') throw indexed.reason;
-      if (known === undefined) {
+      if (sent === undefined) {
         this.rememberAgent(id, agent);
-        await this.call(() => this.send(['ZADD', this.indexKey(agent), 'XX', expiry, id]));
+        await this.call(() => this.send(this.indexRefresh(agent, id, now)));
+      } else if (sent.status === 'rejected') {
+        throw sent.reason;
       }
     } catch (err) {
       this.logger().warn({ err, sessionId: id, agent }, 'saved, but could not refresh the session in its agent listing');
     }
-    return reply;
+  }
+
+  /**
+   * An append found no session: undoes what its transaction wrote anyway (the pushed list and the
+   * last_active field, which alone makes a hash that get() and list() read as no session) and the
+   * index entry it may have moved. A failure here is logged: the leftovers carry the TTL the
+   * transaction gave them, and the caller's answer (no such session) is the same either way.
+   */
+  private async discardVanished(id: string, agent: string | undefined): Promise<void> {
+    this.agents.delete(id);
+    const commands = [
+      ['HDEL', this.metaKey(id), 'last_active'],
+      ['DEL', this.messagesKey(id)],
+    ];
+    if (agent !== undefined) commands.push(['ZREM', this.indexKey(agent), id]);
+    try {
+      this.throwFirstError(await this.call(() => this.transaction(commands), id), id);
+    } catch (err) {
+      this.logger().warn({ err, sessionId: id }, 'append to a missing session: could not remove what it wrote; it expires with its TTL');
+    }
+  }
+
+  /**
+   * Runs a transaction whose command at `listCommand` reads or writes the message list; when Redis
+   * answers WRONGTYPE there (an old string history), converts the history and runs it once more.
+   * A session that does not exist (first reply nil) is returned as is, unconverted.
+   */
+  private async transactionMigrating(id: string, commands: string[][], listCommand: number): Promise<unknown[]> {
+    const first = await this.call(() => this.transaction(commands), id);
+    if (first[0] === null || !isWrongType(first[listCommand])) return first;
+    await this.call(() => this.script(MIGRATE, this.keys(id), []), id);
+    return this.call(() => this.transaction(commands), id);
+  }
+
+  /**
+   * One MULTI/EXEC round trip. Returns every reply, failed commands as their ErrorReply: Redis runs
+   * the rest of a transaction when one command fails, so the caller decides what each failure means.
+   */
+  private async transaction(commands: string[][]): Promise<unknown[]> {
+    // disableOfflineQueue covers single commands only; a transaction would wait for the reconnect,
+    // and run after its caller had been told it failed.
+    if (!this.client.isReady) throw new ClientOfflineError();
+    const multi = this.client.multi();
+    for (const c of commands) multi.addCommand(c);
+    try {
+      return (await multi.exec()) as unknown[];
+    } catch (err) {
+      if (err instanceof MultiErrorReply) return err.replies;
+      throw err;
+    }
+  }
+
+  private throwFirstError(replies: unknown[], id: string): void {
+    const failed = replies.find((r) => r instanceof ErrorReply);
+    if (failed !== undefined) throw this.translate(failed, id);
   }
 
   private rememberAgent(id: string, agent: string): void {
@@ -280,10 +378,12 @@ export class RedisSessionStore implements SessionStore {
 
   private parseInfo(id: string, flat: unknown): SessionInfo | null {
     const h = asHash(flat);
-    if (Object.keys(h).length === 0) return null;
     const { agent, created_at, last_active } = h;
-    if (agent === undefined || created_at === undefined || last_active === undefined) {
-      throw new SessionCorruptError(id, 'the session hash lacks agent, created_at or last_active');
+    // The agent field is what makes a session exist: an append to a session deleted or expired
+    // under it leaves a hash of last_active alone for the moment until it removes it.
+    if (agent === undefined) return null;
+    if (created_at === undefined || last_active === undefined) {
+      throw new SessionCorruptError(id, 'the session hash lacks created_at or last_active');
     }
     let metadata: unknown;
     try {
@@ -316,6 +416,15 @@ export class RedisSessionStore implements SessionStore {
   private keys(id: string): string[] {
     return [this.metaKey(id), this.messagesKey(id)];
   }
+}
+
+function isWrongType(reply: unknown): boolean {
+  return reply instanceof ErrorReply && reply.message.startsWith('WRONGTYPE');
+}
+
+/** A reply from inside a transaction as the outcome of a call of its own. */
+function settle(reply: unknown): PromiseSettledResult<unknown> {
+  return reply instanceof ErrorReply ? { status: 'rejected', reason: reply } : { status: 'fulfilled', value: reply };
 }
 
 function asStrings(reply: unknown): string[] {

@@ -29,7 +29,8 @@ export function lockHostname(): string {
   return process.env.AGENTSPEC_HOSTNAME ?? os.hostname();
 }
 
-function whoAmI(): string {
+/** The user name recorded in lock info. */
+export function whoAmI(): string {
   try {
     return os.userInfo().username;
   } catch (err) {

@@ -14,7 +14,7 @@ import { explain, makeWorkspace, runtimesOf } from './support.ts';
 const ITERATIONS = Number(process.env.AGENTSPEC_APPLY_KILL_ITERATIONS ?? (process.env.CI === 'true' ? 100 : 8));
 // Converging after every kill is slow; with many iterations check every few, so killed applies
 // also meet the leftovers of other killed applies.
-const CONVERGE_EVERY = ITERATIONS <= 10 ? 1 : 5;
+const CONVERGE_EVERY = ITERATIONS <= 10 ? 1 : 10;
 
 const ws = makeWorkspace('agentspec-kill-');
 after(async () => {

@@ -6,7 +6,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { isAlive, pidPath } from '../../src/adapters/index.ts';
 import { freePort } from '../helpers/services.ts';
-import { explain, logsWith, makeWorkspace, runtimesOf, type Workspace } from './support.ts';
+import { LocalBackend } from '../../src/state/index.ts';
+import { explain, logsWith, makeWorkspace, runtimesOf, startCli, type Workspace } from './support.ts';
 
 describe('apply user story', () => {
   let ws: Workspace;
@@ -88,13 +89,23 @@ describe('apply user story', () => {
 
   test('two applies at once both succeed and one of them waited for the lock', async () => {
     ws.writeSpec('story', port, { agents: 2, version: 'v3' });
-    const [a, b] = await Promise.all([ws.cli(['apply', '--auto-approve', spec]), ws.cli(['apply', '--auto-approve', spec])]);
-    assert.equal(a.code, 0, explain(a));
-    assert.equal(b.code, 0, explain(b));
-    const waited = [...logsWith(a, 'lock wait started'), ...logsWith(b, 'lock wait started')];
-    assert.ok(waited.length >= 1, `one apply logs that it waited:\n${explain(a)}\n${explain(b)}`);
+    // Hold the lock while both start, so they surely meet at it whatever the machine's load.
+    const holder = new LocalBackend({ path: ws.stateFile });
+    await holder.lock({ operation: 'test' });
+    const a = startCli(ws, ['apply', '--auto-approve', spec]);
+    const b = startCli(ws, ['apply', '--auto-approve', spec]);
+    try {
+      await Promise.all([a.waiting, b.waiting]);
+    } finally {
+      await holder.unlock();
+    }
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    assert.equal(ra.code, 0, explain(ra));
+    assert.equal(rb.code, 0, explain(rb));
+    assert.ok(logsWith(ra, 'lock wait started').length + logsWith(rb, 'lock wait started').length >= 1);
     // One of them did the update, the other found nothing left to do.
-    assert.equal([a, b].filter((r) => /2 updated/.test(r.stdout)).length, 1);
+    assert.equal([ra, rb].filter((r) => /2 updated/.test(r.stdout)).length, 1, `${explain(ra)}\n${explain(rb)}`);
+    assert.equal([ra, rb].filter((r) => /No changes/.test(r.stdout)).length, 1);
     const state = ws.readState();
     assert.deepEqual(runtimesOf(ws.dir, 'story'), [state.entries[0]!.runtime!.pid]);
   });

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findRuntimes, snapshotPath } from '../../src/adapters/index.ts';
 import type { State } from '../../src/state/types.ts';
-import { jsonLogLines, runCli, type CliResult } from '../helpers/cli.ts';
+import { spawn } from 'node:child_process';
+import { CLI, jsonLogLines, runCli, type CliResult } from '../helpers/cli.ts';
 
 export interface Workspace {
   dir: string;
@@ -131,4 +132,36 @@ export function logsWith(r: CliResult, msg: string): Array<Record<string, unknow
 /** Why a CLI run failed, for assertion messages. */
 export function explain(r: CliResult): string {
   return `exit ${String(r.code)} signal ${String(r.signal)}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+}
+
+export interface StartedCli {
+  /** Resolves once the command logged that it is waiting for the state lock. */
+  waiting: Promise<void>;
+  done: Promise<CliResult>;
+}
+
+/** Start the CLI in the workspace and watch its JSON logs while it runs. */
+export function startCli(ws: Workspace, args: string[]): StartedCli {
+  const child = spawn(process.execPath, [CLI, '--log-format', 'json', '--state-file', ws.stateFile, ...args], {
+    cwd: ws.dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', AGENTSPEC_STOP_GRACE_MS: '3000' },
+  });
+  let stdout = '';
+  let stderr = '';
+  let onWait: () => void = () => undefined;
+  const waiting = new Promise<void>((resolve) => (onWait = resolve));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    if (stderr.includes('"msg":"lock wait started"')) onWait();
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      onWait();
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return { waiting, done };
 }

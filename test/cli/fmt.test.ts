@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.ts';
@@ -72,6 +72,20 @@ describe('agentspec fmt', () => {
     // Formatting again finds nothing to do.
     const again = await runCli(['fmt', '--check', dir]);
     assert.equal(again.code, 0, again.stderr);
+  });
+
+  test('--write through a symlink rewrites the file it points to and keeps the link', async (t) => {
+    const dir = await tempDir(t);
+    await mkdir(path.join(dir, 'real'));
+    const target = path.join(dir, 'real', 'spec.ias');
+    const link = path.join(dir, 'link.ias');
+    await writeFile(target, UGLY);
+    await symlink(target, link);
+    const r = await runCli(['fmt', '--write', link]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await lstat(link)).isSymbolicLink());
+    assert.equal(await readFile(target, 'utf8'), CANONICAL);
+    assert.deepEqual(await readdir(path.join(dir, 'real')), ['spec.ias']);
   });
 
   test('--check lists files that are not canonical on stderr, exits 1 and writes nothing', async (t) => {

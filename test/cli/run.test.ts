@@ -171,6 +171,41 @@ describe('agentspec run (child process)', () => {
     }
   });
 
+  test('--env applies an environment to an IR snapshot', async () => {
+    const snap = path.join(dir, 'snapshot-env.json');
+    const doc = irDoc({ pkg: 'snap', agents: [{ name: 'one', model: 'echo' }] });
+    doc.resources?.push({
+      kind: 'Environment',
+      name: 'prod',
+      fqn: 'snap/Environment/prod',
+      attributes: { name: 'prod', overrides: [{ resource: 'agent/one', attribute: 'model', value: 'echo-prod' }] },
+      hash: 'sha256:test',
+    });
+    await writeFile(snap, JSON.stringify(doc));
+    const run = await startRun(['--ir', snap, '--env', 'prod', '--port', '0'], {}, dir);
+    try {
+      const agents = (await (await fetch(`${run.url}/v1/agents`)).json()) as { agents: Array<{ model: string }> };
+      assert.deepEqual(agents.agents.map((a) => a.model), ['echo-prod']);
+      run.child.kill('SIGTERM');
+      assert.equal((await run.exited)[0], 0);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    }
+  });
+
+  test('an invalid spec or snapshot is refused with its errors', async () => {
+    const bad = path.join(dir, 'invalid.ias');
+    await writeFile(bad, SPEC.replace('uses prompt "system"\n  model "echo"', 'uses prompt "sistem"\n  model "echo"'));
+    let r = await runCli(['run', bad, '--port', '0'], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /prompt "sistem" not found/);
+    const snap = path.join(dir, 'not-ir.json');
+    await writeFile(snap, '{"hello": 1}');
+    r = await runCli(['run', '--ir', snap, '--port', '0'], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /not a usable IR snapshot/);
+  });
+
   test('API keys from AGENTSPEC_API_KEYS and --api-key', async () => {
     const run = await startRun([spec, '--port', '0', '--api-key', 'flag-key'], { AGENTSPEC_API_KEYS: 'env-a,env-b' }, dir);
     try {

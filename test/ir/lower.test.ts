@@ -328,3 +328,16 @@ describe('merged statements', () => {
     assert.equal(doc.resources?.[0]?.attributes.content, 'first');
   });
 });
+
+test('map keys that are Object.prototype names are kept as ordinary keys (and hashed)', () => {
+  const doc = lower(
+    'package "p" version "1" lang "3.0"\nprompt "p" {\n  content "x"\n  metadata {\n    __proto__ "evil"\n    constructor "c"\n  }\n}\n' +
+      'server "s" {\n  transport "stdio"\n  command "c"\n  env {\n    __proto__ "v"\n  }\n}\n',
+  );
+  const server = doc.resources?.find((r) => r.kind === 'MCPServer');
+  assert.equal(Object.getOwnPropertyDescriptor(server?.attributes.env, '__proto__')?.value, 'v');
+  assert.equal(server?.hash, contentHash({ command: 'c', env: JSON.parse('{"__proto__":"v"}') as Record<string, string>, transport: 'stdio' }));
+  assert.match(JSON.stringify(server?.attributes), /"env":\{"__proto__":"v"\}/);
+  const prompt = doc.resources?.find((r) => r.kind === 'Prompt');
+  assert.deepEqual(Object.keys(prompt?.metadata ?? {}), ['__proto__', 'constructor']);
+});

@@ -13,6 +13,14 @@ import { formatFloat, quote } from '../../src/lang/format-words.ts';
 const FIXTURES = fileURLToPath(new URL('../fixtures/intentlang/examples/', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 
+/** `examples/<dir>/<file>.ias`, as paths relative to examples/. */
+function exampleFiles(): string[] {
+  return readdirSync(EXAMPLES, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) => readdirSync(EXAMPLES + d.name).filter((n) => n.endsWith('.ias')).map((n) => `${d.name}/${n}`))
+    .sort();
+}
+
 function parseOk(source: string, name = 'test.ias'): File {
   const r = parse(source, name);
   assert.deepEqual(r.diagnostics, [], `${name} should parse without errors`);
@@ -270,11 +278,11 @@ describe('format: canonical round trip', () => {
   });
 
   test('the repository examples are canonical', () => {
-    for (const dir of readdirSync(EXAMPLES)) {
-      for (const name of readdirSync(EXAMPLES + dir).filter((n) => n.endsWith('.ias'))) {
-        const source = readFileSync(`${EXAMPLES}${dir}/${name}`, 'utf8');
-        assert.equal(fmt(source), source, `examples/${dir}/${name} is not canonical`);
-      }
+    const files = exampleFiles();
+    assert.ok(files.includes('hello/hello.ias') && files.includes('support/support.ias'), files.join(', '));
+    for (const f of files) {
+      const source = readFileSync(EXAMPLES + f, 'utf8');
+      assert.equal(fmt(source), source, `examples/${f} is not canonical`);
     }
   });
 });
@@ -561,15 +569,23 @@ agent "a" {
   validate {
     rule ${q} ${q}
       ${q}
+    rule r error
+      when output == ${q} and
+        input . x != ${q}
   }
   eval {
     case ${q} input ${q} expect ${q} scoring ${q} threshold 0.5 tags [${q}]
   }
   on input {
-    use skill ${q} with { ${q}: x }
+    use skill ${q} with { ${q}: x, k: ${q} }
+    if input == ${q} {
+      respond x == ${q}
+    } else if ${q} != input {
+      respond ${q}
+    }
     delegate to ${q}
     respond ${q}
-    for each ${q} in items {
+    for each ${q} in items . ${q} {
       respond ok
     }
   }
@@ -689,6 +705,11 @@ deploy "d" target "process" {
     );
   });
 
+  test('a comment after a multi-line string stays on the (now single) line of its attribute', () => {
+    const out = fmt('package "x" version "1" lang "2.0"\nprompt "p" {\n  content "one\ntwo\nthree" # about content\n  version "1"\n}\n');
+    assert.match(out, /^ {2}content "one\\ntwo\\nthree" # about content$/m);
+  });
+
   test('a comment on a line the formatter drops (an overridden attribute) is kept', () => {
     const out = fmt('package "x" version "1" lang "2.0"\nagent "a" {\n  model "old" # was old\n  uses prompt "p"\n  model "new"\n}\n');
     assert.match(out, /# was old/);
@@ -762,16 +783,14 @@ describe('format: the lowered IR never changes', () => {
   });
 
   test('the repository examples validate and run locally (echo model, process target with a port)', async () => {
-    for (const dir of readdirSync(EXAMPLES)) {
-      for (const name of readdirSync(EXAMPLES + dir).filter((n) => n.endsWith('.ias'))) {
-        const compiled = await compileSpec([`${EXAMPLES}${dir}/${name}`]);
-        assert.deepEqual(compiled.diagnostics, [], `examples/${dir}/${name} validates`);
-        const doc = compiled.documents[0];
-        assert.ok(doc !== undefined);
-        for (const r of (doc.resources ?? []).filter((x) => x.kind === 'Agent')) assert.match(String(r.attributes.model), /^echo/);
-        assert.equal(doc.deploy_targets?.[0]?.target, 'process');
-        assert.equal(typeof doc.deploy_targets?.[0]?.config?.port, 'number');
-      }
+    for (const f of exampleFiles()) {
+      const compiled = await compileSpec([EXAMPLES + f]);
+      assert.deepEqual(compiled.diagnostics, [], `examples/${f} validates`);
+      const doc = compiled.documents[0];
+      assert.ok(doc !== undefined);
+      for (const r of (doc.resources ?? []).filter((x) => x.kind === 'Agent')) assert.match(String(r.attributes.model), /^echo/);
+      assert.equal(doc.deploy_targets?.[0]?.target, 'process');
+      assert.equal(typeof doc.deploy_targets?.[0]?.config?.port, 'number');
     }
   });
 

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -93,16 +93,21 @@ function checkParse(src: string): void {
   const r = parse(src, 'fuzz.ias');
   assert.ok(Array.isArray(r.diagnostics));
   assert.ok(Array.isArray(r.file.statements));
-  const lines = src.split('\n');
-  for (const d of r.diagnostics) checkDiagnostic(d, lines);
+  const widths = lineWidths(src);
+  for (const d of r.diagnostics) checkDiagnostic(d, widths);
   JSON.stringify(r.file);
 }
 
-function checkDiagnostic(d: Diagnostic, lines: string[]): void {
+/** Width in runes of every line. */
+function lineWidths(src: string): number[] {
+  return src.split('\n').map((l) => [...l].length);
+}
+
+function checkDiagnostic(d: Diagnostic, widths: number[]): void {
   assert.equal(d.severity, 'error');
   assert.ok(d.message.length > 0);
-  assert.ok(d.line >= 1 && d.line <= lines.length, `line ${d.line} of ${lines.length}`);
-  const width = [...(lines[d.line - 1] ?? '')].length;
+  assert.ok(d.line >= 1 && d.line <= widths.length, `line ${d.line} of ${widths.length}`);
+  const width = widths[d.line - 1] ?? 0;
   assert.ok(d.column >= 1 && d.column <= width + 1, `column ${d.column} of ${width + 1} (${d.message})`);
 }
 
@@ -159,7 +164,7 @@ describe('parser and loader never throw and always terminate', () => {
           ),
           async (specs) => {
             const base = path.join(dir, `r${run++}`);
-            await mkdtempLike(base);
+            await mkdir(base, { recursive: true });
             const names = ['a.ias', 'b.ias', 'c.ias'];
             for (const [k, [i, ops, imports]] of specs.entries()) {
               const text = mutate(imports.join('') + (examples[i] as string), ops);
@@ -170,7 +175,7 @@ describe('parser and loader never throw and always terminate', () => {
             for (const root of r.roots) assert.ok(root.statements.length >= 0);
             for (const d of r.diagnostics) {
               const src = r.sources.get(d.file);
-              if (src !== undefined) checkDiagnostic(d, src.split('\n'));
+              if (src !== undefined) checkDiagnostic(d, lineWidths(src));
             }
           },
         ),
@@ -180,7 +185,3 @@ describe('parser and loader never throw and always terminate', () => {
   });
 });
 
-async function mkdtempLike(p: string): Promise<void> {
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(p, { recursive: true });
-}

@@ -247,3 +247,21 @@ describe('loadSources', () => {
     assert.equal(support.files.length, 2);
   });
 });
+
+describe('loadSources with symlinks', () => {
+  test('a file reached through a symlink is merged once; a cycle through a symlink is found', async () => {
+    const { symlink } = await import('node:fs/promises');
+    const base = await tree({
+      'main.ias': H('main') + 'import "./lib"\nimport "./alias"\n',
+      'lib.ias': H('lib') + 'prompt "p" {}\n',
+      'loop.ias': H('loop') + 'import "./loop-link"\n',
+    });
+    await symlink(path.join(base, 'lib.ias'), path.join(base, 'alias.ias'));
+    await symlink(path.join(base, 'loop.ias'), path.join(base, 'loop-link.ias'));
+    const r = await loadSources(['main.ias'], { cwd: base });
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(names(r.roots[0]!.statements), ['prompt:p']);
+    const r2 = await loadSources(['loop.ias'], { cwd: base });
+    assert.deepEqual(r2.diagnostics.map((d) => d.message), ['import cycle: loop.ias -> loop.ias']);
+  });
+});

@@ -460,6 +460,45 @@ describe('[3.0] on input', () => {
     assert.equal(a.validate?.rules[0]?.when?.value, 'not ( output matches "\\d{3}" )');
   });
 
+  test('EXPR sources escape strings so they lex back to the same tokens', () => {
+    const a = only(
+      String.raw`agent "a" {
+  validate { rule r error when x == "a\"b" and y == "c\\d\q" }
+  on input {
+    use s with { p: "tab\there" }
+    respond "quoted \"kept\""
+    respond input . t == "x\ny"
+    if v == "\\" { }
+    else if w == "\"" { }
+    for each i in items . "q\"" { }
+  }
+}
+`,
+      'agent',
+    );
+    const rule = a.validate?.rules[0];
+    assert.equal(rule?.when?.value, String.raw`x == "a"b" and y == "c\d\q"`);
+    // The source keeps each string as written (only raw newlines/tabs become \n / \t).
+    assert.equal(rule?.whenSource, String.raw`x == "a\"b" and y == "c\\d\q"`);
+    const [use, quoted, unquoted, ifs, forEach] = a.onInput?.body ?? [];
+    assert.ok(use?.kind === 'use' && quoted?.kind === 'respond' && unquoted?.kind === 'respond');
+    assert.ok(ifs?.kind === 'if' && forEach?.kind === 'for_each');
+    assert.equal(use.with?.params[0]?.value, '"tab\there"');
+    assert.equal(use.with?.params[0]?.valueSource, String.raw`"tab\there"`);
+    assert.equal(quoted.expression, 'quoted "kept"');
+    assert.equal(quoted.expressionSource, undefined);
+    assert.equal(unquoted.expression, 'input.t == "x\ny"');
+    assert.equal(unquoted.expressionSource, String.raw`input.t == "x\ny"`);
+    assert.equal(ifs.conditionSource, String.raw`v == "\\"`);
+    assert.equal(ifs.elseIfs[0]?.conditionSource, String.raw`w == "\""`);
+    assert.equal(forEach.collectionSource, String.raw`items."q\""`);
+    // Every source parses back to the same text.
+    for (const src of [rule?.whenSource, unquoted.expressionSource, ifs.conditionSource]) {
+      const again = only(`agent "b" { validate { rule r error when ${src ?? ''} } }\n`, 'agent');
+      assert.equal(again.validate?.rules[0]?.whenSource, src);
+    }
+  });
+
   test('else may follow on the next line', () => {
     const a = only('agent "a" { on input {\n if x {\n }\n else {\n respond y\n }\n } }\n', 'agent');
     const s = a.onInput?.body[0];

@@ -56,7 +56,12 @@ describe('SSE parser', () => {
 describe('POST /v1/agents/:name/stream', () => {
   let srv: TestServer;
   before(async () => {
-    srv = await startTestServer([irDoc({ agents: [{ name: 'e', model: 'echo' }, { name: 'f', model: 'echo' }] })]);
+    srv = await startTestServer([
+      irDoc({
+        agents: [{ name: 'e', model: 'echo' }, { name: 'f', model: 'echo' }, { name: 'v', model: 'echo', prompt: 'needs' }],
+        prompts: { system: { content: 'x' }, needs: { content: 'Hi {{who}}', variables: [{ name: 'who', required: true }] } },
+      }),
+    ]);
   });
   after(async () => {
     await srv.close();
@@ -100,5 +105,8 @@ describe('POST /v1/agents/:name/stream', () => {
     const s = await call(`${srv.url}/v1/agents/e/sessions`, 'POST', {});
     r = await postSse(`${srv.url}/v1/agents/f/stream`, { message: 'x', session_id: s.body.session_id });
     assert.equal(r.status, 404);
+    r = await postSse(`${srv.url}/v1/agents/v/stream`, { message: 'x' });
+    assert.equal(r.status, 400);
+    assert.match(String(r.json?.message), /variables\.who/);
   });
 });

@@ -165,8 +165,69 @@ describe('redis layout', () => {
       assert.equal(await r.zScore(`${PREFIX}:agent:{${agent}}:sessions`, a.id), null);
       await assert.rejects(store.appendMessages(a.id, [user('x')]), SessionNotFoundError);
       assert.equal(await r.zScore(`${PREFIX}:agent:{${agent}}:sessions`, a.id), null, 'a failed append does not re-add it');
+      assert.equal(await r.exists([`${PREFIX}:session:{${a.id}}`, `${PREFIX}:session:{${a.id}}:messages`]), 0, 'nor leaves keys behind');
     } finally {
       await store.close();
+    }
+  });
+
+  test('an append to a session whose hash expired before its list removes the list, the hash it wrote and the index entry', async (t) => {
+    const store = await sharedStore(t);
+    if (store === undefined) return;
+    const r = await raw(sharedUrl!);
+    try {
+      const agent = `gone-${randomBytes(3).toString('hex')}`;
+      const { id } = await store.create(agent);
+      await store.appendMessages(id, [user('kept until expiry')]);
+      const meta = `${PREFIX}:session:{${id}}`;
+      const list = `${PREFIX}:session:{${id}}:messages`;
+      await r.del(meta);
+      await assert.rejects(store.appendMessages(id, [user('x'), user('y')]), SessionNotFoundError);
+      await assert.rejects(store.appendMessages(id, []), SessionNotFoundError);
+      assert.equal(await r.exists(meta), 0);
+      assert.equal(await r.exists(list), 0);
+      assert.equal(await r.zScore(`${PREFIX}:agent:{${agent}}:sessions`, id), null);
+      assert.equal(await store.get(id), null);
+      await assert.rejects(store.loadMessages(id), SessionNotFoundError);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a delete racing appends from several connections: each append is saved or not found, reads never see a half session, nothing is left', async (t) => {
+    const first = await sharedStore(t);
+    if (first === undefined) return;
+    const r = await raw(sharedUrl!);
+    const stores = [first, ...(await Promise.all(Array.from({ length: 2 }, () => RedisSessionStore.open({ url: sharedUrl!, keyPrefix: PREFIX, ttlSeconds: TEST_TTL }))))];
+    try {
+      for (let round = 0; round < 5; round++) {
+        const agent = `race-${randomBytes(3).toString('hex')}`;
+        const id: string = (await first.create(agent)).id;
+        // Every connection learns the agent, so its appends carry the index update too.
+        await Promise.all(stores.map((s) => s.loadMessages(id)));
+        let deleting = true;
+        const reads = (async () => {
+          while (deleting) {
+            await first.get(id);
+            await first.list(agent);
+          }
+        })();
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 30 }, async (_, i) => {
+            if (i === 10) await stores[1]!.delete(id);
+            return stores[i % stores.length]!.appendMessages(id, [user(`r${round} m${i}`)]);
+          }),
+        );
+        deleting = false;
+        await reads;
+        for (const o of outcomes) if (o.status === 'rejected') assert.ok(o.reason instanceof SessionNotFoundError, String(o.reason));
+        assert.ok(outcomes.some((o) => o.status === 'rejected'), 'appends after the delete fail');
+        assert.equal(await r.exists([`${PREFIX}:session:{${id}}`, `${PREFIX}:session:{${id}}:messages`]), 0);
+        assert.equal(await r.zScore(`${PREFIX}:agent:{${agent}}:sessions`, id), null);
+        assert.equal(await first.get(id), null);
+      }
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
     }
   });
 
@@ -350,13 +411,63 @@ describe('private redis server', { timeout: 120_000 }, () => {
 
       assert.ok((atSmall.rpush ?? 0) >= 25, JSON.stringify(atSmall));
       assert.deepEqual(atLarge, atSmall);
-      assert.deepEqual(Object.keys(atSmall).sort(), ['evalsha', 'expire', 'hget', 'hset', 'rpush', 'type', 'zadd']);
+      assert.deepEqual(Object.keys(atSmall).sort(), ['exec', 'expire', 'hget', 'hset', 'multi', 'rpush', 'zadd']);
 
       await r.sendCommand(['CONFIG', 'RESETSTAT']);
       for (let i = 0; i < 20; i++) await store.create('many');
       assert.equal((await store.list('many')).length, 20);
       const info = await r.info('commandstats');
       assert.doesNotMatch(info, /cmdstat_(keys|scan):/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('an old string history: one transaction fails with WRONGTYPE, the conversion runs once, the retry saves; then one transaction per call', async (t) => {
+    const srv = await privateServer(t);
+    if (srv === undefined) return;
+    const store = await RedisSessionStore.open({ url: srv.url, keyPrefix: 'retry' });
+    const r = await raw(srv.url);
+    const stats = async (): Promise<{ calls: Record<string, number>; failed: Record<string, number>; errors: Record<string, number> }> => {
+      const calls: Record<string, number> = {};
+      const failed: Record<string, number> = {};
+      for (const m of (await r.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),.*failed_calls=(\d+)/gm)) {
+        if (/^(config|info)\b/.test(m[1]!)) continue;
+        calls[m[1]!] = Number(m[2]);
+        if (m[3] !== '0') failed[m[1]!] = Number(m[3]);
+      }
+      const errors: Record<string, number> = {};
+      for (const m of (await r.info('errorstats')).matchAll(/^errorstat_([^:]+):count=(\d+)/gm)) errors[m[1]!] = Number(m[2]);
+      await r.sendCommand(['CONFIG', 'RESETSTAT']);
+      return { calls, failed, errors };
+    };
+    try {
+      for (const op of ['append', 'load'] as const) {
+        const { id } = await store.create('retry');
+        await r.set(`retry:session:{${id}}:messages`, JSON.stringify([user('old 1'), user('old 2')]));
+        await stats();
+        if (op === 'append') assert.equal(await store.appendMessages(id, [user('new')]), 3);
+        else assert.equal((await store.loadMessages(id)).total, 2);
+        const first = await stats();
+        assert.equal(first.calls.multi, 2, `${op}: ${JSON.stringify(first)}`);
+        assert.equal(first.calls.exec, 2);
+        // The conversion script asks for the key's type exactly once.
+        assert.equal(first.calls.type, 1);
+        assert.equal(first.errors.WRONGTYPE, op === 'append' ? 1 : 2, JSON.stringify(first.errors));
+        // EVALSHA of a script the server has not seen yet fails with NOSCRIPT and is sent again in full.
+        const failedCommands = Object.keys(first.failed).filter((c) => c !== 'evalsha').sort();
+        assert.deepEqual(failedCommands, op === 'append' ? ['rpush'] : ['llen', 'lrange']);
+
+        if (op === 'append') await store.appendMessages(id, [user('again')]);
+        else await store.loadMessages(id);
+        const next = await stats();
+        assert.equal(next.calls.multi, 1, JSON.stringify(next));
+        assert.equal(next.calls.type, undefined);
+        assert.deepEqual(next.failed, {});
+        assert.equal(await r.type(`retry:session:{${id}}:messages`), 'list');
+        const expected = op === 'append' ? ['old 1', 'old 2', 'new', 'again'] : ['old 1', 'old 2'];
+        assert.deepEqual((await store.loadMessages(id)).messages.map((m) => m.content), expected);
+      }
     } finally {
       await store.close();
     }

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tryLock } from 'fs-native-extensions';
-import { LocalBackend, type StateEntry } from '../../src/state/index.ts';
+import { LocalBackend, isPostgresUrl, openBackend, type Backend, type StateEntry } from '../../src/state/index.ts';
 import { AgentspecError } from '../../src/errors.ts';
 import { crashEntries } from './crash-entries.ts';
 
@@ -28,7 +28,8 @@ function codeOf(err: unknown): string {
 
 async function main(): Promise<void> {
   if (stateFile === undefined) throw new Error('usage: child.ts MODE STATE_FILE ...');
-  const b = new LocalBackend({ path: stateFile });
+  // A postgres:// URL in place of the state file runs the same scenario against the PostgreSQL backend.
+  const b: Backend = isPostgresUrl(stateFile) ? openBackend({ stateFile: '', backend: stateFile }) : new LocalBackend({ path: stateFile });
   switch (mode) {
     case 'crash-loop': {
       // Saves forever with deterministic content per serial, so the test can check what it finds.

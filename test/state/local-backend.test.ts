@@ -261,6 +261,28 @@ describe('local state backend', () => {
     }
   });
 
+  test('a kill between the two renames (backup and state are one file) and leftover temp files: the next save cleans up', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'state.json');
+    try {
+      await saveOnce(file, [entry('a/Agent/1')]);
+      await saveOnce(file, [entry('a/Agent/2')]);
+      // What a writer killed right after keeping the backup leaves: .bak is a link to the current file,
+      // plus its new-content temp and a backup-link temp.
+      fs.rmSync(`${file}.bak`);
+      fs.linkSync(file, `${file}.bak`);
+      fs.writeFileSync(path.join(dir, '.state.json.0123456789abcdef.tmp'), '{"half":');
+      fs.linkSync(file, path.join(dir, '.state.json.bak.fedcba9876543210.tmp'));
+      const current = fs.readFileSync(file, 'utf8');
+      await saveOnce(file, [entry('a/Agent/3')]);
+      assert.deepEqual(fs.readdirSync(dir).sort(), ['state.json', 'state.json.bak']);
+      assert.equal(fs.readFileSync(`${file}.bak`, 'utf8'), current);
+      assert.equal((JSON.parse(fs.readFileSync(file, 'utf8')) as { serial: number }).serial, 3);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe('corruption and recovery (logs checked in a child process)', () => {
     const damages: Array<[string, (text: string) => string]> = [
       ['truncated', (t) => t.slice(0, Math.floor(t.length / 2))],
