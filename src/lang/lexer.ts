@@ -10,14 +10,40 @@ export interface LexResult {
 
 const LETTER = /^\p{L}$/u;
 const DIGIT = /^\p{Nd}$/u;
-const ASCII_DIGIT = /^[0-9]$/;
 
-function isLetter(ch: string): boolean {
-  return ch === '_' || LETTER.test(ch);
+const C_TAB = 9;
+const C_NL = 10;
+const C_CR = 13;
+const C_SPACE = 32;
+const C_QUOTE = 34;
+const C_HASH = 35;
+const C_DASH = 45;
+const C_DOT = 46;
+const C_SLASH = 47;
+const C_0 = 48;
+const C_9 = 57;
+const C_UNDERSCORE = 95;
+const C_BACKSLASH = 92;
+
+function isAsciiDigit(c: number): boolean {
+  return c >= C_0 && c <= C_9;
 }
 
-function isIdentPart(ch: string): boolean {
-  return ch === '_' || ch === '-' || LETTER.test(ch) || DIGIT.test(ch);
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** First character of an identifier: a Unicode letter or `_`. */
+function isIdentStart(cp: number): boolean {
+  if (cp < 128) return isAsciiLetter(cp) || cp === C_UNDERSCORE;
+  return LETTER.test(String.fromCodePoint(cp));
+}
+
+/** Later characters: letters, Unicode digits, `_` and `-`. */
+function isIdentPart(cp: number): boolean {
+  if (cp < 128) return isAsciiLetter(cp) || isAsciiDigit(cp) || cp === C_UNDERSCORE || cp === C_DASH;
+  const ch = String.fromCodePoint(cp);
+  return LETTER.test(ch) || DIGIT.test(ch);
 }
 
 const PUNCT: Readonly<Record<string, TokenKind>> = {
@@ -29,10 +55,11 @@ const ESCAPES: Readonly<Record<string, string>> = { n: '\n', t: '\t', '\\': '\\'
 /**
  * Splits source into tokens (REFERENCE section 1). Never throws: a bad character is reported at
  * its own line:column and skipped, so one run reports every lexer error. The token list always
- * ends with an EOF token.
+ * ends with an EOF token. Columns count code points (runes), not UTF-16 units.
  */
 export function lex(source: string, file: string): LexResult {
-  const chars = Array.from(source);
+  const src = source;
+  const n = src.length;
   const tokens: Token[] = [];
   const comments: Comment[] = [];
   const diagnostics: Diagnostic[] = [];
@@ -41,96 +68,128 @@ export function lex(source: string, file: string): LexResult {
   let column = 1;
   let lastCodeLine = 0;
 
-  const push = (kind: TokenKind, text: string, pos: Pos): void => {
-    tokens.push({ kind, text, pos });
+  const push = (kind: TokenKind, text: string, pos: Pos, raw?: string): void => {
+    const t: Token = { kind, text, pos };
+    if (raw !== undefined) t.raw = raw;
+    tokens.push(t);
     // Tokens are pushed once consumed, so `line` is the line the token ENDS on (a multi-line
     // string makes a comment after its closing quote a trailing one).
     if (kind !== 'newline') lastCodeLine = line;
   };
-  const advance = (): string => {
-    const ch = chars[i++] ?? '';
-    if (ch === '\n') {
-      line++;
-      column = 1;
-    } else {
-      column++;
+  /** Move to index `j`, keeping line and column right over whatever lies between. */
+  const moveTo = (j: number): void => {
+    for (let k = i; k < j; k++) {
+      const c = src.charCodeAt(k);
+      if (c === C_NL) {
+        line++;
+        column = 1;
+      } else if ((c & 0xfc00) !== 0xdc00) {
+        // A low surrogate belongs to the rune its high surrogate already counted.
+        column++;
+      }
     }
-    return ch;
+    i = j;
   };
   const error = (pos: Pos, message: string, hint?: string): void => {
     diagnostics.push(diagnostic(file, pos.line, pos.column, message, hint));
   };
 
-  while (i < chars.length) {
-    const ch = chars[i] as string;
+  while (i < n) {
+    const c = src.charCodeAt(i);
+    if (c === C_SPACE || c === C_TAB || c === C_CR) {
+      i++;
+      column++;
+      continue;
+    }
     const pos: Pos = { line, column };
-    if (ch === ' ' || ch === '\t' || ch === '\r') {
-      advance();
-      continue;
-    }
-    if (ch === '\n') {
+    if (c === C_NL) {
       push('newline', '\n', pos);
-      advance();
+      i++;
+      line++;
+      column = 1;
       continue;
     }
-    if (ch === '#' || (ch === '/' && chars[i + 1] === '/')) {
-      let text = '';
-      while (i < chars.length && chars[i] !== '\n') text += advance();
+    if (c === C_HASH || (c === C_SLASH && src.charCodeAt(i + 1) === C_SLASH)) {
+      let end = src.indexOf('\n', i);
+      if (end < 0) end = n;
+      const text = src.slice(i, end);
+      moveTo(end);
       comments.push({ pos, text: text.replace(/\r$/, ''), trailing: lastCodeLine === pos.line });
       continue;
     }
-    if (ch === '"') {
-      advance();
+    if (c === C_QUOTE) {
       let text = '';
-      let raw = '';
+      let k = i + 1;
+      let seg = k;
       let closed = false;
-      while (i < chars.length) {
-        const c = advance();
-        if (c === '"') {
+      while (k < n) {
+        const ch = src.charCodeAt(k);
+        if (ch === C_QUOTE) {
           closed = true;
           break;
         }
-        raw += c;
-        if (c === '\\' && i < chars.length) {
-          const e = advance();
-          raw += e;
+        if (ch === C_BACKSLASH && k + 1 < n) {
+          text += src.slice(seg, k);
+          const cp = src.codePointAt(k + 1) as number;
+          const e = String.fromCodePoint(cp);
           text += ESCAPES[e] ?? '\\' + e;
+          k += 1 + e.length;
+          seg = k;
           continue;
         }
-        text += c;
+        k++;
       }
-      if (!closed) {
-        error(pos, 'unterminated string', 'close the string with a double quote (")');
-      }
-      push('string', text, pos);
-      (tokens[tokens.length - 1] as Token).raw = raw;
+      const end = Math.min(k, n);
+      text += src.slice(seg, end);
+      const raw = src.slice(i + 1, end);
+      moveTo(closed ? end + 1 : end);
+      if (!closed) error(pos, 'unterminated string', 'close the string with a double quote (")');
+      push('string', text, pos, raw);
       continue;
     }
-    if (ASCII_DIGIT.test(ch) || (ch === '-' && ASCII_DIGIT.test(chars[i + 1] ?? ''))) {
-      let text = advance();
-      while (i < chars.length && (ASCII_DIGIT.test(chars[i] as string) || chars[i] === '.' || chars[i] === '-')) {
-        text += advance();
+    if (isAsciiDigit(c) || (c === C_DASH && isAsciiDigit(src.charCodeAt(i + 1)))) {
+      let k = i + 1;
+      for (;;) {
+        const d = src.charCodeAt(k);
+        if (!(isAsciiDigit(d) || d === C_DOT || d === C_DASH)) break;
+        k++;
       }
+      const text = src.slice(i, k);
+      column += k - i;
+      i = k;
       push('number', text, pos);
       continue;
     }
-    if (isLetter(ch)) {
-      let text = advance();
-      while (i < chars.length && isIdentPart(chars[i] as string)) text += advance();
+    const cp = src.codePointAt(i) as number;
+    if (isIdentStart(cp)) {
+      let k = i + (cp > 0xffff ? 2 : 1);
+      let runes = 1;
+      while (k < n) {
+        const q = src.codePointAt(k) as number;
+        if (!isIdentPart(q)) break;
+        k += q > 0xffff ? 2 : 1;
+        runes++;
+      }
+      const text = src.slice(i, k);
+      column += runes;
+      i = k;
       push(KEYWORD_SET.has(text) ? 'kw' : 'ident', text, pos);
       continue;
     }
+    const ch = String.fromCodePoint(cp);
     const punct = PUNCT[ch];
     if (punct !== undefined) {
-      advance();
+      i++;
+      column++;
       push(punct, ch, pos);
       continue;
     }
-    const next = chars[i + 1];
     if (ch === '=' || ch === '!' || ch === '<' || ch === '>') {
-      advance();
-      if (next === '=') {
-        advance();
+      i++;
+      column++;
+      if (src[i] === '=') {
+        i++;
+        column++;
         push((ch + '=') as TokenKind, ch + '=', pos);
       } else if (ch === '<' || ch === '>') {
         push(ch, ch, pos);
@@ -141,7 +200,8 @@ export function lex(source: string, file: string): LexResult {
       }
       continue;
     }
-    advance();
+    i += ch.length;
+    column++;
     if (ch === '/') {
       error(pos, "unexpected character '/'", 'comments start with # or //');
     } else {

@@ -90,7 +90,7 @@ function parseTool(c: Cursor): Tool {
     tool.endLine = c.block('tool http', () => {
       if (c.isKw('method')) tool.method = c.strAttr('tool http method');
       else if (c.isKw('url')) tool.url = c.strAttr('tool http url');
-      else if (c.isKw('headers')) tool.headers = c.kv(c.next().pos, 'headers');
+      else if (c.isKw('headers')) tool.headers = c.kv(c.next().pos, 'headers') ?? tool.headers;
       else if (c.isKw('body_template')) tool.bodyTemplate = c.strAttr('tool http body_template');
       else if (c.isKw('timeout')) tool.timeout = c.strAttr('tool http timeout');
       else return false;
@@ -105,8 +105,8 @@ function parseTool(c: Cursor): Tool {
       if (c.isKw('binary')) tool.binary = c.strAttr('tool command binary');
       else if (c.isKw('args')) tool.args = c.listAttr('tool command args');
       else if (c.isKw('timeout')) tool.timeout = c.strAttr('tool command timeout');
-      else if (c.isKw('env')) tool.env = c.kv(c.next().pos, 'env');
-      else if (c.isKw('secrets')) tool.secrets = c.kv(c.next().pos, 'secrets');
+      else if (c.isKw('env')) tool.env = c.kv(c.next().pos, 'env') ?? tool.env;
+      else if (c.isKw('secrets')) tool.secrets = c.kv(c.next().pos, 'secrets') ?? tool.secrets;
       else return false;
       return true;
     });

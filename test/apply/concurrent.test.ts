@@ -20,7 +20,7 @@ test('10 concurrent applies and then 10 concurrent destroys on one state file', 
     specs.push({ pkg, file: ws.writeSpec(pkg, port, { agents: 2, skills: 1 }) });
   });
 
-  const applies = await Promise.all(specs.map((s) => ws.cli(['apply', '--auto-approve', '--lock-timeout', '5m', s.file], { timeoutMs: 300_000 })));
+  const applies = await Promise.all(specs.map((s) => ws.cli(['apply', '--auto-approve', '--lock-timeout', '10m', s.file], { timeoutMs: 600_000 })));
   applies.forEach((r, i) => assert.equal(r.code, 0, `apply of ${specs[i]!.pkg}: ${explain(r)}`));
 
   const state = ws.readState();
@@ -35,7 +35,7 @@ test('10 concurrent applies and then 10 concurrent destroys on one state file', 
   }
   const pids = state.entries.map((e) => e.runtime!.pid);
 
-  const destroys = await Promise.all(specs.map((s) => ws.cli(['destroy', '--auto-approve', '--lock-timeout', '5m', s.file], { timeoutMs: 300_000 })));
+  const destroys = await Promise.all(specs.map((s) => ws.cli(['destroy', '--auto-approve', '--lock-timeout', '10m', s.file], { timeoutMs: 600_000 })));
   destroys.forEach((r, i) => assert.equal(r.code, 0, `destroy of ${specs[i]!.pkg}: ${explain(r)}`));
   assert.deepEqual(ws.readState().entries, []);
   for (const pid of pids) assert.equal(isAlive(pid), false, `runtime ${pid} is gone`);

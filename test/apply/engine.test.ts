@@ -1,7 +1,8 @@
 // The apply engine with the real state backend and real runtimes, where a save fails part way.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runtimesOf, makeWorkspace, explain } from './support.ts';
+import { runtimesOf, makeWorkspace, explain, TEST_ENV } from './support.ts';
+import { ProcessAdapter } from '../../src/adapters/index.ts';
 import { applySpec, loadPackages } from '../../src/apply/index.ts';
 import { AgentspecError } from '../../src/errors.ts';
 import { openBackend } from '../../src/state/index.ts';
@@ -40,7 +41,12 @@ test('a failed save reaches the caller, the lock is released, and the next apply
 
   // Save 1 is the intent, save 2 the outcome after the runtime is healthy: fail that one.
   await assert.rejects(
-    applySpec(specs, { backend: failingSaves(real, 2), stateDir: ws.dir, lockTimeoutMs: 10_000 }),
+    applySpec(specs, {
+      backend: failingSaves(real, 2),
+      stateDir: ws.dir,
+      lockTimeoutMs: 10_000,
+      adapters: () => new ProcessAdapter({ startTimeoutMs: Number(TEST_ENV.AGENTSPEC_START_TIMEOUT_MS) }),
+    }),
     (err: unknown) => err instanceof DiskFullError,
   );
   assert.equal(await real.lockInfo(), null, 'the lock was released');

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseState } from '../../src/state/index.ts';
 import { CLI } from '../helpers/cli.ts';
 import { freePort } from '../helpers/services.ts';
-import { explain, makeWorkspace, runtimesOf } from './support.ts';
+import { explain, makeWorkspace, runtimesOf, TEST_ENV } from './support.ts';
 
 const ITERATIONS = Number(process.env.AGENTSPEC_APPLY_KILL_ITERATIONS ?? (process.env.CI === 'true' ? 100 : 8));
 // Converging after every kill is slow; with many iterations check every few, so killed applies
@@ -36,7 +36,7 @@ async function killedApply(file: string, delayMs: number): Promise<void> {
   const child = spawn(process.execPath, [CLI, '--log-format', 'json', '--state-file', ws.stateFile, 'apply', '--auto-approve', file], {
     cwd: ws.dir,
     stdio: 'ignore',
-    env: { ...process.env, AGENTSPEC_STOP_GRACE_MS: '3000' },
+    env: { ...process.env, ...TEST_ENV },
   });
   const exited = once(child, 'exit');
   await Promise.race([sleep(delayMs), exited]);

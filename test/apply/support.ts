@@ -9,6 +9,12 @@ import type { State } from '../../src/state/types.ts';
 import { spawn } from 'node:child_process';
 import { CLI, jsonLogLines, runCli, type CliResult } from '../helpers/cli.ts';
 
+/**
+ * A loaded test machine can take far longer than a user's to start a runtime; waiting longer
+ * only slows a failing test down, it never hides a failure.
+ */
+export const TEST_ENV = { AGENTSPEC_STOP_GRACE_MS: '3000', AGENTSPEC_START_TIMEOUT_MS: '120000' };
+
 export interface Workspace {
   dir: string;
   stateFile: string;
@@ -70,8 +76,8 @@ export function makeWorkspace(prefix = 'agentspec-apply-'): Workspace {
     cli: (args, opts = {}) =>
       runCli(['--log-format', 'json', '--state-file', stateFile, ...args], {
         cwd: dir,
-        timeoutMs: opts.timeoutMs ?? 120_000,
-        env: { AGENTSPEC_STOP_GRACE_MS: '3000', ...opts.env },
+        timeoutMs: opts.timeoutMs ?? 300_000,
+        env: { ...TEST_ENV, ...opts.env },
       }),
     writeSpec: (name, port, opts = {}) => {
       const file = path.join(dir, opts.file ?? `${name}.ias`);
@@ -145,7 +151,7 @@ export function startCli(ws: Workspace, args: string[]): StartedCli {
   const child = spawn(process.execPath, [CLI, '--log-format', 'json', '--state-file', ws.stateFile, ...args], {
     cwd: ws.dir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', AGENTSPEC_STOP_GRACE_MS: '3000' },
+    env: { ...process.env, NO_COLOR: '1', ...TEST_ENV },
   });
   let stdout = '';
   let stderr = '';

@@ -69,6 +69,20 @@ describe('lexer', () => {
     );
   });
 
+  test('runes outside the BMP count as one column; astral letters start identifiers', () => {
+    const r = lex('"💥" x 𝒳y 💥', 't.ias');
+    assert.deepEqual(
+      r.tokens.map((t) => [t.kind, t.text, t.pos.column]),
+      [
+        ['string', '💥', 1],
+        ['ident', 'x', 5],
+        ['ident', '𝒳y', 7],
+        ['eof', '', 11],
+      ],
+    );
+    assert.deepEqual(r.diagnostics.map((d) => [d.column, d.message]), [[10, "unexpected character '💥'"]]);
+  });
+
   test('comments # and // are collected, not tokens; trailing is set when code precedes', () => {
     const r = lex('# top\nmodel "x" // after\n  // indented\n"multi\nline" # after string\n', 't.ias');
     assert.deepEqual(r.diagnostics, []);
