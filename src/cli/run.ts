@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { AgentspecError, UsageError, errorMessage } from '../errors.ts';
 import { applyEnvironment, compileSpec, SpecInvalidError, type IRDocument } from '../ir/index.ts';
 import { logger } from '../log.ts';
-import { DEFAULT_RATE_LIMIT, apiKeysFrom, startRuntime } from '../runtime/index.ts';
+import { DEFAULT_RATE_LIMIT } from '../runtime/defaults.ts';
 import { action, io, parseDuration } from './context.ts';
 
 interface RunFlags {
@@ -110,6 +110,9 @@ export function register(program: Command): void {
         if (ttlMs < 1000) throw new UsageError('--session-ttl: must be at least 1s');
         const documents = await loadDocuments(paths, flags);
         const redisUrl = flags.redisUrl ?? process.env.REDIS_URL;
+        // Loaded here, not at the top: fastify and the Redis client are only needed by `run`,
+        // and every other command's start-up would pay for them.
+        const { apiKeysFrom, startRuntime } = await import('../runtime/index.ts');
         const running = await startRuntime({
           documents,
           host: flags.host,

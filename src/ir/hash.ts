@@ -69,9 +69,38 @@ function write(value: JsonValue | undefined, out: string[]): void {
  * (below 1e-6 and from 1e21), with the same exponent spelling, so numbers need no rewriting.
  */
 export function canonicalJson(value: JsonValue): string {
-  const out: string[] = [];
-  write(value, out);
-  return out.join('').replace(GO_ESCAPE_RE, (c) => GO_ESCAPES[c] as string);
+  let text: string;
+  if (inByteOrder(value)) {
+    // Already canonical key order (lowering sorts attributes): the native encoder gives the same text.
+    text = JSON.stringify(value);
+  } else {
+    const out: string[] = [];
+    write(value, out);
+    text = out.join('');
+  }
+  return text.replace(GO_ESCAPE_RE, (c) => GO_ESCAPES[c] as string);
+}
+
+/**
+ * True when JSON.stringify would already write `value` canonically: every object's keys, in the
+ * order the engine enumerates them (integer-like keys first), are in byte order, and no value
+ * needs special handling (undefined, -0, non-finite numbers).
+ */
+function inByteOrder(value: JsonValue | undefined): boolean {
+  if (value === undefined) return false;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) {
+    for (const v of value) if (!inByteOrder(v)) return false;
+    return true;
+  }
+  let previous: string | undefined;
+  for (const key in value) {
+    if (previous !== undefined && compareBytes(previous, key) >= 0) return false;
+    previous = key;
+    if (!inByteOrder(value[key])) return false;
+  }
+  return true;
 }
 
 /** `sha256:<hex>` of the canonical JSON of a resource's attributes. */

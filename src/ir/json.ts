@@ -12,7 +12,9 @@ import type { JsonValue } from './types.ts';
  * the object's prototype instead, and the key would silently vanish from the IR and its hash).
  */
 export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  // `__proto__` is the only accessor on Object.prototype; every other key assigns as an own property.
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }
 
 export function sortKeysDeep<T extends JsonValue>(value: T): T {

@@ -1,5 +1,6 @@
 export { startRuntime, ListenError, type RuntimeOptions, type RunningRuntime } from './start.ts';
-export { buildServer, shutdownServer, checkBindAddress, isLoopback, UnsafeBindError, DEFAULT_BODY_LIMIT, DEFAULT_RATE_LIMIT, type ServerOptions } from './server.ts';
+export { buildServer, shutdownServer, checkBindAddress, isLoopback, UnsafeBindError, type ServerOptions } from './server.ts';
+export { DEFAULT_BODY_LIMIT, DEFAULT_RATE_LIMIT } from './defaults.ts';
 export { buildAgentRegistry, AgentRegistry, AgentConfigError, MissingVariableError, renderPrompt, skillTool, type AgentDefinition } from './agents.ts';
 export { AgentRunner, ClientGoneError, RequestTimeoutError, toolUnavailable, type RunInput, type RunResult, type Tokens, type StopReason } from './agent-loop.ts';
 export { ApiKeys, apiKeysFrom, presentedKey } from './auth.ts';

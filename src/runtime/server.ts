@@ -7,6 +7,7 @@ import { AgentRunner } from './agent-loop.ts';
 import type { AgentRegistry } from './agents.ts';
 import { ApiKeys, presentedKey } from './auth.ts';
 import type { RuntimeContext } from './context.ts';
+import { DEFAULT_BODY_LIMIT, DEFAULT_RATE_LIMIT } from './defaults.ts';
 import { HttpError, toHttpError } from './errors.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
 import { registerHealthRoutes } from './routes/health.ts';
@@ -14,8 +15,6 @@ import { registerInvokeRoutes } from './routes/invoke.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerStreamRoutes } from './routes/stream.ts';
 
-export const DEFAULT_BODY_LIMIT = 1024 * 1024;
-export const DEFAULT_RATE_LIMIT = 600;
 
 export interface ServerOptions {
   agents: AgentRegistry;

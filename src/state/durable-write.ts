@@ -20,6 +20,8 @@ export interface DurableWriteOptions {
    * the write with nothing changed (used to check that this process still owns the lock).
    */
   fence?: () => Promise<void>;
+  /** Mode of the file being replaced, when the caller already knows it (saves a stat). */
+  mode?: number;
 }
 
 const DEFAULT_MODE = 0o600;
@@ -102,13 +104,13 @@ export async function durableWrite(opts: DurableWriteOptions): Promise<void> {
   const tmp = tempName(target, 'new');
   let tmpCreated = false;
   try {
-    const mode = await existingMode(target);
+    const mode = opts.mode ?? (await existingMode(target));
     const h = await fs.open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode);
     tmpCreated = true;
     try {
       // open() applies the umask; the file must have exactly the mode of the file it replaces.
-      await h.chmod(mode);
-      await h.writeFile(opts.data, 'utf8');
+      // Independent operations on the same descriptor, so both are in flight at once.
+      await Promise.all([h.chmod(mode), h.writeFile(opts.data, 'utf8')]);
       await h.sync();
     } finally {
       await h.close();
@@ -133,11 +135,11 @@ export async function durableWrite(opts: DurableWriteOptions): Promise<void> {
           await removeQuietly(bakTmp);
           throw err;
         }
-        // When the backup already is the current file (a writer was killed between its two renames),
-        // rename() of one hard link over another of the same inode succeeds without doing anything.
-        await removeQuietly(bakTmp);
       }
-      if (opts.fence !== undefined) await opts.fence();
+      // When the backup already is the current file (a writer was killed between its two renames),
+      // rename() of one hard link over another of the same inode succeeds without doing anything,
+      // leaving the temp link behind: remove it (usually ENOENT) while the fence runs.
+      await Promise.all([linked ? removeQuietly(bakTmp) : Promise.resolve(), opts.fence?.()]);
     }
 
     await fs.rename(tmp, target);

@@ -153,8 +153,6 @@ export class LocalBackend implements Backend {
   async save(entries: StateEntry[], baseSerial: number): Promise<State> {
     const lock = this.heldLock;
     if (lock === null) throw new StateNotLockedError(this.lockPath, 'save()');
-    // A broken holder must learn it lost the lock (not a confusing serial mismatch caused by the new owner).
-    await lock.assertOwned();
     const checked = checkEntries(entries);
     if (!checked.ok) throw new StateInvalidEntriesError(this.path, checked.error);
     // A writer killed mid-save may have left temp files; under the lock none can be in flight.
@@ -167,9 +165,14 @@ export class LocalBackend implements Backend {
     const onDisk = await this.currentOnDisk();
     let lineage = this.known?.lineage ?? onDisk.lineage ?? newLineage();
     if (onDisk.exists) {
-      if (onDisk.serial !== baseSerial) throw new StateSerialMismatchError(this.path, baseSerial, onDisk.serial);
+      if (onDisk.serial !== baseSerial) {
+        // A holder whose lock was broken must learn that (not a serial mismatch caused by the new owner).
+        await lock.assertOwned();
+        throw new StateSerialMismatchError(this.path, baseSerial, onDisk.serial);
+      }
       if (onDisk.lineage !== undefined) {
         if (this.known !== null && onDisk.lineage !== this.known.lineage) {
+          await lock.assertOwned();
           throw new StateLineageMismatchError(this.path, this.known.lineage, onDisk.lineage);
         }
         lineage = onDisk.lineage;
@@ -181,6 +184,7 @@ export class LocalBackend implements Backend {
       data: serializeState(next),
       backupPath: this.backupPath,
       fence: () => lock.assertOwned(),
+      ...(onDisk.mode === undefined ? {} : { mode: onDisk.mode }),
     });
     let stamp: FileStamp | null = null;
     try {
@@ -194,11 +198,13 @@ export class LocalBackend implements Backend {
   }
 
   /** Serial and lineage of the file on disk, re-read only when it is not the file this process last saw. */
-  private async currentOnDisk(): Promise<{ exists: boolean; serial: number; lineage?: string }> {
+  private async currentOnDisk(): Promise<{ exists: boolean; serial: number; lineage?: string; mode?: number }> {
     if (this.known?.stamp != null) {
       try {
         const st = await fs.stat(this.path, { bigint: true });
-        if (sameStamp(stampOf(st), this.known.stamp)) return { exists: true, serial: this.known.serial, lineage: this.known.lineage };
+        if (sameStamp(stampOf(st), this.known.stamp)) {
+          return { exists: true, serial: this.known.serial, lineage: this.known.lineage, mode: Number(st.mode & 0o7777n) };
+        }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new StateReadError(this.path, err);
       }

@@ -89,26 +89,29 @@ describe('agentspec state', () => {
     await withState(async (file) => {
       const go = `${file}.go`;
       const holder = spawnChild(['hold', file, '0', '', go]);
-      const id = (await holder.waitFor(/^locked /)).split(' ')[1]!;
+      try {
+        const id = (await holder.waitFor(/^locked /)).split(' ')[1]!;
 
-      const noTty = await runCli(['--state-file', file, 'state', 'unlock', id, '--force']);
-      assert.equal(noTty.code, 2);
-      assert.match(noTty.stderr, /--auto-approve/);
+        const noTty = await runCli(['--state-file', file, 'state', 'unlock', id, '--force']);
+        assert.equal(noTty.code, 2, noTty.stderr);
+        assert.match(noTty.stderr, /--auto-approve/);
 
-      const live = await runCli(['--state-file', file, 'state', 'unlock', id, '--auto-approve']);
-      assert.equal(live.code, 1);
-      assert.match(live.stderr, /live process/);
-      assert.match(live.stderr, /--force/);
+        const live = await runCli(['--state-file', file, 'state', 'unlock', id, '--auto-approve']);
+        assert.equal(live.code, 1, live.stderr);
+        assert.match(live.stderr, /live process/);
+        assert.match(live.stderr, /--force/);
 
-      const wrong = await runCli(['--state-file', file, 'state', 'unlock', 'not-the-id', '--auto-approve', '--force']);
-      assert.equal(wrong.code, 1);
-      assert.match(wrong.stderr, /not the current lock/);
+        const wrong = await runCli(['--state-file', file, 'state', 'unlock', 'not-the-id', '--auto-approve', '--force']);
+        assert.equal(wrong.code, 1, wrong.stderr);
+        assert.match(wrong.stderr, /not the current lock/);
 
-      const forced = await runCli(['--state-file', file, 'state', 'unlock', id, '--force', '--auto-approve']);
-      assert.equal(forced.code, 0, forced.stderr);
-      assert.match(forced.stdout, new RegExp(`Lock ${id} removed`));
-
-      fs.writeFileSync(go, '');
+        const forced = await runCli(['--state-file', file, 'state', 'unlock', id, '--force', '--auto-approve']);
+        assert.equal(forced.code, 0, forced.stderr);
+        assert.match(forced.stdout, new RegExp(`Lock ${id} removed`));
+      } finally {
+        // Let the holder try its save (and end) whatever happened above.
+        fs.writeFileSync(go, '');
+      }
       await holder.exited;
       assert.ok(holder.lines.includes('save-error E_STATE_LOCK_LOST'), holder.lines.join('|'));
       assert.equal(fs.existsSync(file), false, 'the broken holder wrote nothing');

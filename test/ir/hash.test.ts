@@ -64,3 +64,16 @@ test('equal attributes give equal hashes, any change gives another', () => {
   assert.notEqual(contentHash({ a: 1 }), contentHash({ a: '1' }));
   assert.match(contentHash({}), /^sha256:[0-9a-f]{64}$/);
 });
+
+test('integer-like keys (which JavaScript enumerates first, numerically) still sort by bytes', () => {
+  assert.equal(canonicalJson({ a: 3, '9': 2, '10': 1 }), '{"10":1,"9":2,"a":3}');
+  assert.equal(canonicalJson({ '10': 1, '9': 2, a: 3 }), '{"10":1,"9":2,"a":3}');
+  assert.equal(canonicalJson({ nested: [{ b: 1, '2': 2 }] }), '{"nested":[{"2":2,"b":1}]}');
+});
+
+test('an already sorted value and the same value built in another order give the same text', () => {
+  const sorted = { a: { x: 1, y: [true, null] }, b: 'q<' };
+  const shuffled = { b: 'q<', a: { y: [true, null], x: 1 } };
+  assert.equal(canonicalJson(sorted), '{"a":{"x":1,"y":[true,null]},"b":"q\\u003c"}');
+  assert.equal(canonicalJson(shuffled), canonicalJson(sorted));
+});

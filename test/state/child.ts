@@ -1,6 +1,7 @@
 // A separate process that uses the state module the way agentspec does, driven by the integration
 // tests (real processes, real kernel locks, real SIGKILL). Usage: node --import tsx child.ts MODE ...
 import fs from 'node:fs';
+import path from 'node:path';
 import { open } from 'node:fs/promises';
 import { tryLock } from 'fs-native-extensions';
 import { LocalBackend, isPostgresUrl, openBackend, type Backend, type StateEntry } from '../../src/state/index.ts';
@@ -53,7 +54,13 @@ async function main(): Promise<void> {
       const s = await b.load({ repair: true });
       say(`locked ${info.id}`);
       if (goFile === undefined) await sleep(holdMs);
-      else while (!fs.existsSync(goFile)) await sleep(10);
+      else {
+        while (!fs.existsSync(goFile)) {
+          // The test is gone (its directory removed): do not linger as an orphan.
+          if (!fs.existsSync(path.dirname(goFile))) process.exit(11);
+          await sleep(10);
+        }
+      }
       try {
         await b.save([...s.entries, entry(`holder/Agent/p${process.pid}`)], s.serial);
         say('saved');

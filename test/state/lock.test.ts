@@ -33,10 +33,15 @@ describe('state lock across processes', () => {
     try {
       const go = `${file}.go`;
       const holder = spawnChild(['hold', file, '0', '', go]);
-      await holder.waitFor(/^locked /);
-      const waiter = spawnChild(['try-lock', file, '30000']);
-      await until(() => waiter.stderr().includes('lock wait started'));
-      fs.writeFileSync(go, '');
+      let waiter;
+      try {
+        await holder.waitFor(/^locked /);
+        waiter = spawnChild(['try-lock', file, '30000']);
+        const w = waiter;
+        await until(() => w.stderr().includes('lock wait started'));
+      } finally {
+        fs.writeFileSync(go, '');
+      }
       const [h, w] = await Promise.all([holder.exited, waiter.exited]);
       assert.equal(h.code, 0, holder.stderr());
       assert.equal(w.code, 0, waiter.stderr());
@@ -91,11 +96,12 @@ describe('state lock across processes', () => {
     }
   });
 
-  test('a live holder past the timeout makes the waiter fail with StateLockedError naming it', async () => {
+  test('a live holder past the timeout makes the waiter fail with StateLockedError naming it', async (t) => {
     const dir = tempDir();
     const file = path.join(dir, 'state.json');
     try {
       const holder = spawnChild(['hold', file, '600000']);
+      t.after(() => holder.proc.kill('SIGKILL'));
       const locked = await holder.waitFor(/^locked /);
       const waiter = spawnChild(['try-lock', file, '300']);
       await waiter.exited;
@@ -145,13 +151,20 @@ describe('state lock across processes', () => {
     const dir = tempDir();
     const file = path.join(dir, 'state.json');
     try {
-      // The holder claims another host, so only its heartbeat protects it; it refreshes every 100 ms.
+      // The holder claims another host, so only its heartbeat protects it.
       const go = `${file}.go`;
-      const holder = spawnChild(['hold', file, '0', '300', go], { AGENTSPEC_HOSTNAME: 'build-server-2' });
-      await holder.waitFor(/^locked /);
-      const waiter = spawnChild(['try-lock', file, '1000', '300']);
-      await waiter.exited;
-      fs.writeFileSync(go, '');
+      // Its heartbeat runs every 2000/3 ms; the waiter gives up after 5 s, well past the 2 s threshold.
+      const holder = spawnChild(['hold', file, '0', '2000', go], { AGENTSPEC_HOSTNAME: 'build-server-2' });
+      const waiter = await (async () => {
+        try {
+          await holder.waitFor(/^locked /);
+          const w = spawnChild(['try-lock', file, '5000', '2000']);
+          await w.exited;
+          return w;
+        } finally {
+          fs.writeFileSync(go, '');
+        }
+      })();
       const r = JSON.parse(waiter.lines[0]!) as Record<string, unknown>;
       assert.equal(r.code, 'E_STATE_LOCKED', waiter.lines[0]);
       assert.equal(r.hostname, 'build-server-2');
@@ -171,9 +184,17 @@ describe('state lock across processes', () => {
       // here its heartbeat goes stale after 300 ms, like a host that froze or lost the network.
       const go = `${file}.go`;
       const holder = spawnChild(['hold', file, '0', '3600000', go], { AGENTSPEC_HOSTNAME: 'frozen-host' });
-      await holder.waitFor(/^locked /);
-      const waiter = spawnChild(['try-lock', file, '10000', '300']);
-      await waiter.exited;
+      const waiter = await (async () => {
+        try {
+          await holder.waitFor(/^locked /);
+          const w = spawnChild(['try-lock', file, '10000', '300']);
+          await w.exited;
+          return w;
+        } catch (err) {
+          fs.writeFileSync(go, '');
+          throw err;
+        }
+      })();
       assert.equal((JSON.parse(waiter.lines[0]!) as { ok: boolean }).ok, true, waiter.stderr());
       const warn = logLines(waiter.stderr()).find((l) => l.msg === 'stale lock broken');
       assert.equal(warn?.stale_hostname, 'frozen-host');

@@ -1,5 +1,5 @@
 // The PostgreSQL backend against a real server (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test).
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -17,10 +17,13 @@ import { logLines, spawnChild } from './spawn-child.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 let available = false;
+const workspaces: string[] = [];
 
 function workspaceUrl(): string {
   const u = new URL(DATABASE_URL);
-  u.searchParams.set('workspace', `test-${randomUUID()}`);
+  const workspace = `test-${randomUUID()}`;
+  workspaces.push(workspace);
+  u.searchParams.set('workspace', workspace);
   return u.toString();
 }
 
@@ -43,6 +46,12 @@ describe('PostgreSQL state backend', () => {
     const u = new URL(DATABASE_URL);
     available = await canConnect(u.hostname, Number(u.port || 5432), 2000);
     if (!available && process.env.CI === 'true') throw new Error(`PostgreSQL is required in CI and is not reachable at ${u.host}`);
+  });
+
+  after(async () => {
+    if (!available || workspaces.length === 0) return;
+    await sql('DELETE FROM agentspec_state WHERE workspace = ANY($1)', [workspaces]);
+    await sql('DELETE FROM agentspec_lock WHERE workspace = ANY($1)', [workspaces]);
   });
 
   test('save/load round trip, serial check, previous state kept as backup', async (t) => {
