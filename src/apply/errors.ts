@@ -1,16 +1,6 @@
 import { AgentspecError, ExitCode } from '../errors.ts';
 
 /** Changes need a yes from a person, but there is nobody to ask (stdin is not a terminal). */
-export class ConfirmationRequiredError extends AgentspecError {
-  constructor(command: string) {
-    super(
-      'E_CONFIRMATION_REQUIRED',
-      `${command} needs confirmation but stdin is not a terminal; review the plan with \`agentspec plan\` and run again with --auto-approve`,
-      { exitCode: ExitCode.usage },
-    );
-  }
-}
-
 /** SIGINT/SIGTERM arrived: the resource in flight was finished or rolled back and the state saved. */
 export class ApplyInterruptedError extends AgentspecError {
   readonly signal: string;

@@ -1,9 +1,8 @@
 export { applySpec, destroySpec, type DestroyResult, type EngineOptions, type EngineResult, type PackageSpec } from './engine.ts';
-export { ApplyFailedError, ApplyInterruptedError, ConfirmationRequiredError } from './errors.ts';
+export { ApplyFailedError, ApplyInterruptedError } from './errors.ts';
 export { trapInterrupts, type InterruptTrap } from './interrupt.ts';
 export { previousAttributes } from './previous.ts';
 export { countResults, countsLine, textProgress, type ActionResult, type ApplyCounts, type ProgressSink } from './progress.ts';
 export { liveRuntimePids, refreshEntries } from './refresh.ts';
-export { confirmOnTerminal } from './confirm.ts';
 export { loadDocuments, loadPackages, type LoadOptions } from './spec.ts';
 export { chooseTarget, describeTarget, DEFAULT_HEALTH_PATH, DEFAULT_PORT } from './target.ts';

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import {
   ApplyInterruptedError,
   applySpec,
-  confirmOnTerminal,
   countsLine,
   describeTarget,
   loadPackages,
@@ -12,8 +11,8 @@ import {
   type EngineResult,
 } from '../apply/index.ts';
 import { planToJson, renderPlan } from '../plan/index.ts';
-import { openBackend } from '../state/index.ts';
-import { action, globalOptions, io, parseDuration } from './context.ts';
+import { PLAN_ADVICE, confirmOnTerminal } from './confirm.ts';
+import { action, globalOptions, openStateBackend, io, parseDuration } from './context.ts';
 
 interface ApplyFlags {
   env?: string;
@@ -55,7 +54,7 @@ export function register(program: Command): void {
           ...(flags.env === undefined ? {} : { env: flags.env }),
           ...(flags.target === undefined ? {} : { target: flags.target }),
         });
-        const backend = openBackend({ stateFile: g.stateFile });
+        const backend = openStateBackend(g);
         const stateDir = path.dirname(path.resolve(g.stateFile));
         const json = flags.json === true;
         const targets = new Map(specs.map((s) => [s.name, describeTarget(s.target)]));
@@ -74,7 +73,7 @@ export function register(program: Command): void {
               ? {}
               : {
                   confirm: () =>
-                    confirmOnTerminal('apply', '\nApply these changes? Only "yes" is accepted: ', trap.signal),
+                    confirmOnTerminal('apply', '\nApply these changes? Only "yes" is accepted: ', { advice: PLAN_ADVICE, signal: trap.signal }),
                 }),
             ...(json ? {} : { progress: textProgress(io.out) }),
           });

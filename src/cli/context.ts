@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import type { LogFormat } from '../log.ts';
+import { openBackend, type Backend } from '../state/index.ts';
 
 /** Flags every command accepts (declared once on the root program). */
 export interface GlobalOptions {
   stateFile: string;
+  /** A `postgres://…` URL; undefined means the local file (or $AGENTSPEC_STATE_BACKEND). */
+  stateBackend: string | undefined;
   logFormat: LogFormat;
   logLevel: string;
   color: boolean;
@@ -15,10 +18,16 @@ export function globalOptions(cmd: Command): GlobalOptions {
   const logFormat = o.logFormat === 'json' ? 'json' : 'text';
   return {
     stateFile: typeof o.stateFile === 'string' ? o.stateFile : '.agentspec.state.json',
+    stateBackend: typeof o.stateBackend === 'string' ? o.stateBackend : undefined,
     logFormat,
     logLevel: typeof o.logLevel === 'string' ? o.logLevel : 'info',
     color: o.color !== false,
   };
+}
+
+/** The state backend the global flags name: --state-backend / $AGENTSPEC_STATE_BACKEND, else the local file. */
+export function openStateBackend(g: GlobalOptions): Backend {
+  return openBackend({ stateFile: g.stateFile, ...(g.stateBackend === undefined ? {} : { backend: g.stateBackend }) });
 }
 
 /** Where command output goes; tests and embedders may replace it. stdout carries output only. */

@@ -2,7 +2,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import {
   ApplyInterruptedError,
-  confirmOnTerminal,
   countsLine,
   destroySpec,
   loadDocuments,
@@ -11,8 +10,8 @@ import {
   type DestroyResult,
 } from '../apply/index.ts';
 import { renderPlan } from '../plan/index.ts';
-import { openBackend } from '../state/index.ts';
-import { action, globalOptions, io, parseDuration } from './context.ts';
+import { PLAN_ADVICE, confirmOnTerminal } from './confirm.ts';
+import { action, globalOptions, openStateBackend, io, parseDuration } from './context.ts';
 
 interface DestroyFlags {
   env?: string;
@@ -36,7 +35,7 @@ export function register(program: Command): void {
         const docs = await loadDocuments(paths, {
           ...(flags.env === undefined ? {} : { env: flags.env }),
         });
-        const backend = openBackend({ stateFile: g.stateFile });
+        const backend = openStateBackend(g);
         const stateDir = path.dirname(path.resolve(g.stateFile));
         const trap = trapInterrupts('destroy');
         let result: DestroyResult;
@@ -51,7 +50,7 @@ export function register(program: Command): void {
               onPlan: (plan) => io.out(renderPlan(plan, { color })),
               ...(flags.autoApprove === true
                 ? {}
-                : { confirm: () => confirmOnTerminal('destroy', '\nDestroy these resources? Only "yes" is accepted: ', trap.signal) }),
+                : { confirm: () => confirmOnTerminal('destroy', '\nDestroy these resources? Only "yes" is accepted: ', { advice: PLAN_ADVICE, signal: trap.signal }) }),
               progress: textProgress(io.out),
             },
           );

@@ -135,7 +135,7 @@ export async function runFmt(args: readonly string[], opts: FmtOptions): Promise
 export function register(program: Command): void {
   program
     .command('fmt')
-    .description('Print IntentLang files in canonical form, comments kept (--write rewrites them, --check verifies)')
+    .description('print IntentLang files in canonical form, comments kept (--write rewrites them, --check verifies)')
     .argument('<paths...>', '.ias files or directories (their *.ias files)')
     .option('--check', 'write nothing; list files that are not canonical and exit 1 if any')
     .option('--write', 'rewrite files that change, in place, and list them')

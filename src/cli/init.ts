@@ -108,7 +108,7 @@ export async function runInit(dir: string, templateName: string): Promise<number
 export function register(program: Command): void {
   program
     .command('init')
-    .description('Create a starter project that runs locally without an API key')
+    .description('create a starter project that runs locally without an API key')
     .argument('[dir]', 'directory to create the project in', '.')
     .option('--template <name>', `starter template (${TEMPLATES.map((t) => `${t.name}: ${t.description}`).join('; ')})`, 'basic')
     .action(action(async (dir: string, opts: { template: string }) => runInit(dir, opts.template)));

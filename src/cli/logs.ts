@@ -5,8 +5,7 @@ import type { Command } from 'commander';
 import { logPath, workDir } from '../adapters/index.ts';
 import { AgentspecError, UsageError } from '../errors.ts';
 import { packageOf } from '../plan/index.ts';
-import { openBackend } from '../state/index.ts';
-import { action, globalOptions, io } from './context.ts';
+import { action, globalOptions, io, openStateBackend, type GlobalOptions } from './context.ts';
 
 interface LogsFlags {
   follow?: boolean;
@@ -40,8 +39,8 @@ function lastLines(text: string, n: number | undefined): string {
 }
 
 /** Packages whose runtime log is asked for: by agent name, by package name, or all of them. */
-async function packagesFor(name: string | undefined, stateFile: string, stateDir: string): Promise<string[]> {
-  const backend = openBackend({ stateFile });
+async function packagesFor(name: string | undefined, g: GlobalOptions, stateDir: string): Promise<string[]> {
+  const backend = openStateBackend(g);
   let fqns: string[];
   try {
     fqns = (await backend.load()).entries.map((e) => e.fqn);
@@ -78,7 +77,7 @@ export function register(program: Command): void {
           if (!Number.isInteger(tail) || tail < 0) throw new UsageError(`--tail: expected a number of lines, got "${flags.tail}"`);
         }
         const stateDir = path.dirname(path.resolve(g.stateFile));
-        const packages = await packagesFor(agent, g.stateFile, stateDir);
+        const packages = await packagesFor(agent, g, stateDir);
         const files = packages.map((p) => ({ pkg: p, file: logPath(stateDir, p) })).filter((f) => existsSync(f.file));
         if (files.length === 0) {
           io.err(`No runtime logs yet${agent === undefined ? '' : ` for "${agent}"`} (looked in ${path.join(workDir(stateDir), 'logs')}).\n`);

@@ -20,6 +20,7 @@ export function buildProgram(): Command {
     .description('Declarative toolchain for AI agents: plan, apply and run IntentLang (.ias) specs')
     .version(VERSION, '-V, --version')
     .option('--state-file <path>', 'state file', '.agentspec.state.json')
+    .option('--state-backend <url>', 'keep the state in PostgreSQL (postgres://…[?workspace=NAME]) instead of --state-file (default: $AGENTSPEC_STATE_BACKEND)')
     .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['text', 'json']).default('text'))
     .option('--log-level <level>', 'log level (trace, debug, info, warn, error)', 'info')
     .option('--no-color', 'disable colors')

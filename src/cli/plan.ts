@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { chooseTarget, describeTarget, loadDocuments, previousAttributes, refreshEntries } from '../apply/index.ts';
 import { AgentspecError } from '../errors.ts';
 import { computePlan, hasChanges, planToJson, renderPlan } from '../plan/index.ts';
-import { openBackend } from '../state/index.ts';
-import { action, globalOptions, io } from './context.ts';
+import { action, globalOptions, openStateBackend, io } from './context.ts';
 
 interface PlanFlags {
   env?: string;
@@ -41,7 +40,7 @@ export function register(program: Command): void {
         const docs = await loadDocuments(paths, {
           ...(flags.env === undefined ? {} : { env: flags.env }),
         });
-        const backend = openBackend({ stateFile: g.stateFile });
+        const backend = openStateBackend(g);
         const stateDir = path.dirname(path.resolve(g.stateFile));
         try {
           const state = await backend.load();

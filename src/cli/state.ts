@@ -1,16 +1,21 @@
-import readline from 'node:readline/promises';
 import type { Command } from 'commander';
-import { AgentspecError, ExitCode, UsageError } from '../errors.ts';
-import { LocalBackend, PostgresBackend, openBackend, serializeState, type Backend, type LockInfo, type StateEntry } from '../state/index.ts';
-import { action, globalOptions, io, parseDuration } from './context.ts';
+import { AgentspecError, ExitCode } from '../errors.ts';
+import { LocalBackend, PostgresBackend, serializeState, type Backend, type LockInfo, type StateEntry } from '../state/index.ts';
+import { confirmOnTerminal } from './confirm.ts';
+import { action, globalOptions, io, openStateBackend, parseDuration } from './context.ts';
 
 interface LockFlags {
   lockTimeout?: string;
 }
 
 function backendFor(cmd: Command): Backend {
-  const flag = cmd.opts<{ stateBackend?: string }>().stateBackend;
-  return openBackend({ stateFile: globalOptions(cmd).stateFile, ...(flag === undefined ? {} : { backend: flag }) });
+  return openStateBackend(globalOptions(cmd));
+}
+
+/** Ask before a destructive step, unless --auto-approve said yes up front. */
+async function confirmWith(opts: { autoApprove?: boolean }, command: string, question: string): Promise<boolean> {
+  if (opts.autoApprove === true) return true;
+  return confirmOnTerminal(command, `${question}\nType "yes" to continue: `, { advice: 'pass --auto-approve to proceed without a prompt' });
 }
 
 function lockTimeoutMs(flags: LockFlags): number {
@@ -19,23 +24,7 @@ function lockTimeoutMs(flags: LockFlags): number {
 
 function withLockTimeout(cmd: Command): Command {
   return cmd
-    .option('--lock-timeout <duration>', 'how long to wait for the state lock (e.g. 30s, 5m; 0 fails at once)', '30s')
-    .option('--state-backend <url>', 'keep the state in PostgreSQL (postgres://…[?workspace=NAME]) instead of --state-file; default: $AGENTSPEC_STATE_BACKEND');
-}
-
-/** Ask before a destructive step; without a terminal the user must say --auto-approve up front. */
-async function confirm(question: string, autoApprove: boolean): Promise<boolean> {
-  if (autoApprove) return true;
-  if (process.stdin.isTTY !== true) {
-    throw new UsageError('This command asks for confirmation, but stdin is not a terminal; pass --auto-approve to proceed without a prompt.');
-  }
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`${question}\nType "yes" to continue: `);
-    return answer.trim().toLowerCase() === 'yes';
-  } finally {
-    rl.close();
-  }
+    .option('--lock-timeout <duration>', 'how long to wait for the state lock (e.g. 30s, 5m; 0 fails at once)', '30s');
 }
 
 function pad(s: string, n: number): string {
@@ -142,9 +131,10 @@ export function register(program: Command): void {
               'Wait for it to finish, or pass --force to break it (that holder then fails its next save and writes nothing).',
           );
         }
-        const ok = await confirm(
+        const ok = await confirmWith(
+          opts,
+          'state unlock',
           `Remove lock ${id} of ${b.location}, held by pid ${status.info.pid} on ${status.info.hostname} (${status.held ? 'ALIVE' : 'no longer running'})?`,
-          opts.autoApprove === true,
         );
         if (!ok) {
           io.err('Cancelled; the lock was left in place.\n');
@@ -163,7 +153,7 @@ export function register(program: Command): void {
         const timeoutMs = lockTimeoutMs(opts);
         const b = backendFor(cmd);
         if (b.recover === undefined) throw new AgentspecError('E_STATE_NO_BACKUP', `The state backend at ${b.location} keeps no backup to recover from.`);
-        const ok = await confirm(`Replace the state ${b.location} with its backup? The current state file is overwritten.`, opts.autoApprove === true);
+        const ok = await confirmWith(opts, 'state recover', `Replace the state ${b.location} with its backup? The current state file is overwritten.`);
         if (!ok) {
           io.err('Cancelled; nothing was changed.\n');
           return ExitCode.failure;

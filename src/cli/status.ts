@@ -4,9 +4,8 @@ import { adapterForEntry, type RuntimeStatus } from '../adapters/index.ts';
 import { chooseTarget, DEFAULT_HEALTH_PATH, loadDocuments } from '../apply/index.ts';
 import { AgentspecError } from '../errors.ts';
 import { entriesOfPackages, packageOf } from '../plan/index.ts';
-import { openBackend } from '../state/index.ts';
 import type { StateEntry } from '../state/types.ts';
-import { action, globalOptions, io } from './context.ts';
+import { action, globalOptions, openStateBackend, io } from './context.ts';
 
 interface StatusFlags {
   env?: string;
@@ -82,7 +81,7 @@ export function register(program: Command): void {
             }
           }
         }
-        const backend = openBackend({ stateFile: g.stateFile });
+        const backend = openStateBackend(g);
         let entries: StateEntry[];
         try {
           const state = await backend.load();

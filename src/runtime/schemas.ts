@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { invalidRequest } from './errors.ts';
+import type { Turn } from './conversation.ts';
 
 const variables = z.record(z.string(), z.string());
 
@@ -11,6 +12,11 @@ export const invokeBody = z.object({
   save_partial: z.boolean().optional(),
 });
 export type InvokeBody = z.infer<typeof invokeBody>;
+
+/** The turn an invoke or stream body asks for (both routes take the same body). */
+export function turnOf(body: InvokeBody): Turn {
+  return { message: body.message, variables: body.variables ?? {}, sessionId: body.session_id, savePartial: body.save_partial === true };
+}
 
 export const sessionMessageBody = invokeBody.omit({ session_id: true });
 export type SessionMessageBody = z.infer<typeof sessionMessageBody>;

@@ -48,16 +48,19 @@ export interface RedisServer {
 
 /**
  * Start a private redis-server on a free loopback port (for tests that stop and restart Redis,
- * which must never touch a shared server). Throws when redis-server is not installed.
+ * which must never touch a shared server). Without `dataDir` it keeps nothing on disk.
+ * Throws when redis-server is not installed.
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(opts: { dataDir?: string } = {}): Promise<RedisServer> {
   if (!(await onPath('redis-server'))) throw new Error('redis-server is not installed (apt-get install redis-server)');
   const port = await freePort();
+  const persistence =
+    opts.dataDir === undefined
+      ? ['--save', '', '--appendonly', 'no']
+      : ['--dir', opts.dataDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     while (!(await canConnect('127.0.0.1', port))) {
       if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
@@ -106,28 +109,6 @@ export async function redisUrlOrSkip(t: TestContext): Promise<string | undefined
  * every write), so stop() then start() brings back everything written before: an outage without
  * data loss.
  */
-export async function startPersistentRedisServer(dataDir: string): Promise<RedisServer> {
-  if (!(await onPath('redis-server'))) throw new Error('redis-server is not installed (apt-get install redis-server)');
-  const port = await freePort();
-  let child: ChildProcess | undefined;
-  const start = async (): Promise<void> => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
-    child = spawn('redis-server', args, { stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
-    while (!(await canConnect('127.0.0.1', port))) {
-      if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  const stop = async (): Promise<void> => {
-    const c = child;
-    child = undefined;
-    if (c === undefined || c.exitCode !== null) return;
-    const exited = once(c, 'exit');
-    c.kill('SIGTERM');
-    await exited;
-  };
-  process.once('exit', () => child?.kill('SIGKILL'));
-  await start();
-  return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+export function startPersistentRedisServer(dataDir: string): Promise<RedisServer> {
+  return startRedisServer({ dataDir });
 }

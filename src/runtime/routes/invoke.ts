@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { agentOr404, type RuntimeContext } from '../context.ts';
 import { clientGoneSignal, prepareTurn, runTurn } from '../conversation.ts';
-import { invokeBody, parseOr400 } from '../schemas.ts';
+import { invokeBody, parseOr400, turnOf } from '../schemas.ts';
 import { answerBody } from '../wire.ts';
 
 /** POST /v1/agents/:name/invoke: one answer; with `session_id` the turn joins that conversation. */
@@ -9,12 +9,7 @@ export function registerInvokeRoutes(app: FastifyInstance, ctx: RuntimeContext):
   app.post<{ Params: { name: string } }>('/v1/agents/:name/invoke', async (req, reply) => {
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(invokeBody, req.body);
-    const prepared = await prepareTurn(ctx, agent, {
-      message: body.message,
-      variables: body.variables ?? {},
-      sessionId: body.session_id,
-      savePartial: body.save_partial === true,
-    });
+    const prepared = await prepareTurn(ctx, agent, turnOf(body));
     const r = await runTurn(ctx, prepared, { signal: clientGoneSignal(reply.raw) });
     return answerBody(r, body.session_id);
   });

@@ -4,7 +4,7 @@ import { agentOr404, type RuntimeContext } from '../context.ts';
 import { clientGoneSignal, prepareTurn, runTurn } from '../conversation.ts';
 import { toHttpError } from '../errors.ts';
 import { formatSse } from '../providers/index.ts';
-import { invokeBody, parseOr400 } from '../schemas.ts';
+import { invokeBody, parseOr400, turnOf } from '../schemas.ts';
 import { answerBody } from '../wire.ts';
 
 /**
@@ -16,12 +16,7 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: RuntimeContext):
   app.post<{ Params: { name: string } }>('/v1/agents/:name/stream', async (req, reply) => {
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(invokeBody, req.body);
-    const prepared = await prepareTurn(ctx, agent, {
-      message: body.message,
-      variables: body.variables ?? {},
-      sessionId: body.session_id,
-      savePartial: body.save_partial === true,
-    });
+    const prepared = await prepareTurn(ctx, agent, turnOf(body));
 
     reply.hijack();
     const res = reply.raw;
