@@ -1,6 +1,6 @@
 // Disk full, read-only directory and permission denied, on the real filesystem: a small tmpfs for
 // ENOSPC, `chattr +i` for a directory nobody may change (tests run as root, which ignores permission
-// bits but not the immutable flag), and a child process running as an unprivileged user for EACCES.
+// bits but not the immutable flag), and a child process without the capability to override permissions for EACCES.
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +11,6 @@ import { LocalBackend, StateWriteError, tempFilePattern, type StateEntry } from 
 import { spawnChild } from './spawn-child.ts';
 
 const IN_CI = process.env.CI === 'true';
-const NOBODY = 65534;
 
 function entries(n: number, tag: string): StateEntry[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -137,19 +136,18 @@ describe('state writes when the disk refuses', () => {
     }
   });
 
-  test('permission denied (an unprivileged process, directory not writable by it): E_STATE_WRITE naming the path', async () => {
+  test('permission denied (a process without permission override, directory not writable): E_STATE_WRITE naming the path', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentspec-eacces-'));
     const file = path.join(dir, 'state.json');
     try {
       const { b } = await seeded(file);
       await b.unlock();
-      fs.chmodSync(dir, 0o755);
-      fs.chmodSync(file, 0o644);
-      // The lock file is the user's own (so it can lock), but the directory is root's.
+      // The lock file stays writable (so the child can lock), but the directory is not.
       fs.writeFileSync(`${file}.lock`, '');
-      fs.chownSync(`${file}.lock`, NOBODY, NOBODY);
+      fs.chmodSync(dir, 0o555);
       const before = snapshot(dir);
-      const c = spawnChild(['try-lock', file, '5000'], {}, { uid: NOBODY, gid: NOBODY });
+      // Root ignores permission bits unless it gives up that capability; an ordinary user is refused as is.
+      const c = spawnChild(['try-lock', file, '5000'], {}, { withoutDacOverride: process.getuid?.() === 0 });
       await c.exited;
       const r = JSON.parse(c.lines[0] ?? '{}') as { ok?: boolean; code?: string; message?: string };
       assert.equal(r.ok, false, c.stderr());
@@ -161,6 +159,7 @@ describe('state writes when the disk refuses', () => {
       delete after['state.json.lock'];
       assert.deepEqual(after, before);
     } finally {
+      fs.chmodSync(dir, 0o700);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

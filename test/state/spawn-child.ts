@@ -14,11 +14,22 @@ export interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface SpawnOptions {
+  /**
+   * Run without the capabilities that let root ignore file permissions (via setpriv), so a
+   * permission-denied case is real even though the tests run as root. The child keeps uid 0, so
+   * it can still read the checkout wherever CI cloned it.
+   */
+  withoutDacOverride?: boolean;
+}
+
 /** Start test/state/child.ts in its own process (JSON logs on stderr). */
-export function spawnChild(args: string[], env: NodeJS.ProcessEnv = {}, ids: { uid?: number; gid?: number } = {}): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+export function spawnChild(args: string[], env: NodeJS.ProcessEnv = {}, opts: SpawnOptions = {}): Child {
+  const node = [process.execPath, '--import', 'tsx', CHILD, ...args];
+  const drop = '-dac_override,-dac_read_search';
+  const argv = opts.withoutDacOverride === true ? ['setpriv', `--inh-caps=${drop}`, `--bounding-set=${drop}`, '--', ...node] : node;
+  const proc = spawn(argv[0]!, argv.slice(1), {
     cwd: ROOT,
-    ...ids,
     env: { ...process.env, AGENTSPEC_LOG_FORMAT: 'json', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
