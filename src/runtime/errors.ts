@@ -3,7 +3,7 @@ import { logger } from '../log.ts';
 import { AgentConfigError, MissingVariableError } from './agents.ts';
 import { ClientGoneError, RequestTimeoutError } from './agent-loop.ts';
 import { MissingApiKeyError, ProviderError } from './providers/index.ts';
-import { InvalidMessageRangeError, SessionNotFoundError, SessionStoreUnavailableError } from '../session/index.ts';
+import { InvalidMessageError, InvalidMessageRangeError, SessionNotFoundError, SessionStoreUnavailableError } from '../session/index.ts';
 
 /** Codes of the JSON error body `{error, message}`; clients branch on them. */
 export type ErrorCode =
@@ -53,6 +53,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof SessionNotFoundError) return notFound(err.message);
   if (err instanceof SessionStoreUnavailableError) return new HttpError(503, 'unavailable', err.message, err);
   if (err instanceof InvalidMessageRangeError) return invalidRequest(err.message);
+  if (err instanceof InvalidMessageError) return invalidRequest(err.message);
   const status = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number') {
     // Fastify's own errors (body parsing, size limit) carry their status.
