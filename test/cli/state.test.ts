@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LocalBackend, type StateEntry } from '../../src/state/index.ts';
+import type { StateEntry } from '../../src/state/index.ts';
 import { jsonLogLines, runCli } from '../helpers/cli.ts';
 import { spawnChild } from '../state/spawn-child.ts';
+import { saveOnce } from '../helpers/state.ts';
 
 function entry(fqn: string, extra: Partial<StateEntry> = {}): StateEntry {
   return { fqn, hash: `sha256:${fqn}`, status: 'applied', last_applied: '2026-11-27T10:00:00.000Z', adapter: 'process', ...extra };
@@ -20,21 +21,10 @@ async function withState(fn: (file: string, dir: string) => Promise<void>): Prom
   }
 }
 
-async function save(file: string, entries: StateEntry[]): Promise<void> {
-  const b = new LocalBackend({ path: file });
-  await b.lock({ operation: 'test' });
-  try {
-    const s = await b.load({ repair: true });
-    await b.save(entries, s.serial);
-  } finally {
-    await b.unlock();
-  }
-}
-
 describe('agentspec state', () => {
   test('list, list --json, show and pull print the recorded state', async () => {
     await withState(async (file) => {
-      await save(file, [entry('demo/Agent/b'), entry('demo/Agent/a', { status: 'failed', error: 'boom' })]);
+      await saveOnce(file, [entry('demo/Agent/b'), entry('demo/Agent/a', { status: 'failed', error: 'boom' })]);
       const list = await runCli(['--state-file', file, 'state', 'list']);
       assert.equal(list.code, 0, list.stderr);
       const rows = list.stdout.trim().split('\n');
@@ -133,8 +123,8 @@ describe('agentspec state', () => {
 
   test('a lock held past --lock-timeout exits 3 naming the holder', async () => {
     await withState(async (file) => {
-      await save(file, [entry('demo/Agent/a')]);
-      await save(file, [entry('demo/Agent/b')]);
+      await saveOnce(file, [entry('demo/Agent/a')]);
+      await saveOnce(file, [entry('demo/Agent/b')]);
       const holder = spawnChild(['hold', file, '600000']);
       try {
         const id = (await holder.waitFor(/^locked /)).split(' ')[1]!;
@@ -152,8 +142,8 @@ describe('agentspec state', () => {
 
   test('recover restores the backup under the lock; a bad --lock-timeout is a usage error', async () => {
     await withState(async (file) => {
-      await save(file, [entry('demo/Agent/a')]);
-      await save(file, [entry('demo/Agent/b')]);
+      await saveOnce(file, [entry('demo/Agent/a')]);
+      await saveOnce(file, [entry('demo/Agent/b')]);
       const backup = fs.readFileSync(`${file}.bak`, 'utf8');
       const bad = await runCli(['--state-file', file, 'state', 'recover', '--auto-approve', '--lock-timeout', 'soon']);
       assert.equal(bad.code, 2);
@@ -166,8 +156,8 @@ describe('agentspec state', () => {
 
   test('a corrupt state falls back to the backup; both corrupt exits 4', async () => {
     await withState(async (file) => {
-      await save(file, [entry('demo/Agent/a')]);
-      await save(file, [entry('demo/Agent/a'), entry('demo/Agent/b')]);
+      await saveOnce(file, [entry('demo/Agent/a')]);
+      await saveOnce(file, [entry('demo/Agent/a'), entry('demo/Agent/b')]);
       fs.writeFileSync(file, '{"version": "1.0", "entries": [');
       const fallback = await runCli(['--log-format', 'json', '--state-file', file, 'state', 'list', '--json']);
       assert.equal(fallback.code, 0, fallback.stderr);

@@ -14,6 +14,7 @@ import {
   type StateEntry,
 } from '../../src/state/index.ts';
 import { logLines, spawnChild } from './spawn-child.ts';
+import { saveOnce } from '../helpers/state.ts';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'agentspec-state-'));
@@ -21,18 +22,6 @@ function tempDir(): string {
 
 function entry(fqn: string, extra: Partial<StateEntry> = {}): StateEntry {
   return { fqn, hash: `sha256:${fqn}`, status: 'applied', last_applied: '2026-11-27T10:00:00.000Z', adapter: 'process', ...extra };
-}
-
-/** Lock, load, save `entries`, unlock: one apply's worth of state traffic. */
-async function saveOnce(file: string, entries: StateEntry[]): Promise<void> {
-  const b = new LocalBackend({ path: file });
-  await b.lock({ operation: 'test' });
-  try {
-    const s = await b.load({ repair: true });
-    await b.save(entries, s.serial);
-  } finally {
-    await b.unlock();
-  }
 }
 
 interface LoadResult {
