@@ -1,6 +1,5 @@
-import { AgentspecError, ExitCode } from '../errors.ts';
+import { AgentspecError } from '../errors.ts';
 
-/** Changes need a yes from a person, but there is nobody to ask (stdin is not a terminal). */
 /** SIGINT/SIGTERM arrived: the resource in flight was finished or rolled back and the state saved. */
 export class ApplyInterruptedError extends AgentspecError {
   readonly signal: string;
