@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants as C } from 'node:fs';
+import { constants as C, type BigIntStats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AgentspecError } from '../errors.ts';
@@ -98,11 +98,17 @@ async function removeQuietly(file: string): Promise<void> {
  * temp (O_EXCL) + fsync -> hard-link current as backup -> fence -> rename over -> fsync directory.
  * On failure before the final rename the state and backup are as they were and the temp is gone.
  */
-export async function durableWrite(opts: DurableWriteOptions): Promise<void> {
+export async function durableWrite(opts: DurableWriteOptions): Promise<BigIntStats> {
   const target = opts.path;
   const dir = path.dirname(target);
   const tmp = tempName(target, 'new');
   let tmpCreated = false;
+  let written: BigIntStats;
+  // The first ownership check only has to pass before the backup is touched, so it runs while the
+  // temp file is written and synced instead of after. Its outcome is held as a value so a failed
+  // check is never an unhandled rejection when the write fails first.
+  const firstFence: Promise<unknown> =
+    opts.fence === undefined ? Promise.resolve(undefined) : opts.fence().then(() => undefined, (err: unknown) => err ?? new Error('fence failed'));
   try {
     const mode = opts.mode ?? (await existingMode(target));
     const h = await fs.open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode);
@@ -112,11 +118,15 @@ export async function durableWrite(opts: DurableWriteOptions): Promise<void> {
       // Independent operations on the same descriptor, so both are in flight at once.
       await Promise.all([h.chmod(mode), h.writeFile(opts.data, 'utf8')]);
       await h.sync();
+      // Device, inode, size and mtime survive the rename: the caller can recognise the file later
+      // without another stat of the final path.
+      written = await h.stat({ bigint: true });
     } finally {
       await h.close();
     }
 
-    if (opts.fence !== undefined) await opts.fence();
+    const fenceError = await firstFence;
+    if (fenceError !== undefined) throw fenceError;
 
     if (opts.backupPath !== undefined) {
       const bakTmp = tempName(target, 'bak');
@@ -154,4 +164,5 @@ export async function durableWrite(opts: DurableWriteOptions): Promise<void> {
   } catch (err) {
     throw new StateWriteError(dir, err, 'make the new state durable (directory fsync) in');
   }
+  return written;
 }

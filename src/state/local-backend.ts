@@ -100,9 +100,7 @@ export class LocalBackend implements Backend {
   /** Write the backup's bytes over the state (no backup rotation: the backup is the good copy). */
   private async restoreFromBackup(text: string): Promise<FileStamp | null> {
     const lock = this.heldLock;
-    await durableWrite({ path: this.path, data: text, fence: lock === null ? undefined : () => lock.assertOwned() });
-    const st = await fs.stat(this.path, { bigint: true });
-    return stampOf(st);
+    return stampOf(await durableWrite({ path: this.path, data: text, fence: lock === null ? undefined : () => lock.assertOwned() }));
   }
 
   async load(opts: LoadOptions = {}): Promise<State> {
@@ -179,21 +177,14 @@ export class LocalBackend implements Backend {
       }
     }
     const next: State = { version: STATE_FORMAT_VERSION, serial: baseSerial + 1, lineage, entries: checked.sorted };
-    await durableWrite({
+    const written = await durableWrite({
       path: this.path,
       data: serializeState(next),
       backupPath: this.backupPath,
       fence: () => lock.assertOwned(),
       ...(onDisk.mode === undefined ? {} : { mode: onDisk.mode }),
     });
-    let stamp: FileStamp | null = null;
-    try {
-      stamp = stampOf(await fs.stat(this.path, { bigint: true }));
-    } catch (err) {
-      // Only an optimisation is lost (the next save re-reads the file); the save itself is durable.
-      logger('state').debug({ path: this.path, err }, 'could not stat the state file after saving');
-    }
-    this.remember(next, stamp);
+    this.remember(next, stampOf(written));
     return copyState(next);
   }
 
