@@ -43,6 +43,25 @@ export interface EngineResult {
   state: State;
 }
 
+function newResult(plan: Plan, state: State): EngineResult {
+  return { plan, approved: true, interrupted: false, results: [], counts: countResults([]), state };
+}
+
+/** Record a package's results and show each as it lands. */
+function report(result: EngineResult, rs: ActionResult[], opts: EngineOptions): void {
+  for (const r of rs) {
+    result.results.push(r);
+    opts.progress?.result?.(r);
+  }
+}
+
+function finish(result: EngineResult, ledger: Ledger, signal: AbortSignal | undefined): EngineResult {
+  if (aborted(signal)) result.interrupted = true;
+  result.counts = countResults(result.results);
+  result.state = ledger.state;
+  return result;
+}
+
 function now(): string {
   return new Date().toISOString();
 }
@@ -265,14 +284,7 @@ export async function applySpec(specs: readonly PackageSpec[], opts: EngineOptio
     const previous = previousAttributes(opts.stateDir, packages, ledger.entries);
     const plan = computePlan({ packages, desired, entries: refreshed, previous });
     opts.onPlan?.(plan);
-    const result: EngineResult = {
-      plan,
-      approved: true,
-      interrupted: false,
-      results: [],
-      counts: countResults([]),
-      state: ledger.state,
-    };
+    const result = newResult(plan, ledger.state);
     if (!hasChanges(plan)) return result;
     if (opts.confirm !== undefined && !(await opts.confirm(plan))) {
       result.approved = false;
@@ -286,27 +298,14 @@ export async function applySpec(specs: readonly PackageSpec[], opts: EngineOptio
       }
       const actions = plan.actions.filter((a) => a.package === spec.name);
       if (!actions.some((a) => a.action !== 'noop')) continue;
-      const rs = await applyPackage(spec, adapters.get(spec.name)!, actions, ledger, opts);
-      for (const r of rs) {
-        result.results.push(r);
-        opts.progress?.result?.(r);
-      }
+      report(result, await applyPackage(spec, adapters.get(spec.name)!, actions, ledger, opts), opts);
     }
-    if (aborted(opts.signal)) result.interrupted = true;
-    result.counts = countResults(result.results);
-    result.state = ledger.state;
-    return result;
+    return finish(result, ledger, opts.signal);
   });
 }
 
-export interface DestroyResult {
-  plan: Plan;
-  approved: boolean;
-  interrupted: boolean;
-  results: ActionResult[];
-  counts: ApplyCounts;
-  state: State;
-}
+/** What destroy did; the same shape as an apply's result. */
+export type DestroyResult = EngineResult;
 
 /** Stop everything the packages deployed and remove their entries, under the lock. */
 export async function destroySpec(packages: readonly string[], opts: EngineOptions): Promise<DestroyResult> {
@@ -315,7 +314,7 @@ export async function destroySpec(packages: readonly string[], opts: EngineOptio
     const ledger = new Ledger(opts.backend, loaded);
     const plan = computePlan({ packages: [...packages], desired: [], entries: ledger.entries });
     opts.onPlan?.(plan);
-    const result: DestroyResult = { plan, approved: true, interrupted: false, results: [], counts: countResults([]), state: ledger.state };
+    const result = newResult(plan, ledger.state);
     if (opts.confirm !== undefined && hasChanges(plan) && !(await opts.confirm(plan))) {
       result.approved = false;
       return result;
@@ -354,15 +353,9 @@ export async function destroySpec(packages: readonly string[], opts: EngineOptio
         for (const e of entries) ledger.remove(e.fqn);
         await ledger.save('destroy');
       }
-      for (const r of rs) {
-        result.results.push(r);
-        opts.progress?.result?.(r);
-      }
+      report(result, rs, opts);
     }
-    if (aborted(opts.signal)) result.interrupted = true;
-    result.counts = countResults(result.results);
-    result.state = ledger.state;
-    return result;
+    return finish(result, ledger, opts.signal);
   });
 }
 
