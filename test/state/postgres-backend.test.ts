@@ -1,5 +1,5 @@
 // The PostgreSQL backend against a real server (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test).
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -41,6 +41,13 @@ async function sql(text: string, params: unknown[] = []): Promise<pg.QueryResult
   }
 }
 
+/** Outside CI a missing server skips the test with the reason (under CI=true `before` fails instead). */
+function skipWithoutServer(t: TestContext): boolean {
+  if (available) return false;
+  t.skip(`PostgreSQL is not reachable at ${new URL(DATABASE_URL).host}: set DATABASE_URL or start PostgreSQL (required when CI=true)`);
+  return true;
+}
+
 describe('PostgreSQL state backend', () => {
   before(async () => {
     const u = new URL(DATABASE_URL);
@@ -55,7 +62,7 @@ describe('PostgreSQL state backend', () => {
   });
 
   test('save/load round trip, serial check, previous state kept as backup', async (t) => {
-    if (!available) return t.skip('PostgreSQL not reachable');
+    if (skipWithoutServer(t)) return;
     const url = workspaceUrl();
     const b = openBackend({ stateFile: 'unused', backend: url });
     assert.ok(b instanceof PostgresBackend);
@@ -81,7 +88,7 @@ describe('PostgreSQL state backend', () => {
   });
 
   test('a corrupt state row falls back to the backup and is repaired under the lock', async (t) => {
-    if (!available) return t.skip('PostgreSQL not reachable');
+    if (skipWithoutServer(t)) return;
     const url = workspaceUrl();
     const workspace = new URL(url).searchParams.get('workspace');
     const b = openBackend({ stateFile: 'unused', backend: url });
@@ -101,7 +108,7 @@ describe('PostgreSQL state backend', () => {
   });
 
   test('a killed holder\'s lock is taken at once (the server ends its session), with the WARN', async (t) => {
-    if (!available) return t.skip('PostgreSQL not reachable');
+    if (skipWithoutServer(t)) return;
     const url = workspaceUrl();
     const holder = spawnChild(['hold', url, '600000']);
     await holder.waitFor(/^locked /);
@@ -115,7 +122,7 @@ describe('PostgreSQL state backend', () => {
   });
 
   test('a live holder past the timeout: StateLockedError naming it; force-unlock makes its save fail and write nothing', async (t) => {
-    if (!available) return t.skip('PostgreSQL not reachable');
+    if (skipWithoutServer(t)) return;
     const url = workspaceUrl();
     const holder = openBackend({ stateFile: 'unused', backend: url });
     const info = await holder.lock({ operation: 'apply' });
@@ -142,7 +149,7 @@ describe('PostgreSQL state backend', () => {
   });
 
   test('6 processes adding entries under the lock lose no update', async (t) => {
-    if (!available) return t.skip('PostgreSQL not reachable');
+    if (skipWithoutServer(t)) return;
     const url = workspaceUrl();
     const per = 8;
     const children = Array.from({ length: 6 }, (_, i) => spawnChild(['add', url, `p${i}`, String(per)]));
@@ -154,7 +161,7 @@ describe('PostgreSQL state backend', () => {
   });
 
   test('the CLI uses it with --state-backend or AGENTSPEC_STATE_BACKEND', async (t) => {
-    if (!available) return t.skip('PostgreSQL not reachable');
+    if (skipWithoutServer(t)) return;
     const url = workspaceUrl();
     const b = openBackend({ stateFile: 'unused', backend: url });
     await b.lock({ operation: 'seed' });
