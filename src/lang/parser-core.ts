@@ -159,22 +159,20 @@ export class Cursor {
 
   /** INT reader (Go Atoi semantics). Undefined when missing or invalid (an error is reported). */
   int(what: string): { value: number; text: string; pos: Pos } | undefined {
-    const t = this.tok;
-    if (t.kind !== 'number') {
-      this.errorHere(`expected number for ${what}, got ${describeToken(t)}`);
-      this.skipBad();
-      return undefined;
-    }
-    this.index++;
-    if (!INT_RE.test(t.text) || BigInt(t.text) > INT64_MAX || BigInt(t.text) < INT64_MIN) {
-      this.error(t.pos, `invalid integer for ${what}: ${JSON.stringify(t.text)}`);
-      return undefined;
-    }
-    return { value: Number(t.text), text: t.text, pos: t.pos };
+    return this.numberLiteral(what, 'integer', (text) => INT_RE.test(text) && BigInt(text) <= INT64_MAX && BigInt(text) >= INT64_MIN);
   }
 
   /** FLOAT reader (Go ParseFloat semantics on the forms a Number token can take). */
   float(what: string): { value: number; text: string; pos: Pos } | undefined {
+    return this.numberLiteral(what, 'float', (text) => FLOAT_RE.test(text));
+  }
+
+  /** A Number token whose text `valid` accepts; a missing or invalid one is reported. */
+  private numberLiteral(
+    what: string,
+    kind: 'integer' | 'float',
+    valid: (text: string) => boolean,
+  ): { value: number; text: string; pos: Pos } | undefined {
     const t = this.tok;
     if (t.kind !== 'number') {
       this.errorHere(`expected number for ${what}, got ${describeToken(t)}`);
@@ -182,8 +180,8 @@ export class Cursor {
       return undefined;
     }
     this.index++;
-    if (!FLOAT_RE.test(t.text)) {
-      this.error(t.pos, `invalid float for ${what}: ${JSON.stringify(t.text)}`);
+    if (!valid(t.text)) {
+      this.error(t.pos, `invalid ${kind} for ${what}: ${JSON.stringify(t.text)}`);
       return undefined;
     }
     return { value: Number(t.text), text: t.text, pos: t.pos };

@@ -1,4 +1,5 @@
 import { quote } from '../../lang/format-words.ts';
+import { localDeployBlock } from './deploy.ts';
 import { GITIGNORE } from './gitignore.ts';
 import type { Template } from './index.ts';
 
@@ -27,15 +28,7 @@ agent "assistant" {
   timeout "30s"
 }
 
-# \`agentspec apply\` starts the runtime on this port.
-deploy "local" target "process" {
-  port 8080
-  default true
-  health {
-    path "/healthz"
-  }
-}
-`,
+${localDeployBlock(8080)}`,
     },
     { path: '.gitignore', content: GITIGNORE, optional: true },
   ],
