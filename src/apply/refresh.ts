@@ -1,4 +1,6 @@
 import { adapterForEntry, isRuntimeOf, snapshotPath } from '../adapters/index.ts';
+import { errorMessage } from '../errors.ts';
+import { logger } from '../log.ts';
 import { packageOf } from '../plan/index.ts';
 import type { StateEntry } from '../state/types.ts';
 
@@ -32,8 +34,30 @@ function runtimeChecker(stateDir: string): (e: StateEntry) => boolean | undefine
  */
 export function refreshEntries(entries: readonly StateEntry[], stateDir: string): StateEntry[] {
   const running = runtimeChecker(stateDir);
+  const supported = new Map<string, boolean>();
+  const runsProcesses = (adapter: string): boolean => {
+    let ok = supported.get(adapter);
+    if (ok === undefined) {
+      try {
+        ok = adapterForEntry(adapter).supported;
+      } catch (err) {
+        // An adapter name this version does not know: nothing of ours to start for it.
+        logger('apply').debug({ adapter, err: errorMessage(err) }, 'entry names an unknown adapter');
+        ok = false;
+      }
+      supported.set(adapter, ok);
+    }
+    return ok;
+  };
   return entries.map((e) => {
-    if (e.status !== 'applied' || running(e) !== false) return e;
+    if (e.status !== 'applied') return e;
+    if ((e.runtime === undefined || e.runtime.pid <= 0) && runsProcesses(e.adapter)) {
+      // Applied, yet no runtime recorded (a save by the original agentspec leaves entries so): nothing
+      // keeps its runtime alive through recovery, so it must be planned as an update that starts and
+      // records one, never left as "no changes" after its process was reaped.
+      return { ...e, status: 'failed', error: 'no runtime process is recorded for it' };
+    }
+    if (running(e) !== false) return e;
     return { ...e, status: 'failed', error: `runtime process ${e.runtime!.pid} is not running` };
   });
 }

@@ -39,6 +39,13 @@ function entryTable(entries: StateEntry[]): string {
 }
 
 function describeLock(info: LockInfo): string {
+  if (info.original === true) {
+    return (
+      `Lock ID:    ${info.id} (made up: the original agentspec writes no lock id)\n` +
+      `Holder:     pid ${info.pid} on ${info.hostname} (the original agentspec)\n` +
+      `Since:      ${info.created}\n`
+    );
+  }
   return (
     `Lock ID:    ${info.id}\n` +
     `Holder:     pid ${info.pid} on ${info.hostname}\n` +

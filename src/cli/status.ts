@@ -94,7 +94,7 @@ export function register(program: Command): void {
         const probes = new Map<string, Promise<RuntimeStatus>>();
         const rows: Row[] = [];
         for (const e of entries) {
-          const row: Row = { fqn: e.fqn, status: e.status, state: e.status === 'applied' ? 'stopped' : e.status, adapter: e.adapter, health: 'unknown', last_applied: e.last_applied };
+          const row: Row = { fqn: e.fqn, status: e.status, state: e.status === 'failed' ? 'failed' : e.status === 'pending' ? 'pending' : 'stopped', adapter: e.adapter, health: 'unknown', last_applied: e.last_applied };
           if (e.error !== undefined) row.error = e.error;
           const rt = e.runtime;
           if (rt !== undefined) {

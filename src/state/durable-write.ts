@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AgentspecError } from '../errors.ts';
 import { logger } from '../log.ts';
-import { StateWriteError } from './errors.ts';
+import { StateChangedError, StateWriteError } from './errors.ts';
 
 export interface DurableWriteOptions {
   /** Final path of the file. */
@@ -22,6 +22,37 @@ export interface DurableWriteOptions {
   fence?: () => Promise<void>;
   /** Mode of the file being replaced, when the caller already knows it (saves a stat). */
   mode?: number;
+  /**
+   * What the caller last saw at `path` (null: no file). Checked again right before the final rename,
+   * after the last fence, so that a writer that bypassed the lock meanwhile is detected instead of
+   * overwritten.
+   */
+  expected?: FileIdentity | null;
+}
+
+/** Identity of a file as far as a save cares: which inode, and whether its content changed. */
+export interface FileIdentity {
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+}
+
+async function assertUnchanged(target: string, expected: FileIdentity | null): Promise<void> {
+  let st: BigIntStats | null;
+  try {
+    st = await fs.lstat(target, { bigint: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    st = null;
+  }
+  if (expected === null) {
+    if (st !== null) throw new StateChangedError(target, 'it was created by someone else');
+    return;
+  }
+  if (st === null) throw new StateChangedError(target, 'it was removed');
+  if (st.dev !== expected.dev || st.ino !== expected.ino) throw new StateChangedError(target, 'it was replaced by another file');
+  if (st.size !== expected.size || st.mtimeNs !== expected.mtimeNs) throw new StateChangedError(target, 'its content was rewritten');
 }
 
 const DEFAULT_MODE = 0o600;
@@ -151,6 +182,9 @@ export async function durableWrite(opts: DurableWriteOptions): Promise<BigIntSta
       // leaving the temp link behind: remove it (usually ENOENT) while the fence runs.
       await Promise.all([linked ? removeQuietly(bakTmp) : Promise.resolve(), opts.fence?.()]);
     }
+    // Last look before the point of no return: the lock proves no agentspec wrote meanwhile, this
+    // proves nobody else did either.
+    if (opts.expected !== undefined) await assertUnchanged(target, opts.expected);
 
     await fs.rename(tmp, target);
     tmpCreated = false;

@@ -122,7 +122,9 @@ export class StateLockedError extends AgentspecError {
     const who =
       holder === null
         ? 'another process (its lock information could not be read)'
-        : `pid ${holder.pid} on ${holder.hostname} (operation "${holder.operation}", by ${holder.who}, since ${holder.created}, lock id ${holder.id})`;
+        : holder.original === true
+          ? `pid ${holder.pid} on ${holder.hostname} (the original agentspec, since ${holder.created}, lock id ${holder.id})`
+          : `pid ${holder.pid} on ${holder.hostname} (operation "${holder.operation}", by ${holder.who}, since ${holder.created}, lock id ${holder.id})`;
     const unlock = holder === null ? '`agentspec state lock-info` then `agentspec state unlock LOCK_ID`' : `\`agentspec state unlock ${holder.id}\``;
     super(
       'E_STATE_LOCKED',
@@ -191,5 +193,53 @@ export class StateUnlockError extends AgentspecError {
 export class StateInvalidEntriesError extends AgentspecError {
   constructor(path: string, detail: string) {
     super('E_STATE_INVALID_ENTRIES', `Refusing to save ${path}: ${detail}`);
+  }
+}
+
+/**
+ * The state file is valid JSON but not a state this version accepts (a hand edit, another tool's
+ * write). Never replaced by the older backup automatically: that would silently lose its newer
+ * entries (exit 4).
+ */
+export class StateSchemaError extends AgentspecError {
+  readonly path: string;
+  readonly field: string | undefined;
+
+  constructor(opts: { path: string; backupPath?: string; field: string | undefined; detail: string }) {
+    const backup = opts.backupPath === undefined ? 'its backup' : `its backup ${opts.backupPath}`;
+    super(
+      'E_STATE_SCHEMA',
+      `State file ${opts.path} is valid JSON but does not match the state format` +
+        `${opts.field === undefined ? '' : ` at field ${opts.field}`} (${opts.detail}). ` +
+        `agentspec will not replace it with ${backup} on its own: the file may hold newer entries than the backup. ` +
+        `Fix that field by hand, or run \`agentspec state recover\` to replace the file with ${backup} (what changed since that backup is forgotten).`,
+      { exitCode: ExitCode.stateCorrupted },
+    );
+    this.path = opts.path;
+    this.field = opts.field;
+  }
+}
+
+/** A state-related path is a directory, FIFO, device or socket: refused at once instead of hanging on it. */
+export class StatePathError extends AgentspecError {
+  readonly path: string;
+
+  constructor(path: string, detail: string) {
+    super('E_STATE_PATH', `Refusing to use ${path}: ${detail}. It must be a regular file (or absent); move it away and run again.`);
+    this.path = path;
+  }
+}
+
+/** The state file changed on disk during a save (a writer that bypassed the lock): it was not overwritten. */
+export class StateChangedError extends AgentspecError {
+  readonly path: string;
+
+  constructor(path: string, detail: string) {
+    super(
+      'E_STATE_CHANGED',
+      `Refusing to save ${path}: the file changed on disk while this save was in flight (${detail}); ` +
+        'some program wrote it without holding the state lock. It was left as that writer left it; check it, then run the command again.',
+    );
+    this.path = path;
   }
 }

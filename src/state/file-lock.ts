@@ -3,10 +3,10 @@ import { constants as C, watch, type FSWatcher } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { tryLock, unlock as releaseKernelLock } from 'fs-native-extensions';
 import { logger } from '../log.ts';
 import { VERSION } from '../version.ts';
-import { StateLockedError, StateLockLostError, StateLockPathError, StateUnlockError } from './errors.ts';
+import { StateLockedError, StateLockLostError, StateLockPathError, StateUnlockError, StateWriteError } from './errors.ts';
+import { tryLockBoth, unlockBoth } from './kernel-lock.ts';
 import type { LockInfo } from './types.ts';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
@@ -55,12 +55,37 @@ function isLockInfo(v: unknown): v is LockInfo {
   );
 }
 
+/**
+ * Lock info as the original agentspec writes it (`{"pid":N,"created":"RFC3339","hostname":"h"}`),
+ * or any part of it: filled out so that messages can still name what is known. Its id is made up
+ * from the pid so that `state unlock` can name it; it never equals one of our random ids.
+ */
+function originalLockInfo(v: unknown): LockInfo | null {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  const pid = typeof o.pid === 'number' && Number.isSafeInteger(o.pid) ? o.pid : undefined;
+  const hostname = typeof o.hostname === 'string' ? o.hostname : undefined;
+  const created = typeof o.created === 'string' ? o.created : undefined;
+  if (pid === undefined && hostname === undefined && created === undefined) return null;
+  return {
+    id: `original-pid-${pid ?? 'unknown'}`,
+    pid: pid ?? 0,
+    hostname: hostname ?? 'an unknown host',
+    created: created ?? 'an unknown time',
+    heartbeat: created ?? '',
+    operation: typeof o.operation === 'string' ? o.operation : 'unknown',
+    who: typeof o.who === 'string' ? o.who : 'unknown',
+    version: typeof o.version === 'string' ? o.version : 'original agentspec',
+    original: true,
+  };
+}
+
 /** Parse lock file content; null when empty or not lock info (a holder between create and write). */
 export function parseLockInfo(text: string): LockInfo | null {
   if (text.trim() === '') return null;
   try {
     const v: unknown = JSON.parse(text);
-    return isLockInfo(v) ? v : null;
+    return isLockInfo(v) ? v : originalLockInfo(v);
   } catch (err) {
     logger('state').debug({ err }, 'lock file content is not lock info');
     return null;
@@ -84,20 +109,32 @@ async function writeInfo(h: FileHandle, info: LockInfo): Promise<void> {
   await h.sync();
 }
 
+/** What a non-regular file is, in words for an error message. */
+export function fileKind(st: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
 /** Open (creating) the lock file without following a symlink at its path. */
 async function openLockFile(lockPath: string, create: boolean): Promise<FileHandle> {
   let h: FileHandle;
   try {
-    h = await fs.open(lockPath, C.O_RDWR | C.O_NOFOLLOW | (create ? C.O_CREAT : 0), 0o600);
+    // Non-blocking: a FIFO or device at the path must be refused at once, not waited on.
+    h = await fs.open(lockPath, C.O_RDWR | C.O_NOFOLLOW | C.O_NONBLOCK | (create ? C.O_CREAT : 0), 0o600);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ELOOP' || code === 'EMLINK') throw new StateLockPathError(lockPath, 'it is a symbolic link');
+    if (code === 'EISDIR') throw new StateLockPathError(lockPath, 'it is a directory');
+    if (code === 'ENXIO' || code === 'ENODEV') throw new StateLockPathError(lockPath, 'it is a socket or device, not a regular file');
     throw err;
   }
   const st = await h.stat();
   if (!st.isFile()) {
     await h.close();
-    throw new StateLockPathError(lockPath, 'it is not a regular file');
+    throw new StateLockPathError(lockPath, `it is ${fileKind(st)}, not a regular file`);
   }
   return h;
 }
@@ -238,11 +275,11 @@ export class FileLock {
         try {
           const st = await h.stat();
           const ident = { dev: st.dev, ino: st.ino };
-          if (tryLock(h.fd)) {
+          if (tryLockBoth(h.fd)) {
             // Someone may have unlinked or replaced the path between our open and our lock: a lock
             // on an inode no longer at the path excludes nobody, so drop it and start over.
             if (!sameFile(await pathIdentity(lockPath), ident)) {
-              releaseKernelLock(h.fd);
+              unlockBoth(h.fd);
               continue;
             }
             const previous = parseLockInfo(await readHandle(h));
@@ -264,7 +301,12 @@ export class FileLock {
               who: whoAmI(),
               version: VERSION,
             };
-            await writeInfo(h, info);
+            try {
+              await writeInfo(h, info);
+            } catch (err) {
+              // Disk full or read-only: say which file, not an errno with a stack.
+              throw new StateWriteError(lockPath, err, 'write the lock information to');
+            }
             kept = true;
             log.info({ path: lockPath }, 'lock acquired');
             return new FileLock(lockPath, h, ident, info, staleAfterMs);
@@ -273,7 +315,8 @@ export class FileLock {
           const holder = await readHolder(h);
           // The kernel lock only excludes processes on this machine's view of the file; a holder on
           // another host (network filesystem) is judged by its heartbeat instead.
-          if (holder !== null && holder.hostname !== host && ageMs(holder.heartbeat) > staleAfterMs) {
+          // The original agentspec never refreshes its info, so its age says nothing about whether it lives.
+          if (holder !== null && holder.original !== true && holder.hostname !== host && ageMs(holder.heartbeat) > staleAfterMs) {
             if (await unlinkIfSame(lockPath, ident)) {
               log.warn(
                 { path: lockPath, stale_pid: holder.pid, stale_age: ageMs(holder.heartbeat), stale_hostname: holder.hostname },
@@ -284,7 +327,7 @@ export class FileLock {
           }
           if (!waitLogged) {
             waitLogged = true;
-            log.info({ path: lockPath, holder_pid: holder?.pid, holder_hostname: holder?.hostname }, 'lock wait started');
+            log.info({ path: lockPath, holder_pid: holder?.pid, holder_hostname: holder?.hostname, holder_since: holder?.created }, 'lock wait started');
           }
           const now = Date.now();
           if (now >= deadline) {
@@ -351,7 +394,7 @@ export class FileLock {
       log.warn({ path: this.path, err }, 'could not remove the lock file on release');
     }
     try {
-      releaseKernelLock(this.handle.fd);
+      unlockBoth(this.handle.fd);
     } catch (err) {
       log.warn({ path: this.path, err }, 'could not release the kernel lock');
     }
@@ -390,9 +433,9 @@ export async function inspectLock(lockPath: string): Promise<LockStatus | null> 
     throw err;
   }
   try {
-    const free = tryLock(h.fd);
+    const free = tryLockBoth(h.fd);
     if (free) {
-      releaseKernelLock(h.fd);
+      unlockBoth(h.fd);
       return { info: parseLockInfo(await readHandle(h)), held: false };
     }
     return { info: await readHolder(h), held: true };
@@ -417,10 +460,10 @@ export async function forceUnlockFile(lockPath: string, id: string, opts: { forc
   }
   try {
     const st = await h.stat();
-    const free = tryLock(h.fd);
+    const free = tryLockBoth(h.fd);
     const info = free ? parseLockInfo(await readHandle(h)) : await readHolder(h);
     if (info?.id !== id) {
-      if (free) releaseKernelLock(h.fd);
+      if (free) unlockBoth(h.fd);
       throw new StateUnlockError(
         lockPath,
         `Lock id ${id} is not the current lock of ${lockPath}` +
@@ -436,7 +479,7 @@ export async function forceUnlockFile(lockPath: string, id: string, opts: { forc
       );
     }
     const removed = await unlinkIfSame(lockPath, { dev: st.dev, ino: st.ino });
-    if (free) releaseKernelLock(h.fd);
+    if (free) unlockBoth(h.fd);
     logger('state').warn({ path: lockPath, lock_id: id, holder_pid: info.pid, holder_alive: !free, removed }, 'lock force-unlocked');
     return info;
   } finally {

@@ -15,10 +15,12 @@ const runtimeSchema = z.looseObject({
   started_at: z.string(),
 });
 
+// A status this version does not know (the original agentspec writes `orphaned`) is kept as it is:
+// refusing it would make a good state look corrupt and bring back an older backup.
 const entrySchema = z.looseObject({
   fqn: z.string().min(1),
   hash: z.string(),
-  status: z.enum(['applied', 'failed', 'pending']),
+  status: z.string().min(1),
   last_applied: z.string(),
   adapter: z.string(),
   error: z.string().optional(),
@@ -31,17 +33,33 @@ const stateSchema = z.looseObject({
   version: z.string().regex(/^\d+\.\d+$/, 'version must look like "1.0"'),
   serial: z.int().nonnegative().optional(),
   lineage: z.string().min(1).optional(),
-  entries: z.array(entrySchema),
+  // The original agentspec writes `null` for a state without entries.
+  entries: z.array(entrySchema).nullable(),
 });
 
 export const entriesSchema = z.array(entrySchema);
 
-/** Valid JSON in the wrong shape, or not JSON at all: the file cannot be trusted. */
+/**
+ * Not JSON at all (`syntax`: a torn or garbled file, its backup may stand in), or valid JSON in the
+ * wrong shape (`schema`: written on purpose by someone; never replaced automatically). `field` names
+ * the first offending field of a schema error, like `entries[2].status`.
+ */
 export class StateFormatError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly kind: 'syntax' | 'schema';
+  readonly field: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; kind?: 'syntax' | 'schema'; field?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StateFormatError';
+    this.kind = options?.kind ?? 'syntax';
+    this.field = options?.field;
   }
+}
+
+function fieldPath(parts: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of parts) out += typeof p === 'number' ? `[${p}]` : `${out === '' ? '' : '.'}${String(p)}`;
+  return out === '' ? '(top level)' : out;
 }
 
 /** A well-formed state whose major version is newer than this code understands (not corruption). */
@@ -89,12 +107,18 @@ export function parseState(text: string): ParsedState {
     throw new StateFormatError(`invalid JSON: ${(err as Error).message}`, { cause: err });
   }
   const r = stateSchema.safeParse(raw);
-  if (!r.success) throw new StateFormatError(`invalid state: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`);
+  if (!r.success) {
+    const field = fieldPath(r.error.issues[0]?.path ?? []);
+    throw new StateFormatError(`invalid state: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`, { kind: 'schema', field });
+  }
   const major = r.data.version.split('.')[0];
   if (major !== STATE_FORMAT_VERSION.split('.')[0]) throw new UnsupportedVersionError(r.data.version);
-  const entries = (r.data.entries as StateEntry[]).slice().sort(byFqn);
+  const entries = ((r.data.entries ?? []) as StateEntry[]).slice().sort(byFqn);
   const dup = duplicateFqn(entries);
-  if (dup !== undefined) throw new StateFormatError(`invalid state: entry ${dup} appears twice`);
+  if (dup !== undefined) {
+    const at = (raw as { entries: Array<{ fqn?: unknown }> }).entries.findLastIndex((e) => e.fqn === dup);
+    throw new StateFormatError(`invalid state: entry ${dup} appears twice`, { kind: 'schema', field: `entries[${at}].fqn` });
+  }
   const legacy = r.data.lineage === undefined;
   return {
     state: {
@@ -106,8 +130,6 @@ export function parseState(text: string): ParsedState {
     legacy,
   };
 }
-
-const STATUSES: ReadonlySet<unknown> = new Set(['applied', 'failed', 'pending']);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -128,7 +150,7 @@ export function entriesLookValid(entries: unknown): boolean {
   for (const e of entries as unknown[]) {
     if (!isPlainObject(e)) return false;
     if (typeof e.fqn !== 'string' || e.fqn.length === 0) return false;
-    if (typeof e.hash !== 'string' || !STATUSES.has(e.status)) return false;
+    if (typeof e.hash !== 'string' || typeof e.status !== 'string' || e.status.length === 0) return false;
     if (typeof e.last_applied !== 'string' || typeof e.adapter !== 'string') return false;
     if (e.error !== undefined && typeof e.error !== 'string') return false;
     const rt = e.runtime;

@@ -1,28 +1,26 @@
+import { constants as C, lstatSync, realpathSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AgentspecError, errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
-import { durableWrite, removeLeftoverTemps } from './durable-write.ts';
+import { durableWrite, removeLeftoverTemps, type FileIdentity } from './durable-write.ts';
 import {
   StateCorruptedError,
   StateInvalidEntriesError,
   StateLineageMismatchError,
   StateNotLockedError,
+  StatePathError,
   StateReadError,
+  StateSchemaError,
   StateSerialMismatchError,
   StateVersionError,
 } from './errors.ts';
-import { FileLock, forceUnlockFile, inspectLock } from './file-lock.ts';
+import { FileLock, fileKind, forceUnlockFile, inspectLock } from './file-lock.ts';
 import { StateFormatError, UnsupportedVersionError, checkEntries, emptyState, newLineage, parseState, serializeState } from './format.ts';
 import { STATE_FORMAT_VERSION, type Backend, type LoadOptions, type LockInfo, type LockOptions, type State, type StateEntry } from './types.ts';
 
 /** Identity of the state file as last read or written by this process (to skip re-reading it on save). */
-interface FileStamp {
-  dev: bigint;
-  ino: bigint;
-  size: bigint;
-  mtimeNs: bigint;
-}
+type FileStamp = FileIdentity;
 
 type ReadResult =
   | { kind: 'missing' }
@@ -42,6 +40,27 @@ function copyState(s: State): State {
 }
 
 /**
+ * A symlinked state file is followed on purpose: the state, its backup, its lock and the save's temp
+ * file all live next to the link's target, and the link itself is never replaced (a rename over the
+ * link would leave the real file behind, silently forked). A dangling link is refused.
+ */
+function resolveStatePath(p: string): string {
+  let isLink: boolean;
+  try {
+    isLink = lstatSync(p).isSymbolicLink();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return p;
+    throw new StateReadError(p, err);
+  }
+  if (!isLink) return p;
+  try {
+    return realpathSync(p);
+  } catch (err) {
+    throw new StatePathError(p, `it is a symbolic link whose target cannot be resolved (${errorMessage(err)})`);
+  }
+}
+
+/**
  * The embedded default backend: one JSON file, its `.bak` and its `.lock` side by side
  * (DESIGN.md "State"). Persistence lives here; locking lives in FileLock.
  */
@@ -55,7 +74,7 @@ export class LocalBackend implements Backend {
   private known: { serial: number; lineage: string; stamp: FileStamp | null } | null = null;
 
   constructor(opts: { path: string }) {
-    this.path = path.resolve(opts.path);
+    this.path = resolveStatePath(path.resolve(opts.path));
     this.backupPath = `${this.path}.bak`;
     this.lockPath = `${this.path}.lock`;
   }
@@ -68,15 +87,22 @@ export class LocalBackend implements Backend {
     let text: string;
     let stamp: FileStamp;
     try {
-      const h = await fs.open(file, 'r');
+      // Non-blocking, then fstat: a FIFO or device at the path is refused at once instead of hanging
+      // (while holding the lock) on an open or read that never returns.
+      const h = await fs.open(file, C.O_RDONLY | C.O_NONBLOCK);
       try {
-        stamp = stampOf(await h.stat({ bigint: true }));
+        const st = await h.stat({ bigint: true });
+        if (!st.isFile()) throw new StatePathError(file, `it is ${fileKind(st)}, not a regular file`);
+        stamp = stampOf(st);
         text = await h.readFile('utf8');
       } finally {
         await h.close();
       }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+      if (err instanceof StatePathError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { kind: 'missing' };
+      if (code === 'ENXIO' || code === 'ENODEV') throw new StatePathError(file, 'it is a socket or device, not a regular file');
       throw new StateReadError(file, err);
     }
     try {
@@ -88,7 +114,13 @@ export class LocalBackend implements Backend {
         if (file === this.path) throw new StateVersionError(file, err.version);
         return { kind: 'corrupt', error: err };
       }
-      if (err instanceof StateFormatError) return { kind: 'corrupt', error: err };
+      if (err instanceof StateFormatError) {
+        // Valid JSON in the wrong shape was written on purpose: the older backup must not replace it.
+        if (file === this.path && err.kind === 'schema') {
+          throw new StateSchemaError({ path: file, backupPath: this.backupPath, field: err.field, detail: err.message });
+        }
+        return { kind: 'corrupt', error: err };
+      }
       throw err;
     }
   }
@@ -155,6 +187,7 @@ export class LocalBackend implements Backend {
     if (!checked.ok) throw new StateInvalidEntriesError(this.path, checked.error);
     // A writer killed mid-save may have left temp files; under the lock none can be in flight.
     if (!this.tempsChecked) {
+      await this.assertBackupPathUsable();
       const removed = await removeLeftoverTemps(this.path);
       if (removed.length > 0) logger('state').info({ path: this.path, removed }, 'removed temp files left by an interrupted save');
       this.tempsChecked = true;
@@ -183,25 +216,26 @@ export class LocalBackend implements Backend {
       backupPath: this.backupPath,
       fence: () => lock.assertOwned(),
       ...(onDisk.mode === undefined ? {} : { mode: onDisk.mode }),
+      expected: onDisk.stamp,
     });
     this.remember(next, stampOf(written));
     return copyState(next);
   }
 
   /** Serial and lineage of the file on disk, re-read only when it is not the file this process last saw. */
-  private async currentOnDisk(): Promise<{ exists: boolean; serial: number; lineage?: string; mode?: number }> {
+  private async currentOnDisk(): Promise<{ exists: boolean; serial: number; lineage?: string; mode?: number; stamp: FileStamp | null }> {
     if (this.known?.stamp != null) {
       try {
-        const st = await fs.stat(this.path, { bigint: true });
+        const st = await fs.lstat(this.path, { bigint: true });
         if (sameStamp(stampOf(st), this.known.stamp)) {
-          return { exists: true, serial: this.known.serial, lineage: this.known.lineage, mode: Number(st.mode & 0o7777n) };
+          return { exists: true, serial: this.known.serial, lineage: this.known.lineage, mode: Number(st.mode & 0o7777n), stamp: this.known.stamp };
         }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new StateReadError(this.path, err);
       }
     }
     const r = await this.readStateFile(this.path);
-    if (r.kind === 'missing') return { exists: false, serial: 0 };
+    if (r.kind === 'missing') return { exists: false, serial: 0, stamp: null };
     if (r.kind === 'corrupt') {
       // Saving would rotate the corrupt file into the backup and destroy the last good copy.
       throw new StateCorruptedError({
@@ -214,7 +248,19 @@ export class LocalBackend implements Backend {
           `which would replace the good backup ${this.backupPath}. Run \`agentspec state recover\` to restore the backup, then run the command again.`,
       });
     }
-    return { exists: true, serial: r.state.serial, lineage: r.legacy ? undefined : r.state.lineage };
+    return { exists: true, serial: r.state.serial, lineage: r.legacy ? undefined : r.state.lineage, stamp: r.stamp };
+  }
+
+  /** The backup is replaced by a rename on every save: refuse a directory, FIFO or device there up front. */
+  private async assertBackupPathUsable(): Promise<void> {
+    try {
+      const st = await fs.lstat(this.backupPath);
+      if (!st.isFile()) throw new StatePathError(this.backupPath, `it is ${st.isSymbolicLink() ? 'a symbolic link' : fileKind(st)}, not a regular file`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if (err instanceof StatePathError) throw err;
+      throw new StateReadError(this.backupPath, err);
+    }
   }
 
   /** Explicitly replace the state with its backup (`agentspec state recover`); requires the lock. */

@@ -268,7 +268,7 @@ export class PostgresBackend implements Backend {
         }
         if (!waitLogged) {
           waitLogged = true;
-          log.info({ path: this.location, holder_pid: previous?.pid, holder_hostname: previous?.hostname }, 'lock wait started');
+          log.info({ path: this.location, holder_pid: previous?.pid, holder_hostname: previous?.hostname, holder_since: previous?.created }, 'lock wait started');
         }
         const now = Date.now();
         if (now - started >= timeoutMs) {

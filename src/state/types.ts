@@ -22,10 +22,13 @@ export interface RuntimeInfo {
  */
 export type EntryStatus = 'applied' | 'failed' | 'pending';
 
+/** A status written by another tool (the original agentspec's `orphaned`): kept, planned as an update. */
+export type ForeignStatus = string & { readonly foreign?: never };
+
 export interface StateEntry {
   fqn: string;
   hash: string;
-  status: EntryStatus;
+  status: EntryStatus | ForeignStatus;
   last_applied: string;
   adapter: string;
   error?: string;
@@ -53,6 +56,11 @@ export interface LockInfo {
   who: string;
   /** agentspec version of the holder */
   version: string;
+  /**
+   * Written by the original agentspec (only pid, created and hostname, or part of them): the other
+   * fields are placeholders and `heartbeat` is its creation time.
+   */
+  original?: boolean;
 }
 
 export interface LockOptions {

@@ -47,9 +47,23 @@ test('shuffled entries serialize to the same bytes', () => {
 
 test('valid JSON of the wrong shape is corruption', () => {
   for (const text of ['[]', '{}', 'null', '{"version":"1.0"}', '{"version":"1.0","entries":[{"fqn":"a"}]}', '{"version":"1.0","serial":-1,"lineage":"x","entries":[]}',
-    '{"version":"1.0","entries":[{"fqn":"a","hash":"h","status":"gone","last_applied":"t","adapter":"p"}]}']) {
-    assert.throws(() => parseState(text), StateFormatError, text);
+    '{"version":"1.0","entries":[{"fqn":"a","hash":"h","status":"","last_applied":"t","adapter":"p"}]}']) {
+    assert.throws(() => parseState(text), (err: unknown) => err instanceof StateFormatError && err.kind === 'schema', text);
   }
+  assert.throws(() => parseState('{"version":'), (err: unknown) => err instanceof StateFormatError && err.kind === 'syntax');
+});
+
+test('a schema error names the first offending field', () => {
+  const text = '{"version":"1.0","entries":[{"fqn":"a","hash":"h","status":"applied","last_applied":"t","adapter":"p"},{"fqn":"b","hash":7}]}';
+  assert.throws(() => parseState(text), (err: unknown) => err instanceof StateFormatError && err.field === 'entries[1].hash');
+});
+
+test('the original agentspec\'s "entries": null and unknown statuses (orphaned) load and are kept', () => {
+  assert.deepEqual(parseState('{"version":"1.0","entries":null}').state.entries, []);
+  const orphan = { fqn: 'a/Agent/x', hash: 'h', status: 'orphaned', last_applied: 't', adapter: 'process' };
+  const r = parseState(JSON.stringify({ version: '1.0', entries: [orphan] }));
+  assert.deepEqual(r.state.entries, [orphan]);
+  assert.match(serializeState(r.state), /"status": "orphaned"/);
 });
 
 test('duplicate FQNs are corruption', () => {

@@ -221,7 +221,7 @@ describe('local state backend', () => {
       await b.lock({ operation: 'test' });
       const s = await b.load({ repair: true });
       await assert.rejects(b.save([entry('a/Agent/1'), entry('a/Agent/1')], s.serial), StateInvalidEntriesError);
-      await assert.rejects(b.save([{ ...entry('a/Agent/1'), status: 'weird' as 'applied' }], s.serial), StateInvalidEntriesError);
+      await assert.rejects(b.save([{ ...entry('a/Agent/1'), status: '' }], s.serial), StateInvalidEntriesError);
       await b.unlock();
       assert.deepEqual(fs.readdirSync(dir), []);
     } finally {
@@ -276,7 +276,6 @@ describe('local state backend', () => {
     const damages: Array<[string, (text: string) => string]> = [
       ['truncated', (t) => t.slice(0, Math.floor(t.length / 2))],
       ['garbage', () => '\u0000\u0001garbage{{{'],
-      ['wrong shape', () => JSON.stringify({ version: '1.0', serial: 'two', entries: {} })],
       ['empty', () => ''],
     ];
     for (const [name, damage] of damages) {
