@@ -57,3 +57,18 @@ export class UnknownAdapterError extends AgentspecError {
     super('E_UNKNOWN_ADAPTER', `unknown adapter "${adapter}" (known: ${known.join(', ')})`);
   }
 }
+
+/** Some runtime processes of a package could not be stopped; the others were. */
+export class RuntimeStopError extends AgentspecError {
+  readonly package: string;
+  readonly failures: ReadonlyArray<{ pid: number; error: string }>;
+  constructor(pkg: string, failures: ReadonlyArray<{ pid: number; error: string }>) {
+    super(
+      'E_RUNTIME_STOP',
+      `could not stop ${failures.length === 1 ? 'runtime process' : 'runtime processes'} of package ${pkg}: ` +
+        failures.map((f) => `pid ${f.pid}: ${f.error}`).join('; '),
+    );
+    this.package = pkg;
+    this.failures = failures;
+  }
+}

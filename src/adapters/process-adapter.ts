@@ -12,6 +12,7 @@ import {
   HealthTimeoutError,
   PortInUseError,
   RuntimeStartError,
+  RuntimeStopError,
   StartInterruptedError,
 } from './errors.ts';
 import { readPidFile, removePidFile, tailOf, writeFileDurably } from './files.ts';
@@ -176,7 +177,7 @@ export class ProcessAdapter implements Adapter {
     return { pid, port: p.port, endpoint: p.endpoint, started_at: startedAt.toISOString() };
   }
 
-  private async rollback(p: PreparedDeploy, pid: number): Promise<void> {
+  async rollback(p: PreparedDeploy, pid: number): Promise<void> {
     const how = await terminate(pid, this.stopGraceMs);
     logger('adapters').warn({ package: p.package, runtime_pid: pid, how }, 'runtime start rolled back');
     removePidFile(p.pidPath, pid);
@@ -193,10 +194,19 @@ export class ProcessAdapter implements Adapter {
 
   private async terminateAll(pkg: string, snapshot: string, pids: readonly number[], why: string): Promise<StopResult> {
     const result: StopResult = { stopped: [], killed: [] };
+    const failures: Array<{ pid: number; error: string }> = [];
     for (const pid of pids) {
       // A recorded pid may since belong to an unrelated program: only signal our runtime.
       if (!isRuntimeOf(pid, snapshot)) continue;
-      const how = await terminate(pid, this.stopGraceMs);
+      let how: Awaited<ReturnType<typeof terminate>>;
+      try {
+        how = await terminate(pid, this.stopGraceMs);
+      } catch (err) {
+        // One process that cannot be stopped must not leave the others running.
+        failures.push({ pid, error: errorMessage(err) });
+        logger('adapters').error({ package: pkg, runtime_pid: pid, err: errorMessage(err) }, 'runtime process could not be stopped');
+        continue;
+      }
       if (how === 'gone') continue;
       result.stopped.push(pid);
       if (how === 'kill') result.killed.push(pid);
@@ -204,6 +214,7 @@ export class ProcessAdapter implements Adapter {
       if (why === 'stop') logger('adapters').info(fields, 'runtime process stopped');
       else logger('adapters').warn(fields, 'untracked runtime process stopped');
     }
+    if (failures.length > 0) throw new RuntimeStopError(pkg, failures);
     return result;
   }
 

@@ -75,6 +75,11 @@ export interface Adapter {
    * itself (pid file, process table), each verified to be ours before it is signalled.
    */
   stop(pkg: string, stateDir: string, pids: readonly number[]): Promise<StopResult>;
+  /**
+   * Stop only the runtime `pid` that this process started from `prepared` (nothing else the package
+   * may have running): used when the state can no longer record it, e.g. after the lock was lost.
+   */
+  rollback(prepared: PreparedDeploy, pid: number): Promise<void>;
   /** Stop runtime processes of the package that are not in `keep` (left over by an interrupted apply). */
   reap(pkg: string, stateDir: string, keep: readonly number[]): Promise<StopResult>;
   /** Is the recorded runtime alive and healthy? */

@@ -19,6 +19,9 @@ export class UnsupportedAdapter implements Adapter {
   stop(): Promise<StopResult> {
     return Promise.reject(new UnsupportedTargetError(this.name));
   }
+  rollback(): Promise<void> {
+    return Promise.reject(new UnsupportedTargetError(this.name));
+  }
   reap(): Promise<StopResult> {
     return Promise.reject(new UnsupportedTargetError(this.name));
   }

@@ -1,10 +1,12 @@
-import { adapterFor, adapterForEntry, type Adapter, type TargetChoice } from '../adapters/index.ts';
+import { adapterFor, adapterForEntry, type Adapter, type PreparedDeploy, type TargetChoice } from '../adapters/index.ts';
 import { UnsupportedTargetError } from '../adapters/index.ts';
 import { errorMessage } from '../errors.ts';
 import type { IRDocument, Resource } from '../ir/types.ts';
 import { logger } from '../log.ts';
 import { computePlan, entriesOfPackages, hasChanges, type Plan, type PlannedAction } from '../plan/index.ts';
+import { StateLockLostError } from '../state/errors.ts';
 import type { Backend, RuntimeInfo, State, StateEntry } from '../state/types.ts';
+import { ApplyFencedOutError } from './errors.ts';
 import { previousAttributes } from './previous.ts';
 import { countResults, type ActionResult, type ApplyCounts, type ProgressSink } from './progress.ts';
 import { liveRuntimePids, refreshEntries } from './refresh.ts';
@@ -151,13 +153,25 @@ async function applyPackage(
   if (desired.length === 0) {
     // Nothing left to serve: stop the runtime, then forget the entries.
     opts.progress?.packageStarted?.(spec.name, 'stopping the runtime (no resources left)');
-    await adapter.stop(spec.name, opts.stateDir, oldPids);
+    try {
+      await adapter.stop(spec.name, opts.stateDir, oldPids);
+    } catch (err) {
+      // The entries stay (something may still serve them), each carrying why.
+      const message = `could not stop the runtime: ${errorMessage(err)}`;
+      log.error({ package: spec.name, err: message }, 'runtime failed to stop');
+      for (const a of changed) {
+        const e = ledger.get(a.fqn);
+        if (e !== undefined) ledger.put({ ...e, status: 'failed', error: message });
+      }
+      await ledger.save('stop failed');
+      return results(false, message);
+    }
     for (const a of changed) ledger.remove(a.fqn);
     await ledger.save('package emptied');
     return results(true);
   }
 
-  let prepared;
+  let prepared: PreparedDeploy;
   try {
     prepared = await adapter.prepare({ package: spec.name, document: spec.document, target: spec.target, stateDir: opts.stateDir });
   } catch (err) {
@@ -231,7 +245,12 @@ async function applyPackage(
   }
   // Once the old runtime is gone, resources no longer in the spec are no longer served.
   if (stopped) for (const a of changed) if (a.action === 'delete') ledger.remove(a.fqn);
-  await ledger.save('outcome');
+  try {
+    await ledger.save('outcome');
+  } catch (err) {
+    if (err instanceof StateLockLostError && info !== undefined) throw await abandonRuntime(spec, adapter, prepared, info.pid, err);
+    throw err;
+  }
 
   return changed.map((a) => {
     const ok = a.action === 'delete' ? stopped : info !== undefined;
@@ -243,6 +262,40 @@ async function applyPackage(
       ...(ok ? {} : { error: failure ?? 'runtime did not start' }),
     };
   });
+}
+
+/**
+ * The lock was broken while this apply started a runtime: the state it can no longer write says
+ * `pending`, so the runtime must not keep serving. Stop exactly that process (the new lock holder
+ * may have started its own) and say what happened to it.
+ */
+async function abandonRuntime(spec: PackageSpec, adapter: Adapter, prepared: PreparedDeploy, pid: number, lost: StateLockLostError): Promise<ApplyFencedOutError> {
+  const log = logger('apply');
+  try {
+    await adapter.rollback(prepared, pid);
+    log.error({ package: spec.name, runtime_pid: pid }, 'lock lost after starting a runtime; it was stopped');
+    return new ApplyFencedOutError(lost, pid, undefined);
+  } catch (err) {
+    log.error({ package: spec.name, runtime_pid: pid, err: errorMessage(err) }, 'lock lost after starting a runtime; it could not be stopped');
+    return new ApplyFencedOutError(lost, pid, errorMessage(err));
+  }
+}
+
+/** A package whose leftover runtimes could not be stopped is not deployed; each changed entry records why. */
+async function recordRecoveryFailure(spec: PackageSpec, adapter: Adapter, actions: PlannedAction[], ledger: Ledger, message: string): Promise<ActionResult[]> {
+  const at = now();
+  const changed = actions.filter((a) => a.action !== 'noop');
+  for (const a of changed) {
+    const prior = ledger.get(a.fqn);
+    if (a.resource !== undefined) {
+      ledger.put({ fqn: a.fqn, hash: a.resource.hash, status: 'failed', last_applied: at, adapter: adapter.name, error: message });
+    } else if (prior !== undefined) {
+      ledger.put({ ...prior, status: 'failed', error: message });
+    }
+  }
+  await ledger.save('recovery failed');
+  logger('apply').error({ package: spec.name, err: message }, 'package skipped: recovery failed');
+  return changed.map((a) => ({ fqn: a.fqn, action: a.action as ActionResult['action'], ok: false, ms: 0, error: message }));
 }
 
 /** Refuse targets that cannot be applied before taking the lock or touching anything. */
@@ -273,11 +326,19 @@ export async function applySpec(specs: readonly PackageSpec[], opts: EngineOptio
     // Recovery: a runtime that no applied entry accounts for (an interrupted apply's) is stopped;
     // recorded runtimes that died are planned as updates.
     const refreshed = refreshEntries(ledger.entries, opts.stateDir);
+    const recoveryFailed = new Map<string, string>();
     for (const spec of specs) {
       const adapter = adapters.get(spec.name)!;
       const keep = liveRuntimePids(entriesOfPackages(refreshed, [spec.name]), opts.stateDir);
-      const reaped = await adapter.reap(spec.name, opts.stateDir, keep);
-      if (reaped.stopped.length > 0) log.warn({ package: spec.name, runtime_pids: reaped.stopped }, 'recovered from an interrupted apply');
+      try {
+        const reaped = await adapter.reap(spec.name, opts.stateDir, keep);
+        if (reaped.stopped.length > 0) log.warn({ package: spec.name, runtime_pids: reaped.stopped }, 'recovered from an interrupted apply');
+      } catch (err) {
+        // One package's stuck leftover must not stop the others from being applied.
+        const message = `could not stop a runtime left over by an interrupted apply: ${errorMessage(err)}`;
+        log.error({ package: spec.name, err: message }, 'recovery failed');
+        recoveryFailed.set(spec.name, message);
+      }
     }
 
     const desired = specs.flatMap((s) => s.document.resources ?? []);
@@ -298,7 +359,13 @@ export async function applySpec(specs: readonly PackageSpec[], opts: EngineOptio
       }
       const actions = plan.actions.filter((a) => a.package === spec.name);
       if (!actions.some((a) => a.action !== 'noop')) continue;
-      report(result, await applyPackage(spec, adapters.get(spec.name)!, actions, ledger, opts), opts);
+      const adapter = adapters.get(spec.name)!;
+      const failed = recoveryFailed.get(spec.name);
+      if (failed !== undefined) {
+        report(result, await recordRecoveryFailure(spec, adapter, actions, ledger, failed), opts);
+        continue;
+      }
+      report(result, await applyPackage(spec, adapter, actions, ledger, opts), opts);
     }
     return finish(result, ledger, opts.signal);
   });

@@ -1,6 +1,6 @@
 export { applySpec, destroySpec, type DestroyResult, type EngineOptions, type EngineResult, type PackageSpec } from './engine.ts';
-export { ApplyFailedError, ApplyInterruptedError } from './errors.ts';
-export { trapInterrupts, type InterruptTrap } from './interrupt.ts';
+export { ApplyFailedError, ApplyFencedOutError, ApplyInterruptedError } from './errors.ts';
+export { interruptOutcome, trapInterrupts, type InterruptTrap } from './interrupt.ts';
 export { previousAttributes } from './previous.ts';
 export { countResults, countsLine, textProgress, type ActionResult, type ApplyCounts, type ProgressSink } from './progress.ts';
 export { liveRuntimePids, refreshEntries } from './refresh.ts';

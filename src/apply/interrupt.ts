@@ -1,4 +1,6 @@
+import { AgentspecError, errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
+import { ApplyInterruptedError } from './errors.ts';
 
 export interface InterruptTrap {
   /** Aborted on the first SIGINT or SIGTERM. */
@@ -36,4 +38,17 @@ export function trapInterrupts(command: string): InterruptTrap {
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/**
+ * What to report when a run that received `sig` failed: the interrupt itself, unless something else
+ * went wrong on the way out (a save refused by the disk, a lost lock). That error must reach the
+ * user and the exit code, since "what was done is recorded in the state" would then be false.
+ */
+export function interruptOutcome(command: string, sig: NodeJS.Signals, err: unknown): unknown {
+  if (err instanceof AgentspecError && err.code !== 'E_INTERRUPTED') {
+    logger('apply').error({ signal: sig, command, err: errorMessage(err) }, 'interrupted, and finishing up failed');
+    return err;
+  }
+  return new ApplyInterruptedError(command, sig);
 }

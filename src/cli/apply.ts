@@ -7,6 +7,7 @@ import {
   describeTarget,
   loadPackages,
   textProgress,
+  interruptOutcome,
   trapInterrupts,
   type EngineResult,
 } from '../apply/index.ts';
@@ -79,7 +80,7 @@ export function register(program: Command): void {
           });
         } catch (err) {
           const sig = trap.received();
-          if (sig !== undefined) throw new ApplyInterruptedError('apply', sig);
+          if (sig !== undefined) throw interruptOutcome('apply', sig, err);
           throw err;
         } finally {
           trap.dispose();

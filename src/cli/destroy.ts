@@ -6,6 +6,7 @@ import {
   destroySpec,
   loadDocuments,
   textProgress,
+  interruptOutcome,
   trapInterrupts,
   type DestroyResult,
 } from '../apply/index.ts';
@@ -56,7 +57,7 @@ export function register(program: Command): void {
           );
         } catch (err) {
           const sig = trap.received();
-          if (sig !== undefined) throw new ApplyInterruptedError('destroy', sig);
+          if (sig !== undefined) throw interruptOutcome('destroy', sig, err);
           throw err;
         } finally {
           trap.dispose();
