@@ -36,6 +36,36 @@ CREATE TABLE IF NOT EXISTS agentspec_lock (
   backend_pid integer NOT NULL
 );`;
 
+/** Seconds of silence before TCP keepalive probes start, the gap between probes, and how many may fail. */
+const KEEPALIVE_IDLE_S = 30;
+const KEEPALIVE_INTERVAL_S = 10;
+const KEEPALIVE_COUNT = 6;
+/** No single state query takes this long; one that does is stuck on a dead peer or a lock. */
+const STATEMENT_TIMEOUT_MS = 60_000;
+/**
+ * The server's side of the lock session: it frees the advisory lock only once it sees the holder's
+ * connection die, so it probes the client too, and gives up on unacknowledged data after two minutes.
+ */
+const SERVER_SESSION_OPTIONS = [
+  `-c tcp_keepalives_idle=${KEEPALIVE_IDLE_S}`,
+  `-c tcp_keepalives_interval=${KEEPALIVE_INTERVAL_S}`,
+  `-c tcp_keepalives_count=${KEEPALIVE_COUNT}`,
+  '-c tcp_user_timeout=120000',
+].join(' ');
+
+async function tablesExist(c: pg.Client): Promise<boolean> {
+  const r = await c.query<{ ok: boolean }>(
+    "SELECT to_regclass('agentspec_state') IS NOT NULL AND to_regclass('agentspec_lock') IS NOT NULL AS ok",
+  );
+  return r.rows[0]?.ok === true;
+}
+
+/** Rows of pg_locks for this workspace's advisory lock in this database (advisory keys are per database). */
+const HOLDERS_SQL =
+  "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted" +
+  ' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())' +
+  ' AND classid = $1::bigint::oid AND objid = (hashtext($2)::bigint & 4294967295)::oid AND objsubid = 2';
+
 export function isPostgresUrl(s: string | undefined): s is string {
   return s !== undefined && /^postgres(ql)?:\/\//.test(s);
 }
@@ -104,16 +134,27 @@ export class PostgresBackend implements Backend {
   private async connect(): Promise<pg.Client> {
     // Loaded on first use so that the local backend (the default) never pays for the driver.
     const { default: driver } = await import('pg');
-    const c = new driver.Client({ connectionString: this.connectionString });
+    const c = new driver.Client({
+      connectionString: this.connectionString,
+      // The lock lives as long as this session: both ends must notice a vanished peer in minutes
+      // (the default is the kernel's two hours), and no statement may hang on forever.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_IDLE_S * 1000,
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      options: SERVER_SESSION_OPTIONS,
+    });
     // A dropped connection must surface on the next query, not crash the process.
     c.on('error', (err) => logger('state').warn({ path: this.location, err }, 'state database connection error'));
     try {
       await c.connect();
       if (!this.schemaReady) {
-        await c.query('BEGIN');
-        await c.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_CLASS]);
-        await c.query(SCHEMA_SQL);
-        await c.query('COMMIT');
+        // Only create what is missing: a role allowed nothing but DML on existing tables must work.
+        if (!(await tablesExist(c))) {
+          await c.query('BEGIN');
+          await c.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_CLASS]);
+          await c.query(SCHEMA_SQL);
+          await c.query('COMMIT');
+        }
         this.schemaReady = true;
       }
       return c;
@@ -325,14 +366,13 @@ export class PostgresBackend implements Backend {
   }
 
   /** Holder row plus whether a live session holds the advisory lock. */
-  private async status(c: pg.Client): Promise<{ info: LockInfo | null; backendPid: number | null; held: boolean }> {
-    const r = await c.query<{ info: string; backend_pid: number }>('SELECT info, backend_pid FROM agentspec_lock WHERE workspace = $1', [this.workspace]);
+  private async status(c: pg.Client): Promise<{ info: LockInfo | null; holderPids: number[]; held: boolean }> {
+    const r = await c.query<{ info: string }>('SELECT info FROM agentspec_lock WHERE workspace = $1', [this.workspace]);
     const row = r.rows[0];
-    const live = await c.query<{ n: string }>(
-      "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::bigint::oid AND objid = (hashtext($2)::bigint & 4294967295)::oid AND objsubid = 2",
-      [LOCK_CLASS, this.workspace],
-    );
-    return { info: parseLockInfo(row?.info ?? ''), backendPid: row?.backend_pid ?? null, held: Number(live.rows[0]?.n ?? 0) > 0 };
+    // The server's own view of who holds the lock: the pid in the lock row may be stale or reused.
+    const live = await c.query<{ pid: number }>(HOLDERS_SQL, [LOCK_CLASS, this.workspace]);
+    const holderPids = live.rows.map((x) => x.pid);
+    return { info: parseLockInfo(row?.info ?? ''), holderPids, held: holderPids.length > 0 };
   }
 
   async lockInfo(): Promise<LockInfo | null> {
@@ -363,9 +403,9 @@ export class PostgresBackend implements Backend {
         );
       }
       // Ending the holder's session frees its advisory lock; its next save then fails on the dead session.
-      if (s.held && s.backendPid !== null) await c.query('SELECT pg_terminate_backend($1)', [s.backendPid]);
+      for (const pid of s.holderPids) await c.query('SELECT pg_terminate_backend($1)', [pid]);
       await c.query("DELETE FROM agentspec_lock WHERE workspace = $1 AND info::jsonb->>'id' = $2", [this.workspace, id]);
-      logger('state').warn({ path: this.location, lock_id: id, holder_pid: s.info.pid, holder_alive: s.held }, 'lock force-unlocked');
+      logger('state').warn({ path: this.location, lock_id: id, holder_pid: s.info.pid, holder_alive: s.held, terminated_backends: s.holderPids }, 'lock force-unlocked');
     } finally {
       await c.end();
     }
