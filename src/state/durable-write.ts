@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants as C, type BigIntStats } from 'node:fs';
+import { constants as C, writeSync, type BigIntStats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AgentspecError } from '../errors.ts';
@@ -56,6 +56,20 @@ async function assertUnchanged(target: string, expected: FileIdentity | null): P
 }
 
 const DEFAULT_MODE = 0o600;
+
+/**
+ * Test-only crash hook: AGENTSPEC_TEST_CRASH_POINT names a step of the save at which the process
+ * kills itself with SIGKILL (after saying so on stderr), so crash tests hit each critical point
+ * exactly instead of by chance. Read once; unset in normal use.
+ */
+const CRASH_POINT = process.env.AGENTSPEC_TEST_CRASH_POINT;
+export type CrashPoint = 'after-link' | 'after-backup-rename' | 'after-state-rename';
+
+function crashPoint(name: CrashPoint): void {
+  if (CRASH_POINT !== name) return;
+  writeSync(2, `crash point ${name}\n`);
+  process.kill(process.pid, 'SIGKILL');
+}
 
 /** Temp names: `.<base>.<16 hex>.tmp` (new content) and `.<base>.bak.<16 hex>.tmp` (backup link). */
 function tempName(target: string, kind: 'new' | 'bak'): string {
@@ -165,6 +179,7 @@ export async function durableWrite(opts: DurableWriteOptions): Promise<BigIntSta
       try {
         await fs.link(target, bakTmp);
         linked = true;
+        crashPoint('after-link');
       } catch (err) {
         // No current file (first save, or deleted meanwhile): nothing to keep, the old backup stays.
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -172,6 +187,7 @@ export async function durableWrite(opts: DurableWriteOptions): Promise<BigIntSta
       if (linked) {
         try {
           await fs.rename(bakTmp, opts.backupPath);
+          crashPoint('after-backup-rename');
         } catch (err) {
           await removeQuietly(bakTmp);
           throw err;
@@ -188,6 +204,7 @@ export async function durableWrite(opts: DurableWriteOptions): Promise<BigIntSta
 
     await fs.rename(tmp, target);
     tmpCreated = false;
+    crashPoint('after-state-rename');
   } catch (err) {
     if (tmpCreated) await removeQuietly(tmp);
     if (err instanceof AgentspecError) throw err;
