@@ -1,7 +1,11 @@
-// Ten packages applied at once into one state file: the lock serializes them and nothing is lost.
+// Ten packages applied at once into one state file: the lock serializes them and nothing is lost,
+// and a raw reader beside them never sees an invalid or missing state file.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive } from '../../src/adapters/index.ts';
+import { parseState } from '../../src/state/index.ts';
 import { freePort } from '../helpers/services.ts';
 import { explain, makeWorkspace, runtimesOf } from './support.ts';
 
@@ -11,7 +15,42 @@ after(async () => {
   await ws.cleanup();
 });
 
+/**
+ * Reads the state file in a loop with no lock and no backup fallback until stopped. Missing is only
+ * allowed before the first save ever lands; after that every read must parse.
+ */
+function rawReader(file: string): { stop: () => Promise<{ reads: number }> } {
+  let running = true;
+  let reads = 0;
+  const loop = (async () => {
+    let seen = false;
+    while (running) {
+      let text: string | undefined;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        assert.equal(seen, false, `the state file went missing after read ${reads}`);
+      }
+      if (text !== undefined) {
+        seen = true;
+        reads++;
+        assert.doesNotThrow(() => parseState(text), `read ${reads} saw an invalid state:\n${text}`);
+      }
+      await sleep(2);
+    }
+    return { reads };
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      return loop;
+    },
+  };
+}
+
 test('10 concurrent applies and then 10 concurrent destroys on one state file', async () => {
+  const reader = rawReader(ws.stateFile);
   const specs: Array<{ pkg: string; file: string }> = [];
   const ports = new Set<number>();
   while (ports.size < PACKAGES) ports.add(await freePort());
@@ -40,4 +79,6 @@ test('10 concurrent applies and then 10 concurrent destroys on one state file', 
   assert.deepEqual(ws.readState().entries, []);
   for (const pid of pids) assert.equal(isAlive(pid), false, `runtime ${pid} is gone`);
   for (const { pkg } of specs) assert.deepEqual(runtimesOf(ws.dir, pkg), []);
+  const { reads } = await reader.stop();
+  assert.ok(reads > 100, `the reader read the state ${reads} times`);
 });

@@ -3,13 +3,11 @@
 // runtime may keep serving what the state does not record.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { isAlive, pidPath } from '../../src/adapters/index.ts';
 import { forceUnlockFile } from '../../src/state/index.ts';
-import { CLI, jsonLogLines, type CliResult } from '../helpers/cli.ts';
 import { freePort } from '../helpers/services.ts';
-import { explain, makeWorkspace, runtimesOf, TEST_ENV, type Workspace } from './support.ts';
+import { applyWatching, explain, makeWorkspace, runtimesOf, type Workspace } from './support.ts';
 
 const spaces: Workspace[] = [];
 after(async () => {
@@ -20,30 +18,6 @@ function workspace(): Workspace {
   const ws = makeWorkspace('agentspec-faults-');
   spaces.push(ws);
   return ws;
-}
-
-/** Run `apply` and call `onLog` for each JSON log record as it arrives (it may signal the process). */
-function applyWatching(ws: Workspace, files: string[], onLog: (rec: Record<string, unknown>, pid: number) => void): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, '--log-level', 'info', '--log-format', 'json', '--state-file', ws.stateFile, 'apply', '--auto-approve', ...files], {
-    cwd: ws.dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', ...TEST_ENV },
-  });
-  let stdout = '';
-  let stderr = '';
-  let seen = 0;
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-    const complete = stderr.slice(0, stderr.lastIndexOf('\n') + 1);
-    const recs = jsonLogLines(complete);
-    for (const rec of recs.slice(seen)) onLog(rec, child.pid!);
-    seen = recs.length;
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
 }
 
 describe('faults during apply', () => {

@@ -171,3 +171,33 @@ export function startCli(ws: Workspace, args: string[]): StartedCli {
   });
   return { waiting, done };
 }
+
+/** Run `apply` and call `onLog` for each JSON log record as it arrives (it may signal the process). */
+export function applyWatching(
+  ws: Workspace,
+  files: string[],
+  onLog: (rec: Record<string, unknown>, pid: number) => void,
+  opts: { logLevel?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
+  const args = [CLI, '--log-level', opts.logLevel ?? 'info', '--log-format', 'json', '--state-file', ws.stateFile, 'apply', '--auto-approve', ...files];
+  const child = spawn(process.execPath, args, {
+    cwd: ws.dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', ...TEST_ENV, ...opts.env },
+  });
+  let stdout = '';
+  let stderr = '';
+  let seen = 0;
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    const complete = stderr.slice(0, stderr.lastIndexOf('\n') + 1);
+    const recs = jsonLogLines(complete);
+    for (const rec of recs.slice(seen)) onLog(rec, child.pid!);
+    seen = recs.length;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
