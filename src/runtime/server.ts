@@ -95,9 +95,11 @@ const receiving = new WeakMap<FastifyInstance, Set<Socket>>();
 function rawError(socket: Socket, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: code, message });
   const reason = status === 408 ? 'Request Timeout' : status === 413 ? 'Payload Too Large' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  // Ended, then destroyed once written: a client that never closes its side must not keep it.
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
   );
 }
 
@@ -130,8 +132,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     genReqId: () => `req_${randomBytes(8).toString('hex')}`,
     frameworkErrors: (err, _req, reply) => {
       const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      // Fastify's own text repeats the whole URL; the caller sent it and needs only what is wrong.
+      const what =
+        err.code === 'FST_ERR_BAD_URL'
+          ? 'the URL is not valid (check its percent-encoding)'
+          : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? 'a path segment is too long'
+            : err.message.slice(0, 200);
       const r = reply as FastifyReply;
-      void r.code(status).header('connection', 'close').send({ error: 'invalid_request', message: `invalid request: ${err.message}` });
+      void r.code(status).header('connection', 'close').send({ error: 'invalid_request', message: `invalid request: ${what}` });
     },
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
