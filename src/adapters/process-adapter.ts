@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { AgentspecError, errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
 import type { RuntimeInfo } from '../state/types.ts';
+import { childEnv } from './child-env.ts';
 import {
   HealthTimeoutError,
   PortInUseError,
@@ -124,7 +125,7 @@ export class ProcessAdapter implements Adapter {
         cwd: path.resolve(path.dirname(p.snapshotPath), '..', '..'),
         detached: true,
         stdio: ['ignore', out, out],
-        env: process.env,
+        env: childEnv(process.env, p.document),
       });
     } finally {
       closeSync(out);

@@ -48,8 +48,15 @@ async function expand(arg: string): Promise<string[]> {
  * directory (same mode as the original) is written and fsynced, then renamed over the file.
  */
 export async function rewriteAtomically(link: string, text: string): Promise<void> {
-  // Rewrite the file a symlink points to, not the link itself (a rename would replace the link).
+  // Rewrite the file a symlink points to, not the link itself (a rename would replace the link),
+  // but only inside the directory the link was found in: a link planted in a checkout must not
+  // make `fmt --write` rewrite ~/.bashrc or anything else outside it.
   const file = await fs.realpath(link);
+  const root = await fs.realpath(path.dirname(link));
+  const rel = path.relative(root, file);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new FmtFileError(link, `is a symlink to ${file}, outside ${root}; refusing to rewrite it (format the target itself)`);
+  }
   const st = await fs.stat(file);
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
   const h = await fs.open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, st.mode & 0o7777);

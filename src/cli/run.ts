@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { AgentspecError, UsageError, errorMessage } from '../errors.ts';
 import { applyEnvironment, compileSpec, SpecInvalidError, type IRDocument } from '../ir/index.ts';
 import { logger } from '../log.ts';
-import { DEFAULT_RATE_LIMIT } from '../runtime/defaults.ts';
+import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, LIMIT_OPTIONS, type RuntimeLimits } from '../runtime/defaults.ts';
 import { action, io, parseDuration } from './context.ts';
 
 interface RunFlags {
@@ -17,6 +17,10 @@ interface RunFlags {
   apiKey: string[];
   auth: boolean;
   rateLimit: string;
+  apiKeyFile?: string;
+  trustProxy?: string;
+  sessionBinding: boolean;
+  [limitFlag: string]: unknown;
 }
 
 /** The IR snapshot could not be read as IR documents. */
@@ -63,6 +67,52 @@ function intFlag(flag: string, value: string, min: number, max: number): number 
   return n;
 }
 
+/** The camelCase property commander gives a `--kebab-case` flag. */
+function flagProperty(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Every limit from its flag, else its environment variable, else the default. */
+export function limitsFrom(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): RuntimeLimits {
+  const limits: RuntimeLimits = { ...DEFAULT_LIMITS };
+  for (const o of LIMIT_OPTIONS) {
+    const fromFlag = flags[flagProperty(o.flag)];
+    const raw = typeof fromFlag === 'string' ? fromFlag : env[o.env];
+    if (raw === undefined || raw === '') continue;
+    const name = typeof fromFlag === 'string' ? o.flag : o.env;
+    limits[o.key] = o.unit === 'duration' ? parseDuration(name, raw) : intFlag(name, raw, o.key === 'sweepIntervalMs' ? 0 : 1, Number.MAX_SAFE_INTEGER);
+    if (o.unit === 'duration' && o.key !== 'sweepIntervalMs' && limits[o.key] < 1) throw new UsageError(`${name}: must be at least 1ms`);
+  }
+  if (limits.historyDefaultLimit > limits.historyMaxLimit) {
+    throw new UsageError(`--history-page (${limits.historyDefaultLimit}) cannot be larger than --history-max-page (${limits.historyMaxLimit})`);
+  }
+  return limits;
+}
+
+/** API keys from a file, one a line; blank lines and `#` comments are skipped. */
+export async function readApiKeyFile(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--api-key-file: cannot read ${path}: ${errorMessage(err)}`);
+  }
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/** `true`/`false`, a hop count, or a comma-separated list of proxy addresses/CIDRs. */
+export function trustProxyFrom(value: string | undefined): boolean | number | string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const v = value.trim();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.split(',').map((a) => a.trim()).filter((a) => a !== '');
+}
+
 async function loadDocuments(paths: string[], flags: RunFlags): Promise<IRDocument[]> {
   if (flags.ir !== undefined) {
     if (paths.length > 0) throw new UsageError('give either .ias files/directories or --ir, not both');
@@ -88,7 +138,7 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('run')
     .description('serve the agents of a package over HTTP, with conversation sessions (see docs/runtime.md)')
     .argument('[paths...]', '.ias files or directories')
@@ -102,11 +152,23 @@ export function register(program: Command): void {
     .option('--api-key <key>', 'accept this API key (repeatable; also AGENTSPEC_API_KEYS, comma-separated)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-auth', 'allow listening beyond loopback without API keys')
     .option('--rate-limit <n>', 'requests per minute per API key (or client IP); 0 turns it off', String(DEFAULT_RATE_LIMIT))
-    .action(
+    .option('--api-key-file <file>', 'accept the API keys in this file, one a line (keeps them out of ps; also AGENTSPEC_API_KEY_FILE)')
+    .option('--trust-proxy <value>', 'behind a reverse proxy: true, a hop count, or proxy addresses whose X-Forwarded-For is believed (also AGENTSPEC_TRUST_PROXY)')
+    .option('--no-session-binding', 'let any valid API key use any session (default: a session answers only to the key that created it)');
+  for (const o of LIMIT_OPTIONS) {
+    cmd.option(`${o.flag} <${o.unit === 'duration' ? 'duration' : 'n'}>`, `${o.description} (default ${o.unit === 'duration' ? `${DEFAULT_LIMITS[o.key]}ms` : DEFAULT_LIMITS[o.key]}; also ${o.env})`);
+  }
+  cmd.action(
       action(async (paths: string[], flags: RunFlags) => {
         const port = intFlag('--port', flags.port, 0, 65535);
         const rateLimit = intFlag('--rate-limit', flags.rateLimit, 0, 1_000_000_000);
         const ttlMs = parseDuration('--session-ttl', flags.sessionTtl);
+        const limits = limitsFrom(flags, process.env);
+        const keyFile = flags.apiKeyFile ?? process.env.AGENTSPEC_API_KEY_FILE;
+        const fileKeys = keyFile === undefined || keyFile === '' ? [] : await readApiKeyFile(keyFile);
+        const trustProxy = trustProxyFrom(flags.trustProxy ?? process.env.AGENTSPEC_TRUST_PROXY);
+        const binding = process.env.AGENTSPEC_SESSION_BINDING;
+        const bindSessions = flags.sessionBinding && binding !== 'off' && binding !== 'false';
         if (ttlMs < 1000) throw new UsageError('--session-ttl: must be at least 1s');
         const documents = await loadDocuments(paths, flags);
         const redisUrl = flags.redisUrl ?? process.env.REDIS_URL;
@@ -117,9 +179,12 @@ export function register(program: Command): void {
           documents,
           host: flags.host,
           port,
-          apiKeys: apiKeysFrom(process.env, flags.apiKey),
+          apiKeys: [...apiKeysFrom(process.env, flags.apiKey), ...fileKeys],
           noAuth: !flags.auth,
           rateLimit,
+          limits,
+          bindSessions,
+          ...(trustProxy === undefined ? {} : { trustProxy }),
           sessionStore: {
             kind: flags.sessionStore,
             ttlSeconds: Math.ceil(ttlMs / 1000),

@@ -22,11 +22,25 @@ export class MissingVariableError extends AgentspecError {
   }
 }
 
+/** A prompt variable a request may not set: its value is always one the spec chose. */
+export class InvalidVariableError extends AgentspecError {
+  readonly variable: string;
+
+  constructor(variable: string, reason: string) {
+    super('E_INVALID_VARIABLE', `variables.${variable}: ${reason}`);
+    this.variable = variable;
+  }
+}
+
 export interface PromptVariable {
   name: string;
   required: boolean;
   default?: string;
+  /** Declared with type `fixed` (or `const`): the default is always used, no request can change it. */
+  fixed: boolean;
 }
+
+const FIXED_TYPES = new Set(['fixed', 'const']);
 
 export interface AgentPrompt {
   name: string;
@@ -132,25 +146,69 @@ function promptOf(prompt: Resource): AgentPrompt {
     const name = str(v.name);
     if (name === undefined) continue;
     const def = str(v.default);
-    vars.push({ name, required: v.required === true, ...(def === undefined ? {} : { default: def }) });
+    const fixed = FIXED_TYPES.has((str(v.type) ?? '').toLowerCase());
+    vars.push({ name, required: v.required === true, fixed, ...(def === undefined ? {} : { default: def }) });
   }
   return { name: prompt.name, content: str(prompt.attributes.content) ?? '', variables: vars };
 }
 
 /**
- * The system prompt with `{{name}}` replaced: request variables first, then declared defaults.
- * A declared required variable with neither is an error; an unknown placeholder stays as written.
+ * The system prompt with `{{name}}` replaced for DECLARED variables only: a fixed one by its
+ * default, the others by `variables` (request values over session metadata, merged by the caller),
+ * else the default. A required variable with neither is an error; any other placeholder stays as
+ * written, so a caller can never inject text where the spec did not ask for it.
  */
-export function renderPrompt(prompt: AgentPrompt, variables: Record<string, string>): string {
+export function renderPrompt(prompt: AgentPrompt, variables: Readonly<Record<string, string>>): string {
   const values = new Map<string, string>();
   for (const v of prompt.variables) {
-    const given = variables[v.name];
+    const given = v.fixed || !Object.hasOwn(variables, v.name) ? undefined : variables[v.name];
     if (given !== undefined) values.set(v.name, given);
     else if (v.default !== undefined) values.set(v.name, v.default);
     else if (v.required) throw new MissingVariableError(v.name);
   }
-  for (const [k, v] of Object.entries(variables)) if (!values.has(k)) values.set(k, v);
   return prompt.content.replace(/\{\{\s*([^{}\s]+)\s*\}\}/g, (whole, name: string) => values.get(name) ?? whole);
+}
+
+/**
+ * The variables of one turn: the request's over the session's metadata (so SDKs that cannot send
+ * variables with a message set them once, at session creation). A request that tries to set a
+ * fixed variable, or any value over `maxBytes`, is refused.
+ */
+export function turnVariables(
+  prompt: AgentPrompt,
+  request: Readonly<Record<string, string>>,
+  metadata: Readonly<Record<string, string>>,
+  maxBytes: number,
+): Record<string, string> {
+  for (const v of prompt.variables) {
+    if (v.fixed && Object.hasOwn(request, v.name) && request[v.name] !== v.default) {
+      throw new InvalidVariableError(v.name, 'is fixed by the spec and cannot be set by a request');
+    }
+  }
+  for (const [name, value] of Object.entries(request)) {
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > maxBytes) throw new VariableTooLargeError(name, bytes, maxBytes);
+  }
+  for (const v of prompt.variables) {
+    const value = Object.hasOwn(request, v.name) || !Object.hasOwn(metadata, v.name) ? undefined : metadata[v.name];
+    if (value !== undefined && Buffer.byteLength(value, 'utf8') > maxBytes) throw new VariableTooLargeError(v.name, Buffer.byteLength(value, 'utf8'), maxBytes);
+  }
+  // All of them, not only this prompt's: a fallback agent's prompt may declare others.
+  return { ...metadata, ...request };
+}
+
+/** A prompt variable's value is longer than the runtime accepts. Surfaces as HTTP 413. */
+export class VariableTooLargeError extends AgentspecError {
+  readonly variable: string;
+  readonly bytes: number;
+  readonly limit: number;
+
+  constructor(variable: string, bytes: number, limit: number) {
+    super('E_VARIABLE_TOO_LARGE', `variables.${variable}: ${bytes} bytes is over the limit of ${limit}`);
+    this.variable = variable;
+    this.bytes = bytes;
+    this.limit = limit;
+  }
 }
 
 function byName(resources: Resource[], kind: Resource['kind']): Map<string, Resource> {

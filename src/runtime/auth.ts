@@ -54,3 +54,15 @@ export function apiKeysFrom(env: NodeJS.ProcessEnv, flags: readonly string[] = [
   const fromEnv = (env.AGENTSPEC_API_KEYS ?? '').split(',').map((k) => k.trim());
   return [...fromEnv, ...flags.map((k) => k.trim())].filter((k) => k !== '');
 }
+
+const keyIds = new WeakMap<FastifyRequest, string>();
+
+/** Remember which configured key a request presented (set by the authentication hook). */
+export function setKeyId(req: FastifyRequest, id: string): void {
+  keyIds.set(req, id);
+}
+
+/** The non-secret id of the key the request was authenticated with; undefined without keys. */
+export function keyIdOf(req: FastifyRequest): string | undefined {
+  return keyIds.get(req);
+}

@@ -1,6 +1,7 @@
 import type { SessionStore } from '../session/index.ts';
 import type { AgentRunner } from './agent-loop.ts';
 import type { AgentDefinition, AgentRegistry } from './agents.ts';
+import type { RuntimeLimits } from './defaults.ts';
 import { notFound } from './errors.ts';
 
 /** What every route needs: the agents, the runner, the session store. */
@@ -9,6 +10,9 @@ export interface RuntimeContext {
   runner: AgentRunner;
   store: SessionStore;
   startedAt: number;
+  limits: RuntimeLimits;
+  /** Sessions answer only to the API key that created them (see SessionInfo.owner). */
+  bindSessions: boolean;
 }
 
 export function agentOr404(ctx: RuntimeContext, name: string): AgentDefinition {

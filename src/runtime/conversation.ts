@@ -2,19 +2,27 @@ import { errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
 import { isSessionId, type Message, type SessionInfo } from '../session/index.ts';
 import { ClientGoneError, type RunResult } from './agent-loop.ts';
-import { renderPrompt, type AgentDefinition } from './agents.ts';
+import { renderPrompt, turnVariables, type AgentDefinition } from './agents.ts';
 import type { RuntimeContext } from './context.ts';
-import { notFound } from './errors.ts';
+import { notFound, overLimit } from './errors.ts';
 
 /**
  * The session `id` as seen from `agent`'s path. A session of another agent is reported exactly
- * like a missing one, so a path cannot be used to probe other agents' sessions.
+ * like a missing one, so a path cannot be used to probe other agents' sessions; so is, when
+ * sessions are bound to keys, a session another API key created.
  */
-export async function sessionOf(ctx: RuntimeContext, agent: AgentDefinition, id: string): Promise<SessionInfo> {
-  const missing = notFound(`session ${id} not found for agent "${agent.name}"`);
-  if (!isSessionId(id)) throw missing;
+export async function sessionOf(ctx: RuntimeContext, agent: AgentDefinition, id: string, owner: string | undefined): Promise<SessionInfo> {
+  const info = await findSession(ctx, agent, id, owner);
+  if (info === null) throw notFound(`session ${id} not found for agent "${agent.name}"`);
+  return info;
+}
+
+/** sessionOf, with null for "not there from where this caller stands". */
+export async function findSession(ctx: RuntimeContext, agent: AgentDefinition, id: string, owner: string | undefined): Promise<SessionInfo | null> {
+  if (!isSessionId(id)) return null;
   const info = await ctx.store.get(id);
-  if (info === null || info.agent !== agent.name) throw missing;
+  if (info === null || info.agent !== agent.name) return null;
+  if (ctx.bindSessions && info.owner !== undefined && info.owner !== owner) return null;
   return info;
 }
 
@@ -23,6 +31,8 @@ export interface Turn {
   variables: Record<string, string>;
   sessionId: string | undefined;
   savePartial: boolean;
+  /** The API key id of the caller (for sessions bound to keys). */
+  owner?: string | undefined;
 }
 
 export interface PreparedTurn {
@@ -33,12 +43,22 @@ export interface PreparedTurn {
 
 /** Everything that can fail before the model is called (so a stream can still answer with JSON). */
 export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, turn: Turn): Promise<PreparedTurn> {
-  // A missing prompt variable is the caller's mistake: a 400 now, not an error event mid-stream.
-  renderPrompt(agent.prompt, turn.variables);
-  if (turn.sessionId === undefined) return { agent, turn, history: [] };
-  await sessionOf(ctx, agent, turn.sessionId);
+  const limit = ctx.limits.maxVariableBytes;
+  if (turn.sessionId === undefined) {
+    const variables = turnVariables(agent.prompt, turn.variables, {}, limit);
+    // A missing prompt variable is the caller's mistake: a 400 now, not an error event mid-stream.
+    renderPrompt(agent.prompt, variables);
+    return { agent, turn: { ...turn, variables }, history: [] };
+  }
+  const info = await sessionOf(ctx, agent, turn.sessionId, turn.owner);
+  // Variables the request leaves out come from the session's metadata (set once, at creation).
+  const variables = turnVariables(agent.prompt, turn.variables, info.metadata, limit);
+  renderPrompt(agent.prompt, variables);
   const page = await ctx.store.loadMessages(turn.sessionId);
-  return { agent, turn, history: page.messages };
+  if (page.total >= ctx.limits.maxMessagesPerSession) {
+    throw overLimit(`session ${turn.sessionId}`, 'maxMessagesPerSession', ctx.limits.maxMessagesPerSession, page.total, 'messages');
+  }
+  return { agent, turn: { ...turn, variables }, history: page.messages };
 }
 
 /**

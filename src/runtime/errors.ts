@@ -1,17 +1,27 @@
 import { AgentspecError, errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
-import { AgentConfigError, MissingVariableError } from './agents.ts';
+import { AgentConfigError, InvalidVariableError, MissingVariableError, VariableTooLargeError } from './agents.ts';
 import { ClientGoneError, RequestTimeoutError } from './agent-loop.ts';
 import { MissingApiKeyError, ProviderError } from './providers/index.ts';
-import { InvalidMessageError, InvalidMessageRangeError, SessionNotFoundError, SessionStoreUnavailableError } from '../session/index.ts';
+import {
+  InvalidMessageError,
+  InvalidMessageRangeError,
+  SessionLimitError,
+  SessionNotFoundError,
+  SessionStoreUnavailableError,
+} from '../session/index.ts';
+import { limitFlag, type RuntimeLimits } from './defaults.ts';
 
 /** Codes of the JSON error body `{error, message}`; clients branch on them. */
 export type ErrorCode =
   | 'not_found'
   | 'invalid_request'
   | 'unauthorized'
+  | 'forbidden'
   | 'rate_limited'
   | 'payload_too_large'
+  | 'limit_exceeded'
+  | 'unsupported_media_type'
   | 'unavailable'
   | 'upstream_error'
   | 'timeout'
@@ -23,15 +33,18 @@ export type ErrorCode =
 export class HttpError extends AgentspecError {
   readonly statusCode: number;
   readonly errorCode: ErrorCode;
+  /** Set on 500s: the id the log line of this failure carries too. */
+  readonly requestId: string | undefined;
 
-  constructor(statusCode: number, errorCode: ErrorCode, message: string, cause?: unknown) {
+  constructor(statusCode: number, errorCode: ErrorCode, message: string, cause?: unknown, requestId?: string) {
     super(`E_HTTP_${errorCode.toUpperCase()}`, message, { cause });
     this.statusCode = statusCode;
     this.errorCode = errorCode;
+    this.requestId = requestId;
   }
 
-  body(): { error: ErrorCode; message: string } {
-    return { error: this.errorCode, message: this.message };
+  body(): { error: ErrorCode; message: string; request_id?: string } {
+    return { error: this.errorCode, message: this.message, ...(this.requestId === undefined ? {} : { request_id: this.requestId }) };
   }
 }
 
@@ -39,28 +52,50 @@ export const notFound = (message: string): HttpError => new HttpError(404, 'not_
 export const invalidRequest = (message: string): HttpError => new HttpError(400, 'invalid_request', message);
 
 /**
- * Map anything thrown while serving a request to its HTTP status and code. Unexpected errors
- * are logged with their stack and reported as `internal_error` without internals.
+ * A request over one of the runtime's limits: 413 for a size, 409 for a count that is full. The
+ * message names the field, the limit and the flag that raises it.
  */
-export function toHttpError(err: unknown): HttpError {
+export function overLimit(field: string, limit: keyof RuntimeLimits, max: number, actual: number, unit: 'bytes' | 'keys' | 'messages' | 'sessions'): HttpError {
+  const size = unit === 'bytes' || unit === 'keys';
+  const message = size
+    ? `${field}: ${actual} ${unit} is over the limit of ${max} (${limit}, raised with ${limitFlag(limit)})`
+    : `${field}: the limit of ${max} ${unit} is reached (${limit}, raised with ${limitFlag(limit)})`;
+  return new HttpError(size ? 413 : 409, size ? 'payload_too_large' : 'limit_exceeded', message);
+}
+
+/**
+ * Map anything thrown while serving a request to its HTTP status and code. Only what a caller
+ * can act on reaches the body: provider failures say which provider and what status, unexpected
+ * errors only a request id; the details are logged with that id.
+ */
+export function toHttpError(err: unknown, requestId?: string): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ClientGoneError) return new HttpError(499, 'client_closed_request', err.message, err);
-  if (err instanceof MissingVariableError) return invalidRequest(err.message);
+  if (err instanceof MissingVariableError || err instanceof InvalidVariableError) return invalidRequest(err.message);
+  if (err instanceof VariableTooLargeError) return overLimit(`variables.${err.variable}`, 'maxVariableBytes', err.limit, err.bytes, 'bytes');
   if (err instanceof MissingApiKeyError) return new HttpError(503, 'unavailable', err.message, err);
   if (err instanceof RequestTimeoutError) return new HttpError(504, 'timeout', err.message, err);
-  if (err instanceof ProviderError) return new HttpError(502, 'upstream_error', `model call failed: ${err.message}`, err);
-  if (err instanceof AgentConfigError) return new HttpError(500, 'internal_error', err.message, err);
+  if (err instanceof ProviderError) {
+    // The provider's own text can reflect keys or name internal hosts: it goes to the log only.
+    logger('runtime').warn({ request_id: requestId, provider: err.provider, status: err.status, err: err.message }, 'model provider failed');
+    const status = err.status === undefined ? 'no HTTP answer' : `HTTP ${err.status}`;
+    return new HttpError(502, 'upstream_error', `model provider "${err.provider}" failed (${status})`, err);
+  }
   if (err instanceof SessionNotFoundError) return notFound(err.message);
-  if (err instanceof SessionStoreUnavailableError) return new HttpError(503, 'unavailable', err.message, err);
+  if (err instanceof SessionLimitError) return overLimit('session', 'maxSessionsPerAgent', err.limit, err.limit, 'sessions');
+  if (err instanceof SessionStoreUnavailableError) {
+    logger('runtime').warn({ request_id: requestId, err: err.message }, 'session store unavailable');
+    return new HttpError(503, 'unavailable', 'the session store is unavailable; nothing from this call was confirmed, retry later', err);
+  }
   if (err instanceof InvalidMessageRangeError) return invalidRequest(err.message);
   if (err instanceof InvalidMessageError) return invalidRequest(err.message);
   const status = (err as { statusCode?: unknown } | null)?.statusCode;
-  if (typeof status === 'number') {
-    // Fastify's own errors (body parsing, size limit) carry their status.
+  if (!(err instanceof AgentConfigError) && typeof status === 'number' && status >= 400 && status < 500) {
+    // Fastify's own errors (body parsing, size limit, content type) carry their status.
     if (status === 413) return new HttpError(413, 'payload_too_large', `request body is too large: ${errorMessage(err)}`, err);
-    if (status === 415) return invalidRequest(`unsupported content type: ${errorMessage(err)}`);
-    if (status >= 400 && status < 500) return invalidRequest(errorMessage(err));
+    if (status === 415) return new HttpError(415, 'unsupported_media_type', `${errorMessage(err)}: send Content-Type: application/json`, err);
+    return invalidRequest(errorMessage(err));
   }
-  logger('runtime').error({ err }, 'request failed');
-  return new HttpError(500, 'internal_error', `internal error: ${errorMessage(err)}`, err);
+  logger('runtime').error({ err, request_id: requestId }, 'request failed');
+  return new HttpError(500, 'internal_error', `internal error; the server log has the details under request id ${requestId ?? '(none)'}`, err, requestId);
 }

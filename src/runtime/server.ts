@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AgentspecError } from '../errors.ts';
@@ -5,16 +7,15 @@ import { logger } from '../log.ts';
 import type { SessionStore } from '../session/index.ts';
 import { AgentRunner } from './agent-loop.ts';
 import type { AgentRegistry } from './agents.ts';
-import { ApiKeys, presentedKey } from './auth.ts';
+import { ApiKeys, presentedKey, setKeyId } from './auth.ts';
 import type { RuntimeContext } from './context.ts';
-import { DEFAULT_BODY_LIMIT, DEFAULT_RATE_LIMIT } from './defaults.ts';
+import { DEFAULT_BODY_LIMIT, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RuntimeLimits } from './defaults.ts';
 import { HttpError, toHttpError } from './errors.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInvokeRoutes } from './routes/invoke.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerStreamRoutes } from './routes/stream.ts';
-
 
 export interface ServerOptions {
   agents: AgentRegistry;
@@ -25,6 +26,20 @@ export interface ServerOptions {
   rateLimit?: number;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
+  /** Overrides of DEFAULT_LIMITS. */
+  limits?: Partial<RuntimeLimits>;
+  /**
+   * Behind a reverse proxy: which hops' X-Forwarded-For to believe for the client address (what
+   * the per-IP rate limit counts): true (all), a hop count, or addresses/CIDRs. Default: none.
+   */
+  trustProxy?: boolean | number | string | string[];
+  /** Sessions answer only to the API key that created them. Default: on when keys are configured. */
+  bindSessions?: boolean;
+  /**
+   * The operator opted out of authentication (`--no-auth`): requests for any Host name are
+   * served. Without keys and without this, only loopback Host names are.
+   */
+  noAuth?: boolean;
 }
 
 /** Refused: serving without authentication on an address other machines can reach. */
@@ -51,33 +66,149 @@ export function checkBindAddress(host: string, keysConfigured: boolean, noAuth: 
   if (!keysConfigured && !noAuth && !isLoopback(host)) throw new UnsafeBindError(host);
 }
 
+/** The host name of a Host header (`name`, `name:port`, `[v6]:port`). */
+function hostName(header: string): string {
+  const m = /^(\[[^\]]*\]|[^:]*)(:\d*)?$/.exec(header.trim());
+  return (m?.[1] ?? header).toLowerCase();
+}
+
+function loopbackOrigin(origin: string): boolean {
+  try {
+    const u = new URL(origin);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && isLoopback(u.hostname);
+  } catch {
+    return false;
+  }
+}
+
+// Statuses sent before the body was read: the connection is closed rather than kept for a body
+// nobody will read (a slow sender would otherwise hold it until the request timeout).
+const CLOSE_AFTER = new Set([400, 401, 403, 408, 413, 414, 415, 429, 431]);
+
+function trustHops(n: number): (addr: string, hop: number) => boolean {
+  return (_addr, hop) => hop < n;
+}
+
+/** Per server: sockets whose request is still being received (the handler has not started). */
+const receiving = new WeakMap<FastifyInstance, Set<Socket>>();
+
+function rawError(socket: Socket, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: code, message });
+  const reason = status === 408 ? 'Request Timeout' : status === 413 ? 'Payload Too Large' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  // Ended, then destroyed once written: a client that never closes its side must not keep it.
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
+}
+
 /**
  * The HTTP server (not listening yet). Every route answers JSON errors `{error, message}`;
  * `/v1` routes go through authentication and the per-key rate limit, `/healthz` through neither.
  */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const keys = new ApiKeys(opts.apiKeys ?? []);
+  const limits: RuntimeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const ctx: RuntimeContext = {
     agents: opts.agents,
     runner: new AgentRunner(opts.agents),
     store: opts.store,
     startedAt: Date.now(),
+    limits,
+    bindSessions: keys.enabled && (opts.bindSessions ?? true),
   };
-  const app = Fastify({ logger: false, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT, return503OnClosing: true });
+  const guardBrowsers = !keys.enabled && opts.noAuth !== true;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    return503OnClosing: true,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // The request timeout is checked on this period; a tenth of it keeps the cut-off close.
+    http: { headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs), connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.requestTimeoutMs / 10))) },
+    // A hop count is a function to fastify: trust the nearest N proxies.
+    trustProxy: typeof opts.trustProxy === 'number' ? trustHops(opts.trustProxy) : (opts.trustProxy ?? false),
+    genReqId: () => `req_${randomBytes(8).toString('hex')}`,
+    frameworkErrors: (err, _req, reply) => {
+      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      // Fastify's own text repeats the whole URL; the caller sent it and needs only what is wrong.
+      const what =
+        err.code === 'FST_ERR_BAD_URL'
+          ? 'the URL is not valid (check its percent-encoding)'
+          : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? 'a path segment is too long'
+            : err.message.slice(0, 200);
+      const r = reply as FastifyReply;
+      void r.code(status).header('connection', 'close').send({ error: 'invalid_request', message: `invalid request: ${what}` });
+    },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') rawError(socket, 408, 'timeout', `the request was not received within ${limits.requestTimeoutMs}ms (requestTimeoutMs)`);
+      else if (err.code === 'HPE_HEADER_OVERFLOW') rawError(socket, 431, 'invalid_request', 'request headers (or the URL) are too large');
+      else rawError(socket, 400, 'invalid_request', 'malformed HTTP request');
+    },
+  });
+  app.server.maxConnections = limits.maxConnections;
+
+  // No body at all and an empty body under Content-Type: application/json are the same thing:
+  // the original SDKs send that header on bodiless DELETEs and session creations.
+  // The callback form: fastify's default parser calls `done` and returns nothing.
+  const json = app.getDefaultJsonParser('error', 'error') as (req: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => void;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' || (Buffer.isBuffer(body) && body.length === 0)) {
+      done(null, undefined);
+      return;
+    }
+    json(req, typeof body === 'string' ? body : body.toString('utf8'), done);
+  });
+
+  const inFlight = new Set<Socket>();
+  receiving.set(app, inFlight);
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-request-id', req.id);
+    const socket = req.raw.socket;
+    inFlight.add(socket);
+    socket.once('close', () => inFlight.delete(socket));
+    if (!guardBrowsers) return;
+    // DNS rebinding makes a page same-origin with a name that resolves to 127.0.0.1: its Host
+    // is that name. A cross-site page's request carries its Origin.
+    const host = req.headers.host;
+    if (host === undefined || !isLoopback(hostName(host))) {
+      throw new HttpError(403, 'forbidden', `Host "${host ?? ''}" is not a loopback name; without API keys only localhost/127.0.0.1/[::1] are served`);
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !loopbackOrigin(origin)) {
+      throw new HttpError(403, 'forbidden', `cross-origin requests from ${origin} are refused without API keys`);
+    }
+  });
+  app.addHook('preHandler', async (req) => {
+    inFlight.delete(req.raw.socket);
+  });
+  app.addHook('onSend', async (req, reply) => {
+    if (CLOSE_AFTER.has(reply.statusCode) && inFlight.has(req.raw.socket)) reply.header('connection', 'close');
+  });
 
   app.setErrorHandler((err, req, reply) => {
-    const h = toHttpError(err);
+    const h = toHttpError(err, req.id);
     // internal_error was logged with its stack by toHttpError; 4xx are the caller's business.
     if (h.statusCode >= 500 && h.errorCode !== 'internal_error') {
-      logger('http').warn({ method: req.method, url: req.url, status: h.statusCode, error: h.errorCode, message: h.message }, 'request failed');
+      logger('http').warn({ request_id: req.id, method: req.method, url: req.url.slice(0, 200), status: h.statusCode, error: h.errorCode, message: h.message }, 'request failed');
     }
     return reply.code(h.statusCode).send(h.body());
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0] ?? ''}` }),
+    reply.code(404).send({ error: 'not_found', message: `no route for ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}` }),
   );
   app.addHook('onResponse', async (req, reply) => {
-    logger('http').debug({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    inFlight.delete(req.raw.socket);
+    logger('http').debug({ request_id: req.id, method: req.method, url: req.url.slice(0, 200), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
   await app.register(rateLimit, { global: false });
@@ -90,6 +221,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const identity = new WeakMap<FastifyRequest, { rateKey: string; authorized: boolean }>();
     v1.addHook('onRequest', async (req) => {
       const id = keys.enabled ? keys.match(presentedKey(req)) : undefined;
+      if (id !== undefined) setKeyId(req, id);
       identity.set(req, { rateKey: id === undefined ? `ip:${req.ip}` : `key:${id}`, authorized: !keys.enabled || id !== undefined });
     });
     if (limit > 0) {
@@ -128,6 +260,9 @@ export async function shutdownServer(app: FastifyInstance, store: SessionStore, 
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), graceMs);
   });
+  // Requests still sending their body have no handler running: nothing to finish, so they are
+  // cut now instead of holding the shutdown for the whole grace period.
+  for (const socket of receiving.get(app) ?? []) socket.destroy();
   const closing = app.close();
   const outcome = await Promise.race([closing.then(() => 'closed' as const), timedOut]);
   clearTimeout(timer);

@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { AgentspecError, errorMessage } from '../errors.ts';
 import type { IRDocument } from '../ir/types.ts';
 import { logger } from '../log.ts';
-import { createSessionStore, type SessionStore } from '../session/index.ts';
+import { createSessionStore, MemorySessionStore, type SessionStore } from '../session/index.ts';
 import { buildAgentRegistry } from './agents.ts';
+import { DEFAULT_LIMITS, MIN_API_KEY_LENGTH, type RuntimeLimits } from './defaults.ts';
 import { ProviderRegistry } from './providers/index.ts';
 import { buildServer, checkBindAddress, shutdownServer } from './server.ts';
 
@@ -37,6 +38,10 @@ export interface RuntimeOptions {
   noAuth: boolean;
   rateLimit?: number;
   bodyLimit?: number;
+  limits?: Partial<RuntimeLimits>;
+  trustProxy?: boolean | number | string | string[];
+  /** Bind sessions to the API key that created them (default on when keys are configured). */
+  bindSessions?: boolean;
   sessionStore: { kind: 'memory' | 'redis'; url?: string; ttlSeconds?: number };
   /** Where provider keys and base URLs are read from. */
   env?: NodeJS.ProcessEnv;
@@ -53,9 +58,21 @@ export interface RunningRuntime {
   close(graceMs?: number): Promise<void>;
 }
 
+/** An API key too short to resist guessing. */
+export class WeakApiKeyError extends AgentspecError {
+  readonly length: number;
+
+  constructor(length: number) {
+    super('E_WEAK_API_KEY', `an API key of ${length} characters is too short: use at least ${MIN_API_KEY_LENGTH} (e.g. \`openssl rand -hex 32\`)`);
+    this.length = length;
+  }
+}
+
 /** Check, build and listen. Nothing is left open when any step fails. */
 export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime> {
+  for (const k of opts.apiKeys) if (k.trim().length < MIN_API_KEY_LENGTH) throw new WeakApiKeyError(k.trim().length);
   checkBindAddress(opts.host, opts.apiKeys.length > 0, opts.noAuth);
+  const limits: RuntimeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const log = logger('runtime');
   const agents = buildAgentRegistry(opts.documents, new ProviderRegistry(opts.env ?? process.env));
   for (const a of agents.list()) {
@@ -63,7 +80,14 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
     if (problem !== undefined) log.warn({ agent: a.name, model: a.model, provider: a.resolved.provider.name }, `agent cannot answer until configured: ${problem}`);
   }
   if (opts.apiKeys.length === 0) log.warn({ host: opts.host }, 'no API keys configured: every caller that can reach this address may use the agents');
-  const store = await createSessionStore(opts.sessionStore);
+  const store =
+    opts.sessionStore.kind === 'memory'
+      ? new MemorySessionStore({
+          ...(opts.sessionStore.ttlSeconds === undefined ? {} : { ttlSeconds: opts.sessionStore.ttlSeconds }),
+          maxSessionsPerAgent: limits.maxSessionsPerAgent,
+          sweepIntervalMs: limits.sweepIntervalMs,
+        })
+      : await createSessionStore(opts.sessionStore);
   let app: FastifyInstance | undefined;
   try {
     app = await buildServer({
@@ -72,6 +96,10 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
       apiKeys: opts.apiKeys,
       ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
       ...(opts.bodyLimit === undefined ? {} : { bodyLimit: opts.bodyLimit }),
+      limits,
+      ...(opts.trustProxy === undefined ? {} : { trustProxy: opts.trustProxy }),
+      ...(opts.bindSessions === undefined ? {} : { bindSessions: opts.bindSessions }),
+      noAuth: opts.noAuth,
     });
     try {
       await app.listen({ host: opts.host, port: opts.port });

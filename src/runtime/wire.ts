@@ -62,3 +62,15 @@ export function answerBody(r: RunResult, sessionId: string | undefined): Record<
     agent: r.answered_by,
   };
 }
+
+/** The stream's final `done` event without the output and tool calls the events before it carried. */
+export function doneBody(r: RunResult, sessionId: string | undefined): Record<string, unknown> {
+  return {
+    tokens: r.tokens,
+    turns: r.turns,
+    duration_ms: r.duration_ms,
+    session_id: sessionId ?? '',
+    stop_reason: r.stop_reason,
+    agent: r.answered_by,
+  };
+}

@@ -1,4 +1,4 @@
-export type { Message, MessagePage, MessageRange, SessionInfo, SessionStore, ToolCall, ToolResult } from './types.ts';
+export type { CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore, ToolCall, ToolResult } from './types.ts';
 export {
   InvalidMessageError,
   InvalidMessageRangeError,
@@ -9,6 +9,6 @@ export {
 } from './errors.ts';
 export { isSessionId, newSessionId } from './ids.ts';
 export { isMessage } from './validate.ts';
-export { DEFAULT_SESSION_TTL_SECONDS, MemorySessionStore, type MemorySessionStoreOptions } from './memory-store.ts';
+export { DEFAULT_SESSION_TTL_SECONDS, MemorySessionStore, SessionLimitError, type MemorySessionStoreOptions } from './memory-store.ts';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './redis-store.ts';
 export { createSessionStore, type CreateSessionStoreOptions } from './create.ts';

@@ -1,4 +1,6 @@
-import type { Message, MessagePage, MessageRange, SessionInfo, SessionStore } from './types.ts';
+import { AgentspecError } from '../errors.ts';
+import { logger } from '../log.ts';
+import type { CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore } from './types.ts';
 import { SessionNotFoundError } from './errors.ts';
 import { newSessionId } from './ids.ts';
 import { assertMessages, normalizeRange } from './validate.ts';
@@ -8,6 +10,22 @@ export interface MemorySessionStoreOptions {
   ttlSeconds?: number;
   /** Clock in epoch milliseconds; replaceable so expiry can be exercised without waiting. */
   now?: () => number;
+  /** Live sessions one agent may have; create fails with SessionLimitError beyond it. Default 10,000. */
+  maxSessionsPerAgent?: number;
+  /** How often expired sessions are dropped (0: never, only when looked at). Default 60 s. */
+  sweepIntervalMs?: number;
+}
+
+/** An agent already has as many live sessions as the store allows; nothing was created. */
+export class SessionLimitError extends AgentspecError {
+  readonly agent: string;
+  readonly limit: number;
+
+  constructor(agent: string, limit: number) {
+    super('E_SESSION_LIMIT', `agent "${agent}" already has ${limit} live sessions, the most this store keeps; delete some or wait for them to expire`);
+    this.agent = agent;
+    this.limit = limit;
+  }
 }
 
 interface Entry {
@@ -17,29 +35,48 @@ interface Entry {
 }
 
 export const DEFAULT_SESSION_TTL_SECONDS = 86_400;
+export const DEFAULT_MAX_SESSIONS_PER_AGENT = 10_000;
+export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 
 /**
  * Sessions held in this process. One event loop means every call runs to completion before the
  * next starts, so appends are serialized without locks. Expired sessions are dropped when next
- * looked at rather than by a timer.
+ * looked at and by a periodic sweep, so sessions nobody asks for again do not pile up; each
+ * agent's live count is bounded.
  */
 export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, Entry>();
   private readonly byAgent = new Map<string, Set<string>>();
   private readonly ttlMs: number;
   private readonly now: () => number;
+  private readonly maxPerAgent: number;
+  private readonly sweeper: NodeJS.Timeout | undefined;
 
   constructor(opts: MemorySessionStoreOptions = {}) {
     const ttl = opts.ttlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
     if (!(ttl > 0)) throw new RangeError(`ttlSeconds must be positive, got ${ttl}`);
     this.ttlMs = ttl * 1000;
     this.now = opts.now ?? Date.now;
+    this.maxPerAgent = opts.maxSessionsPerAgent ?? DEFAULT_MAX_SESSIONS_PER_AGENT;
+    if (!(this.maxPerAgent > 0)) throw new RangeError(`maxSessionsPerAgent must be positive, got ${this.maxPerAgent}`);
+    const every = opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+    if (every > 0) {
+      this.sweeper = setInterval(() => this.sweep(), every);
+      // The sweep must never be what keeps a process alive.
+      this.sweeper.unref();
+    }
   }
 
-  async create(agent: string, metadata: Record<string, string> = {}): Promise<SessionInfo> {
+  async create(agent: string, metadata: Record<string, string> = {}, options: CreateOptions = {}): Promise<SessionInfo> {
     const at = this.now();
     const stamp = new Date(at).toISOString();
+    if ((this.byAgent.get(agent)?.size ?? 0) >= this.maxPerAgent) {
+      // Full, unless some of them expired since the last sweep.
+      this.sweepAgent(agent);
+      if ((this.byAgent.get(agent)?.size ?? 0) >= this.maxPerAgent) throw new SessionLimitError(agent, this.maxPerAgent);
+    }
     const info: SessionInfo = { id: newSessionId(), agent, created_at: stamp, last_active: stamp, metadata: { ...metadata } };
+    if (options.owner !== undefined) info.owner = options.owner;
     this.sessions.set(info.id, { info, messages: [], expiresAt: at + this.ttlMs });
     let ids = this.byAgent.get(agent);
     if (ids === undefined) this.byAgent.set(agent, (ids = new Set()));
@@ -74,6 +111,25 @@ export class MemorySessionStore implements SessionStore {
     return sortByActivity(out);
   }
 
+  /** O(1): the agent's sessions as of the last sweep, minus any expired since that were looked at. */
+  async count(agent: string): Promise<number> {
+    return this.byAgent.get(agent)?.size ?? 0;
+  }
+
+  /** Drops every expired session; returns how many. */
+  sweep(): number {
+    const at = this.now();
+    let dropped = 0;
+    for (const entry of this.sessions.values()) {
+      if (entry.expiresAt <= at) {
+        this.drop(entry);
+        dropped++;
+      }
+    }
+    if (dropped > 0) logger('session').debug({ dropped, left: this.sessions.size }, 'expired sessions swept');
+    return dropped;
+  }
+
   async appendMessages(id: string, messages: Message[]): Promise<number> {
     assertMessages(messages);
     const entry = this.require(id);
@@ -91,6 +147,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     this.sessions.clear();
     this.byAgent.clear();
   }
@@ -103,6 +160,10 @@ export class MemorySessionStore implements SessionStore {
       return undefined;
     }
     return entry;
+  }
+
+  private sweepAgent(agent: string): void {
+    for (const id of [...(this.byAgent.get(agent) ?? [])]) this.live(id);
   }
 
   private require(id: string): Entry {

@@ -1,7 +1,7 @@
 import { ClientOfflineError, createClient, ErrorReply, MultiErrorReply } from 'redis';
 import { AgentspecError } from '../errors.ts';
 import { logger as componentLogger, type Logger } from '../log.ts';
-import type { Message, MessagePage, MessageRange, SessionInfo, SessionStore } from './types.ts';
+import type { CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore } from './types.ts';
 import { SessionCorruptError, SessionNotFoundError, SessionStoreError, SessionStoreUnavailableError } from './errors.ts';
 import { isSessionId, newSessionId } from './ids.ts';
 import { DEFAULT_SESSION_TTL_SECONDS, sortByActivity } from './memory-store.ts';
@@ -92,15 +92,19 @@ export class RedisSessionStore implements SessionStore {
     return store;
   }
 
-  async create(agent: string, metadata: Record<string, string> = {}): Promise<SessionInfo> {
+  async create(agent: string, metadata: Record<string, string> = {}, options: CreateOptions = {}): Promise<SessionInfo> {
     const now = Date.now();
     const stamp = new Date(now).toISOString();
     const info: SessionInfo = { id: newSessionId(), agent, created_at: stamp, last_active: stamp, metadata: { ...metadata } };
+    if (options.owner !== undefined) info.owner = options.owner;
     const index = this.indexKey(agent);
     // Hash first, then the index entry, on one connection: whoever sees the entry finds the hash.
+    // The owner rides right behind the hash; should it fail, create fails, and the id of a session
+    // without its owner is never handed to anyone.
     await this.call(async () => {
       await Promise.all([
         this.script(CREATE, this.keys(info.id), [String(this.ttlSeconds), agent, stamp, JSON.stringify(info.metadata)]),
+        ...(info.owner === undefined ? [] : [this.send(['HSET', this.metaKey(info.id), 'owner', info.owner])]),
         this.send(['ZADD', index, String(now + this.ttlSeconds * 1000), info.id]),
         this.send(['ZREMRANGEBYSCORE', index, '-inf', String(now)]),
       ]);
@@ -151,17 +155,34 @@ export class RedisSessionStore implements SessionStore {
       ]);
       return asStrings(members);
     });
-    const hashes = await this.call(() => Promise.all(ids.map((id) => this.send(['HGETALL', this.metaKey(id)]))));
+    const hashes = await this.call(() => Promise.allSettled(ids.map((id) => this.send(['HGETALL', this.metaKey(id)]))));
     const out: SessionInfo[] = [];
     const gone: string[] = [];
     ids.forEach((id, i) => {
-      const info = this.parseInfo(id, hashes[i]);
-      if (info === null) gone.push(id);
-      else out.push(info);
+      const h = hashes[i]!;
+      // One unreadable session (a key of the wrong type, bad metadata) must not hide all the others.
+      try {
+        if (h.status === 'rejected') throw this.translate(h.reason, id);
+        const info = this.parseInfo(id, h.value);
+        if (info === null) gone.push(id);
+        else out.push(info);
+      } catch (err) {
+        if (err instanceof SessionStoreUnavailableError) throw err;
+        this.logger().warn({ err, sessionId: id, agent }, 'skipping an unreadable session in the agent listing');
+      }
     });
     // Expired between the index trim and the read, or deleted by a process that died before its ZREM.
     if (gone.length > 0) await this.call(() => this.send(['ZREM', index, ...gone]));
     return sortByActivity(out);
+  }
+
+  /** Live sessions of `agent` from its index alone: expired entries trimmed, then ZCARD. */
+  async count(agent: string): Promise<number> {
+    const index = this.indexKey(agent);
+    return this.call(async () => {
+      const [, n] = await Promise.all([this.send(['ZREMRANGEBYSCORE', index, '-inf', String(Date.now())]), this.send(['ZCARD', index])]);
+      return Number(n);
+    });
   }
 
   /**
@@ -394,7 +415,9 @@ export class RedisSessionStore implements SessionStore {
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
       throw new SessionCorruptError(id, 'metadata is not a JSON object');
     }
-    return { id, agent, created_at, last_active, metadata: metadata as Record<string, string> };
+    const info: SessionInfo = { id, agent, created_at, last_active, metadata: metadata as Record<string, string> };
+    if (h.owner !== undefined) info.owner = h.owner;
+    return info;
   }
 
   private logger(): Logger {

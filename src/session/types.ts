@@ -27,6 +27,13 @@ export interface SessionInfo {
   /** ISO-8601 */
   last_active: string;
   metadata: Record<string, string>;
+  /** Non-secret id of the API key that created the session, when sessions are bound to keys. */
+  owner?: string;
+}
+
+export interface CreateOptions {
+  /** Stored with the session (see SessionInfo.owner). */
+  owner?: string;
 }
 
 export interface MessageRange {
@@ -42,13 +49,15 @@ export interface MessagePage {
 }
 
 export interface SessionStore {
-  create(agent: string, metadata?: Record<string, string>): Promise<SessionInfo>;
+  create(agent: string, metadata?: Record<string, string>, options?: CreateOptions): Promise<SessionInfo>;
   /** null when the session does not exist (or expired). */
   get(id: string): Promise<SessionInfo | null>;
   touch(id: string): Promise<void>;
   /** false when there was nothing to delete. */
   delete(id: string): Promise<boolean>;
   list(agent: string): Promise<SessionInfo[]>;
+  /** Live sessions of `agent`, without reading them (stores that cannot count leave it out). */
+  count?(agent: string): Promise<number>;
   /** Atomic: all of `messages` are stored, in order, or none are. Returns the new history length. */
   appendMessages(id: string, messages: Message[]): Promise<number>;
   loadMessages(id: string, range?: MessageRange): Promise<MessagePage>;

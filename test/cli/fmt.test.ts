@@ -88,6 +88,21 @@ describe('agentspec fmt', () => {
     assert.deepEqual(await readdir(path.join(dir, 'real')), ['spec.ias']);
   });
 
+  test('--write refuses a symlink that leads out of its directory and leaves the target alone', async (t) => {
+    const dir = await tempDir(t);
+    await mkdir(path.join(dir, 'checkout'));
+    const outside = path.join(dir, 'outside.ias');
+    const link = path.join(dir, 'checkout', 'spec.ias');
+    await writeFile(outside, UGLY);
+    await symlink(outside, link);
+    for (const arg of [link, path.join(dir, 'checkout')]) {
+      const r = await runCli(['fmt', '--write', arg]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /outside .*refusing to rewrite it/);
+      assert.equal(await readFile(outside, 'utf8'), UGLY);
+    }
+  });
+
   test('--check lists files that are not canonical on stderr, exits 1 and writes nothing', async (t) => {
     const dir = await tempDir(t);
     const ugly = path.join(dir, 'ugly.ias');

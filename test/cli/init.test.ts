@@ -45,6 +45,8 @@ describe('agentspec init', () => {
     assert.match(r.stdout, /agentspec apply main\.ias/);
     assert.match(r.stdout, /\/v1\/agents\/assistant\/invoke/);
     assert.match(await readFile(path.join(project, '.gitignore'), 'utf8'), /\.agentspec\.state\.json/);
+    // apply writes snapshots, logs and pid files under .agentspec/: never to be committed.
+    assert.match(await readFile(path.join(project, '.gitignore'), 'utf8'), /^\.agentspec\/$/m);
   });
 
   test('the support template in the current directory, package named after it', async (t) => {

@@ -207,13 +207,13 @@ describe('agentspec run (child process)', () => {
   });
 
   test('API keys from AGENTSPEC_API_KEYS and --api-key', async () => {
-    const run = await startRun([spec, '--port', '0', '--api-key', 'flag-key'], { AGENTSPEC_API_KEYS: 'env-a,env-b' }, dir);
+    const run = await startRun([spec, '--port', '0', '--api-key', 'flag-key-0123456789'], { AGENTSPEC_API_KEYS: 'env-a-0123456789,env-b-0123456789' }, dir);
     try {
       const get = (headers: Record<string, string>) => fetch(`${run.url}/v1/agents`, { headers }).then((r) => r.status);
       assert.equal(await get({}), 401);
-      assert.equal(await get({ 'x-api-key': 'flag-key' }), 200);
-      assert.equal(await get({ authorization: 'Bearer env-b' }), 200);
-      assert.equal(await get({ 'x-api-key': 'env-c' }), 401);
+      assert.equal(await get({ 'x-api-key': 'flag-key-0123456789' }), 200);
+      assert.equal(await get({ authorization: 'Bearer env-b-0123456789' }), 200);
+      assert.equal(await get({ 'x-api-key': 'env-c-0123456789' }), 401);
       run.child.kill('SIGTERM');
       assert.equal((await run.exited)[0], 0);
     } finally {

@@ -26,7 +26,7 @@ async function concurrentMessages(store: SessionStore): Promise<void> {
     );
     for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
 
-    const hist = await call(`${srv.url}/v1/agents/chat/sessions/${id}`, 'GET');
+    const hist = await call(`${srv.url}/v1/agents/chat/sessions/${id}?limit=1000`, 'GET');
     assert.equal(hist.status, 200);
     assert.equal(hist.body.total, MESSAGES * 2);
     const messages = hist.body.messages as Array<{ role: string; content: string }>;

@@ -1,6 +1,6 @@
 import type { Attributes, IRDocument, Resource } from '../../src/ir/types.ts';
 import { MemorySessionStore } from '../../src/session/index.ts';
-import { buildAgentRegistry, buildServer, ProviderRegistry } from '../../src/runtime/index.ts';
+import { buildAgentRegistry, buildServer, ProviderRegistry, type ServerOptions } from '../../src/runtime/index.ts';
 import type { FastifyInstance } from 'fastify';
 import type { SessionStore } from '../../src/session/index.ts';
 
@@ -68,7 +68,7 @@ export interface TestServer {
 /** A real server on a free loopback port. */
 export async function startTestServer(
   docs: IRDocument[],
-  opts: { store?: SessionStore; apiKeys?: string[]; rateLimit?: number; bodyLimit?: number; env?: NodeJS.ProcessEnv } = {},
+  opts: { store?: SessionStore; apiKeys?: string[]; rateLimit?: number; bodyLimit?: number; env?: NodeJS.ProcessEnv; server?: Partial<ServerOptions> } = {},
 ): Promise<TestServer> {
   const store = opts.store ?? new MemorySessionStore({});
   const agents = buildAgentRegistry(docs, new ProviderRegistry(opts.env ?? {}));
@@ -78,6 +78,7 @@ export async function startTestServer(
     apiKeys: opts.apiKeys ?? [],
     rateLimit: opts.rateLimit ?? 0,
     ...(opts.bodyLimit === undefined ? {} : { bodyLimit: opts.bodyLimit }),
+    ...opts.server,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();

@@ -161,8 +161,9 @@ describe('runtime HTTP API (no keys)', () => {
     const gone = await call(`${srv.url}/v1/agents/helper/sessions/${id}`, 'GET');
     assert.equal(gone.status, 404);
     assert.equal(gone.body.error, 'not_found');
+    // Idempotent, as the original runtime was: deleting what is gone succeeds.
     const again = await call(`${srv.url}/v1/agents/helper/sessions/${id}`, 'DELETE');
-    assert.equal(again.status, 404);
+    assert.equal(again.status, 204);
     const msgGone = await call(`${srv.url}/v1/agents/helper/sessions/${id}`, 'POST', { message: 'late' });
     assert.equal(msgGone.status, 404);
   });
@@ -171,11 +172,13 @@ describe('runtime HTTP API (no keys)', () => {
     const created = await call(`${srv.url}/v1/agents/helper/sessions`, 'POST', {});
     const id = String(created.body.session_id);
     await call(`${srv.url}/v1/agents/helper/sessions/${id}`, 'POST', { message: 'secret' });
-    for (const [method, body] of [['GET', undefined], ['POST', { message: 'x', variables: { who: 'a' } }], ['DELETE', undefined]] as const) {
+    for (const [method, body] of [['GET', undefined], ['POST', { message: 'x', variables: { who: 'a' } }]] as const) {
       const r = await call(`${srv.url}/v1/agents/other/sessions/${id}`, method, body);
       assert.equal(r.status, 404, method);
       assert.equal(r.body.error, 'not_found');
     }
+    // A DELETE there answers like one of a missing session (204) and deletes nothing.
+    assert.equal((await call(`${srv.url}/v1/agents/other/sessions/${id}`, 'DELETE')).status, 204);
     const inv = await call(`${srv.url}/v1/agents/other/invoke`, 'POST', { message: 'x', session_id: id, variables: { who: 'a' } });
     assert.equal(inv.status, 404);
     const still = await call(`${srv.url}/v1/agents/helper/sessions/${id}`, 'GET');

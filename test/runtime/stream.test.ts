@@ -81,13 +81,15 @@ describe('POST /v1/agents/:name/stream', () => {
     assert.equal(tokens.total, tokens.input + tokens.output + tokens.cache_read);
     assert.equal(last.data.turns, 1);
     assert.equal(typeof last.data.duration_ms, 'number');
+    // The output came in the text events; done stays small unless asked (include_output).
+    assert.deepEqual(Object.keys(last.data).sort(), ['agent', 'duration_ms', 'session_id', 'stop_reason', 'tokens', 'turns']);
   });
 
   test('honours session_id: sees the history and appends the turn', async () => {
     const s = await call(`${srv.url}/v1/agents/e/sessions`, 'POST', {});
     const id = String(s.body.session_id);
     await call(`${srv.url}/v1/agents/e/sessions/${id}`, 'POST', { message: 'one' });
-    const r = await postSse(`${srv.url}/v1/agents/e/stream`, { message: 'two', session_id: id });
+    const r = await postSse(`${srv.url}/v1/agents/e/stream`, { message: 'two', session_id: id, include_output: true });
     const done = r.events.find((e) => e.event === 'done');
     assert.equal(done?.data.output, 'echo: two (messages: 3)');
     assert.equal(done?.data.session_id, id);

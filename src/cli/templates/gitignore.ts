@@ -3,4 +3,6 @@ export const GITIGNORE = `# agentspec state, its backup and lock
 .agentspec.state.json
 .agentspec.state.json.bak
 .agentspec.state.json.lock
+# runtime snapshots, logs and pid files written by apply
+.agentspec/
 `;

@@ -18,7 +18,8 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: RuntimeContext): 
           status: problem === undefined ? 'running' : 'unavailable',
           ...(problem === undefined ? {} : { status_reason: problem }),
           skills: a.skills,
-          active_sessions: (await ctx.store.list(a.name)).length,
+          // Counted from the store's index, never by reading every session.
+          active_sessions: ctx.store.count === undefined ? (await ctx.store.list(a.name)).length : await ctx.store.count(a.name),
         };
       }),
     );

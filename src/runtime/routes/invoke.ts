@@ -3,13 +3,14 @@ import { agentOr404, type RuntimeContext } from '../context.ts';
 import { clientGoneSignal, prepareTurn, runTurn } from '../conversation.ts';
 import { invokeBody, parseOr400, turnOf } from '../schemas.ts';
 import { answerBody } from '../wire.ts';
+import { ownerOf } from './sessions.ts';
 
 /** POST /v1/agents/:name/invoke: one answer; with `session_id` the turn joins that conversation. */
 export function registerInvokeRoutes(app: FastifyInstance, ctx: RuntimeContext): void {
   app.post<{ Params: { name: string } }>('/v1/agents/:name/invoke', async (req, reply) => {
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(invokeBody, req.body);
-    const prepared = await prepareTurn(ctx, agent, turnOf(body));
+    const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits), owner: ownerOf(ctx, req) });
     const r = await runTurn(ctx, prepared, { signal: clientGoneSignal(reply.raw) });
     return answerBody(r, body.session_id);
   });

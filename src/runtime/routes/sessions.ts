@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { keyIdOf } from '../auth.ts';
 import { agentOr404, type RuntimeContext } from '../context.ts';
-import { clientGoneSignal, prepareTurn, runTurn, sessionOf } from '../conversation.ts';
-import { notFound } from '../errors.ts';
-import { createSessionBody, historyQuery, parseOr400, sessionMessageBody } from '../schemas.ts';
+import { clientGoneSignal, findSession, prepareTurn, runTurn, sessionOf } from '../conversation.ts';
+import { checkMessage, checkMetadata, createSessionBody, historyPage, historyQuery, parseOr400, sessionMessageBody } from '../schemas.ts';
 import { answerBody } from '../wire.ts';
 
 interface SessionParams {
@@ -10,23 +10,33 @@ interface SessionParams {
   id: string;
 }
 
+/** The owner a session created or used by `req` is bound to, when sessions are bound to keys. */
+export function ownerOf(ctx: RuntimeContext, req: FastifyRequest): string | undefined {
+  return ctx.bindSessions ? keyIdOf(req) : undefined;
+}
+
 /** Conversations: create, send a message, read the history, delete. A session belongs to its agent. */
 export function registerSessionRoutes(app: FastifyInstance, ctx: RuntimeContext): void {
   app.post<{ Params: { name: string } }>('/v1/agents/:name/sessions', async (req, reply) => {
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(createSessionBody, req.body);
-    const info = await ctx.store.create(agent.name, body.metadata ?? {});
+    const metadata = body.metadata ?? {};
+    checkMetadata(metadata, ctx.limits);
+    const owner = ownerOf(ctx, req);
+    const info = await ctx.store.create(agent.name, metadata, owner === undefined ? {} : { owner });
     return reply.code(201).send({ session_id: info.id, agent: info.agent, created_at: info.created_at });
   });
 
   app.post<{ Params: SessionParams }>('/v1/agents/:name/sessions/:id', async (req, reply) => {
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(sessionMessageBody, req.body);
+    checkMessage(body.message, ctx.limits);
     const prepared = await prepareTurn(ctx, agent, {
       message: body.message,
       variables: body.variables ?? {},
       sessionId: req.params.id,
       savePartial: body.save_partial === true,
+      owner: ownerOf(ctx, req),
     });
     const r = await runTurn(ctx, prepared, { signal: clientGoneSignal(reply.raw) });
     return answerBody(r, req.params.id);
@@ -34,19 +44,18 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RuntimeContext)
 
   app.get<{ Params: SessionParams; Querystring: Record<string, unknown> }>('/v1/agents/:name/sessions/:id', async (req) => {
     const agent = agentOr404(ctx, req.params.name);
-    const q = parseOr400(historyQuery, req.query, 'query');
-    await sessionOf(ctx, agent, req.params.id);
-    const page = await ctx.store.loadMessages(req.params.id, {
-      ...(q.offset === undefined ? {} : { offset: q.offset }),
-      ...(q.limit === undefined ? {} : { limit: q.limit }),
-    });
-    return { session_id: req.params.id, agent: agent.name, messages: page.messages, total: page.total };
+    const page = historyPage(parseOr400(historyQuery, req.query, 'query'), ctx.limits);
+    await sessionOf(ctx, agent, req.params.id, ownerOf(ctx, req));
+    const loaded = await ctx.store.loadMessages(req.params.id, page);
+    return { session_id: req.params.id, agent: agent.name, messages: loaded.messages, total: loaded.total };
   });
 
+  // Idempotent, as the original was: a session that is gone (or never was, from this caller's
+  // point of view) is already deleted. Someone else's session is left alone all the same.
   app.delete<{ Params: SessionParams }>('/v1/agents/:name/sessions/:id', async (req, reply) => {
     const agent = agentOr404(ctx, req.params.name);
-    await sessionOf(ctx, agent, req.params.id);
-    if (!(await ctx.store.delete(req.params.id))) throw notFound(`session ${req.params.id} not found for agent "${agent.name}"`);
+    const info = await findSession(ctx, agent, req.params.id, ownerOf(ctx, req));
+    if (info !== null) await ctx.store.delete(info.id);
     return reply.code(204).send();
   });
 }

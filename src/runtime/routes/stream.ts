@@ -5,18 +5,20 @@ import { clientGoneSignal, prepareTurn, runTurn } from '../conversation.ts';
 import { toHttpError } from '../errors.ts';
 import { formatSse } from '../providers/index.ts';
 import { invokeBody, parseOr400, turnOf } from '../schemas.ts';
-import { answerBody } from '../wire.ts';
+import { answerBody, doneBody } from '../wire.ts';
+import { ownerOf } from './sessions.ts';
 
 /**
  * POST /v1/agents/:name/stream: the answer as server-sent events: `text` deltas, then one `done`
- * (tokens, turns, duration_ms, session_id), or one `error`. Problems found before the model is
+ * (tokens, turns, duration_ms, stop_reason, session_id, agent; the output too with
+ * `include_output`), or one `error`. Problems found before the model is
  * called (unknown agent or session, bad body) are ordinary JSON errors with their status.
  */
 export function registerStreamRoutes(app: FastifyInstance, ctx: RuntimeContext): void {
   app.post<{ Params: { name: string } }>('/v1/agents/:name/stream', async (req, reply) => {
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(invokeBody, req.body);
-    const prepared = await prepareTurn(ctx, agent, turnOf(body));
+    const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits), owner: ownerOf(ctx, req) });
 
     reply.hijack();
     const res = reply.raw;
@@ -37,9 +39,11 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: RuntimeContext):
         signal: clientGoneSignal(res),
         onText: (text) => send('text', { text }),
       });
-      send('done', answerBody(r, body.session_id));
+      // Small by default: SDK stream readers cap a line at 64 KiB, and the text events already
+      // carried the output.
+      send('done', body.include_output === true ? answerBody(r, body.session_id) : doneBody(r, body.session_id));
     } catch (err) {
-      const h = toHttpError(err);
+      const h = toHttpError(err, req.id);
       logger('runtime').warn({ agent: agent.name, status: h.statusCode, error: h.errorCode, message: h.message }, 'stream failed');
       send('error', { ...h.body(), status: h.statusCode });
     } finally {

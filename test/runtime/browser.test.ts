@@ -1,0 +1,121 @@
+// Browser-borne requests against the keyless loopback default, and the shape of framework errors,
+// on a real server on loopback (raw HTTP: fetch cannot set Host).
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { irDoc, startTestServer, type TestServer } from './fixtures.ts';
+import { rawRequest } from './run-child.ts';
+
+const doc = irDoc({ agents: [{ name: 'bot' }] });
+const JSON_CT = { 'content-type': 'application/json' };
+
+describe('no API keys: only loopback names, no foreign origins, JSON bodies only', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer([doc]);
+  });
+  after(async () => {
+    await srv.close();
+  });
+
+  test('DNS rebinding: a Host that is not a loopback name is 403, whatever the address', async () => {
+    for (const host of ['attacker.example', 'attacker.example:8080', '192.168.1.10', 'localhost.attacker.example']) {
+      const r = await rawRequest(srv.url, 'GET', '/v1/agents', { host });
+      assert.equal(r.status, 403, host);
+      assert.equal(r.json().error, 'forbidden');
+      assert.equal(r.headers.connection, 'close');
+    }
+    for (const host of ['localhost', `localhost:${new URL(srv.url).port}`, '127.0.0.1', '[::1]:8080']) {
+      assert.equal((await rawRequest(srv.url, 'GET', '/v1/agents', { host })).status, 200, host);
+    }
+  });
+
+  test('a cross-site page cannot create sessions blind: a foreign Origin is 403, nothing is created', async () => {
+    const before = (await srv.store.list('bot')).length;
+    for (const origin of ['https://evil.example', 'null', 'http://localhost.evil.example']) {
+      const r = await rawRequest(srv.url, 'POST', '/v1/agents/bot/sessions', { host: '127.0.0.1', origin });
+      assert.equal(r.status, 403, origin);
+    }
+    assert.equal((await srv.store.list('bot')).length, before);
+    const local = await rawRequest(srv.url, 'POST', '/v1/agents/bot/sessions', { host: '127.0.0.1', origin: 'http://localhost:3000' }, '');
+    assert.equal(local.status, 201);
+  });
+
+  test('a POST body must be application/json (a form or text/plain post is 415)', async () => {
+    for (const ct of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const r = await rawRequest(srv.url, 'POST', '/v1/agents/bot/invoke', { host: '127.0.0.1', 'content-type': ct }, '{"message":"hi"}');
+      assert.equal(r.status, 415, ct);
+      assert.equal(r.json().error, 'unsupported_media_type');
+    }
+    const none = await rawRequest(srv.url, 'POST', '/v1/agents/bot/invoke', { host: '127.0.0.1' }, '{"message":"hi"}');
+    assert.equal(none.status, 415);
+    const ok = await rawRequest(srv.url, 'POST', '/v1/agents/bot/invoke', { host: '127.0.0.1', 'content-type': 'application/json; charset=utf-8' }, '{"message":"hi"}');
+    assert.equal(ok.status, 200);
+  });
+
+  test('every answer carries X-Content-Type-Options: nosniff, errors and streams too', async () => {
+    for (const [method, p, body] of [['GET', '/healthz', undefined], ['GET', '/nope', undefined], ['POST', '/v1/agents/bot/stream', '{"message":"hi"}']] as const) {
+      const r = await rawRequest(srv.url, method, p, { host: '127.0.0.1', ...JSON_CT }, body);
+      assert.equal(r.headers['x-content-type-options'], 'nosniff', p);
+    }
+  });
+
+  test('bad URLs and oversized paths answer the documented {error, message}', async () => {
+    const bad = await rawRequest(srv.url, 'GET', '/v1/agents/%E0%A4%A/sessions/x', { host: '127.0.0.1' });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(Object.keys(bad.json()).sort(), ['error', 'message']);
+    assert.equal(bad.json().error, 'invalid_request');
+    const longParam = await rawRequest(srv.url, 'GET', `/v1/agents/${'a'.repeat(500)}/sessions/x`, { host: '127.0.0.1' });
+    assert.equal(longParam.status, 414);
+    assert.deepEqual(longParam.json(), { error: 'invalid_request', message: 'invalid request: a path segment is too long' });
+    // A URL over Node's header limit never reaches a route: the JSON body comes from the socket handler.
+    const huge = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(Number(new URL(srv.url).port), '127.0.0.1');
+      let out = '';
+      s.setEncoding('utf8').on('data', (d: string) => (out += d));
+      // 'end', not 'close': the rest of our oversized write can never drain once the server hung up.
+      s.on('end', () => {
+        resolve(out);
+        s.destroy();
+      });
+      s.on('error', reject);
+      s.write(`GET /v1/agents/${'b'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    });
+    assert.match(huge, /^HTTP\/1\.1 431 /);
+    const body = huge.slice(huge.indexOf('\r\n\r\n') + 4);
+    assert.equal((JSON.parse(body) as { error: string }).error, 'invalid_request');
+  });
+});
+
+describe('with API keys the Host is not checked (a load balancer may use any name)', () => {
+  test('a foreign Host with a valid key is served', async () => {
+    const srv = await startTestServer([doc], { apiKeys: ['browser-test-key-0123456789'] });
+    try {
+      const r = await rawRequest(srv.url, 'GET', '/v1/agents', { host: 'agents.example.com', 'x-api-key': 'browser-test-key-0123456789' });
+      assert.equal(r.status, 200);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('trust proxy', () => {
+  test('behind a trusted proxy the per-IP rate limit counts X-Forwarded-For clients; without it, the proxy', async () => {
+    const statuses = async (srv: TestServer): Promise<number[]> => {
+      const out: number[] = [];
+      for (const client of ['203.0.113.1', '203.0.113.1', '203.0.113.2', '203.0.113.3']) {
+        out.push((await rawRequest(srv.url, 'GET', '/v1/agents', { host: '127.0.0.1', 'x-forwarded-for': client })).status);
+      }
+      return out;
+    };
+    const trusted = await startTestServer([doc], { rateLimit: 1, server: { trustProxy: 1 } });
+    const untrusted = await startTestServer([doc], { rateLimit: 1 });
+    try {
+      assert.deepEqual(await statuses(trusted), [200, 429, 200, 200]);
+      assert.deepEqual(await statuses(untrusted), [200, 429, 429, 429]);
+    } finally {
+      await trusted.close();
+      await untrusted.close();
+    }
+  });
+});
