@@ -169,13 +169,18 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   const inFlight = new Set<Socket>();
+  const watched = new WeakSet<Socket>();
   receiving.set(app, inFlight);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-request-id', req.id);
     const socket = req.raw.socket;
     inFlight.add(socket);
-    socket.once('close', () => inFlight.delete(socket));
+    // Once per connection, not per request: a keep-alive connection carries many.
+    if (!watched.has(socket)) {
+      watched.add(socket);
+      socket.once('close', () => inFlight.delete(socket));
+    }
     if (!guardBrowsers) return;
     // DNS rebinding makes a page same-origin with a name that resolves to 127.0.0.1: its Host
     // is that name. A cross-site page's request carries its Origin.

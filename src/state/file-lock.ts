@@ -115,7 +115,7 @@ export function fileKind(st: { isDirectory(): boolean; isFIFO(): boolean; isChar
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
   if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
+  return 'a special file';
 }
 
 /** Open (creating) the lock file without following a symlink at its path. */

@@ -10,6 +10,7 @@ import {
   StateLockLostError,
   StateLockedError,
   StateNotLockedError,
+  StateSchemaError,
   StateSerialMismatchError,
   StateUnlockError,
   StateVersionError,
@@ -175,13 +176,17 @@ export class PostgresBackend implements Backend {
     }
   }
 
-  private parseBody(text: string | null): { ok: true; state: State; legacy: boolean } | { ok: false; error: Error } | null {
+  private parseBody(text: string | null, which: 'body' | 'backup'): { ok: true; state: State; legacy: boolean } | { ok: false; error: Error } | null {
     if (text === null) return null;
     try {
       const r = parseState(text);
       return { ok: true, ...r };
     } catch (err) {
       if (err instanceof UnsupportedVersionError) throw new StateVersionError(this.location, err.version);
+      // As with the file: valid JSON of the wrong shape is never swapped for the older backup.
+      if (err instanceof StateFormatError && err.kind === 'schema' && which === 'body') {
+        throw new StateSchemaError({ path: this.location, backupPath: `${this.location} (backup column)`, field: err.field, detail: err.message });
+      }
       if (err instanceof StateFormatError) return { ok: false, error: err };
       throw err;
     }
@@ -199,14 +204,14 @@ export class PostgresBackend implements Backend {
         this.known = { lineage: fresh.lineage };
         return fresh;
       }
-      const primary = this.parseBody(row.body);
+      const primary = this.parseBody(row.body, 'body');
       if (primary?.ok === true) {
         this.known = { lineage: primary.state.lineage };
         return primary.state;
       }
       const primaryError = primary === null ? new Error('empty state') : primary.error;
       log.error({ path: this.location, error: primaryError.message }, 'state corrupted');
-      const backup = this.parseBody(row.backup);
+      const backup = this.parseBody(row.backup, 'backup');
       if (backup?.ok !== true) {
         log.error({ path: this.location, backup_path: `${this.location} (backup)`, error: backup === null ? 'backup missing' : backup.error.message }, 'backup also corrupted');
         throw new StateCorruptedError({

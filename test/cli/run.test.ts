@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -219,6 +219,60 @@ describe('agentspec run (child process)', () => {
     } finally {
       if (run.child.exitCode === null) run.child.kill('SIGKILL');
     }
+  });
+
+  test('API keys shorter than 16 characters are refused at start-up', async () => {
+    const r = await runCli(['run', spec, '--port', '0', '--api-key', 'short'], { cwd: dir, env: { AGENTSPEC_API_KEYS: '' } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /an API key of 5 characters is too short: use at least 16/);
+    assert.equal(r.stdout, '');
+  });
+
+  test('--api-key-file: keys from a file, never on the command line', async () => {
+    const file = path.join(dir, 'keys.txt');
+    await writeFile(file, '# runtime keys\nfile-key-one-0123456789\n\nfile-key-two-0123456789\n', { mode: 0o600 });
+    const run = await startRun([spec, '--port', '0', '--api-key-file', file], {}, dir);
+    try {
+      const get = (key: string) => fetch(`${run.url}/v1/agents`, { headers: { 'x-api-key': key } }).then((r) => r.status);
+      assert.equal(await get('file-key-one-0123456789'), 200);
+      assert.equal(await get('file-key-two-0123456789'), 200);
+      assert.equal(await get('# runtime keys'), 401);
+      const cmdline = await readFile(`/proc/${run.child.pid}/cmdline`, 'utf8');
+      assert.doesNotMatch(cmdline, /file-key/);
+      run.child.kill('SIGTERM');
+      assert.equal((await run.exited)[0], 0);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    }
+  });
+
+  test('limits from flags and AGENTSPEC_* variables; a bad value is a usage error', async () => {
+    const run = await startRun([spec, '--port', '0', '--max-metadata-keys', '1', '--trust-proxy', '1', '--rate-limit', '2'], { AGENTSPEC_MAX_MESSAGE_BYTES: '10' }, dir);
+    try {
+      const post = (p: string, body: unknown, client: string) =>
+        fetch(`${run.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': client }, body: JSON.stringify(body) }).then(
+          async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }),
+        );
+      const meta = await post('/v1/agents/bot/sessions', { metadata: { a: '1', b: '2' } }, '198.51.100.1');
+      assert.equal(meta.status, 413);
+      assert.match(String(meta.body.message), /--max-metadata-keys/);
+      const msg = await post('/v1/agents/bot/invoke', { message: 'eleven byte' }, '198.51.100.1');
+      assert.equal(msg.status, 413);
+      assert.match(String(msg.body.message), /limit of 10 \(maxMessageBytes/);
+      // --trust-proxy 1: the rate limit counts the forwarded client, not the proxy.
+      assert.equal((await post('/v1/agents/bot/invoke', { message: 'hi' }, '198.51.100.1')).status, 429);
+      assert.equal((await post('/v1/agents/bot/invoke', { message: 'hi' }, '198.51.100.2')).status, 200);
+      run.child.kill('SIGTERM');
+      assert.equal((await run.exited)[0], 0);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    }
+    let r = await runCli(['run', spec, '--port', '0', '--max-message-bytes', 'lots'], { cwd: dir });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--max-message-bytes: "lots" is not a whole number/);
+    r = await runCli(['run', spec, '--port', '0'], { cwd: dir, env: { AGENTSPEC_REQUEST_TIMEOUT: 'soon' } });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /AGENTSPEC_REQUEST_TIMEOUT: invalid duration/);
   });
 
   test('refuses a non-loopback address without API keys', async () => {

@@ -119,3 +119,38 @@ describe('trust proxy', () => {
     }
   });
 });
+
+describe('keep-alive connections', () => {
+  test('many requests on one connection add no per-request listeners to it', async () => {
+    const srv = await startTestServer([doc]);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w.name);
+    };
+    process.on('warning', onWarning);
+    const http = await import('node:http');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const port = Number(new URL(srv.url).port);
+      const sockets = new Set<unknown>();
+      for (let i = 0; i < 30; i++) {
+        await new Promise<void>((resolve, reject) => {
+          const req = http.request({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+            sockets.add(res.socket);
+            res.resume();
+            res.on('end', resolve);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      }
+      assert.equal(sockets.size, 1, 'one connection carried them all');
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+    } finally {
+      process.off('warning', onWarning);
+      agent.destroy();
+      await srv.close();
+    }
+  });
+});

@@ -548,3 +548,60 @@ describe('private redis server', { timeout: 120_000 }, () => {
     }
   });
 });
+
+describe('redis: counting and listing under damage', () => {
+  test('count reads only the agent index (ZCARD after trimming expired entries)', async (t) => {
+    const store = await sharedStore(t);
+    if (store === undefined) return;
+    try {
+      const agent = `count-${randomBytes(4).toString('hex')}`;
+      const ids = await Promise.all([1, 2, 3].map(() => store.create(agent).then((s) => s.id)));
+      assert.equal(await store.count(agent), 3);
+      const c = await raw(sharedUrl!);
+      // An entry whose expiry passed is not counted, even before anything else trimmed it.
+      await c.sendCommand(['ZADD', store.indexKey(agent), String(Date.now() - 1000), ids[0]!]);
+      // The hashes are not read: a session whose hash vanished still counts until its index entry expires.
+      await c.sendCommand(['DEL', store.metaKey(ids[1]!)]);
+      assert.equal(await store.count(agent), 2);
+      assert.equal(await store.count(`${agent}-none`), 0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('list skips a session it cannot read, with a WARN, instead of failing for all', async (t) => {
+    const cap = capturingLogger();
+    const store = await sharedStore(t, { logger: cap.logger });
+    if (store === undefined) return;
+    try {
+      const agent = `corrupt-${randomBytes(4).toString('hex')}`;
+      const good = await store.create(agent, { k: 'v' });
+      const wrongType = await store.create(agent);
+      const badMeta = await store.create(agent);
+      const c = await raw(sharedUrl!);
+      await c.sendCommand(['DEL', store.metaKey(wrongType.id)]);
+      await c.sendCommand(['SET', store.metaKey(wrongType.id), 'not a hash']);
+      await c.sendCommand(['HSET', store.metaKey(badMeta.id), 'metadata', '{not json']);
+      const listed = await store.list(agent);
+      assert.deepEqual(listed.map((s) => s.id), [good.id]);
+      const warned = cap.lines().filter((l) => l.msg === 'skipping an unreadable session in the agent listing').map((l) => l.sessionId);
+      assert.deepEqual(warned.sort(), [wrongType.id, badMeta.id].sort());
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a session keeps the owner it was created with', async (t) => {
+    const store = await sharedStore(t);
+    if (store === undefined) return;
+    try {
+      const agent = `owner-${randomBytes(4).toString('hex')}`;
+      const owned = await store.create(agent, {}, { owner: '0123456789abcdef' });
+      assert.equal(owned.owner, '0123456789abcdef');
+      assert.equal((await store.get(owned.id))?.owner, '0123456789abcdef');
+      assert.equal((await store.get((await store.create(agent)).id))?.owner, undefined);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -5,7 +5,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { PostgresBackend, StateLockLostError, type StateEntry } from '../../src/state/index.ts';
+import { PostgresBackend, StateLockLostError, StateSchemaError, type StateEntry } from '../../src/state/index.ts';
 import { canConnect } from '../helpers/services.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -126,6 +126,27 @@ describe('PostgreSQL backend hardening', () => {
       await bystander.end();
       await holder.unlock();
       await sameNameElsewhere.unlock();
+    }
+  });
+
+  test('a body that is valid JSON of the wrong shape is not replaced by the backup (exit 4)', async (t) => {
+    if (skipWithoutServer(t)) return;
+    const workspace = `schema-${randomUUID()}`;
+    const body = JSON.stringify({ version: '1.0', serial: 5, lineage: 'l', entries: [{ fqn: 'a/Agent/x', hash: 1 }] });
+    const backup = JSON.stringify({ version: '1.0', serial: 4, lineage: 'l', entries: [] });
+    await sql('INSERT INTO agentspec_state (workspace, serial, lineage, body, backup) VALUES ($1, 5, $2, $3, $4)', [workspace, 'l', body, backup]);
+    try {
+      const b = new PostgresBackend({ url: urlFor({ workspace }) });
+      await b.lock({ operation: 'test' });
+      try {
+        await assert.rejects(b.load({ repair: true }), (err: unknown) => err instanceof StateSchemaError && err.exitCode === 4 && err.field === 'entries[0].hash');
+      } finally {
+        await b.unlock();
+      }
+      const row = await sql('SELECT body FROM agentspec_state WHERE workspace = $1', [workspace]);
+      assert.equal(row.rows[0].body, body);
+    } finally {
+      await sql('DELETE FROM agentspec_state WHERE workspace = $1', [workspace]);
     }
   });
 
