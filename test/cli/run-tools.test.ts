@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLI, jsonLogLines, runCli } from '../helpers/cli.ts';
@@ -175,6 +176,19 @@ describe('agentspec run with skills that run (child process, echo model)', () =>
     try {
       const r = await post(`${run.url}/v1/agents/bot/invoke`, { message: '/tool fetch {"page": "x"}' });
       assert.match(String(r.output), /^tool error: refused to connect: 127\.0\.0\.1 is a loopback address/);
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exited;
+    }
+  });
+
+  test("the README's main job: examples/hello runs its skill through echo `/tool`, no key needed", { timeout: 60_000 }, async () => {
+    const hello = fileURLToPath(new URL('../../examples/hello/hello.ias', import.meta.url));
+    const run = await startRun([hello], {});
+    try {
+      const r = await post(`${run.url}/v1/agents/hello/invoke`, { message: '/tool say {"text": "hi"}' });
+      assert.equal(r.output, 'you said: hi\n');
+      assert.deepEqual((r.tool_calls as Array<Record<string, unknown>>).map((c) => [c.tool_name, c.output]), [['say', 'you said: hi\n']]);
     } finally {
       run.child.kill('SIGTERM');
       await run.exited;
