@@ -57,7 +57,7 @@ export function forbiddenReason(ip: string): string | undefined {
 }
 
 export type GuardDecision =
-  | { allowed: true; host: string; address: string; family: 4 | 6 }
+  | { allowed: true; host: string; address: string; family: 4 | 6; addresses: Array<{ address: string; family: 4 | 6 }> }
   | { allowed: false; host: string; address?: string; reason: string };
 
 /**
@@ -94,6 +94,7 @@ export class NetworkGuard {
       const hint = why === METADATA ? 'never allowed' : 'pass --allow-private-network to allow it';
       return { allowed: false, host, address: c.address, reason: `${host} is ${why} (${c.address}); ${hint}` };
     }
-    return { allowed: true, host, address: first.address, family: first.family === 6 ? 6 : 4 };
+    const addresses = candidates.map((c) => ({ address: c.address, family: c.family === 6 ? (6 as const) : (4 as const) }));
+    return { allowed: true, host, address: first.address, family: first.family === 6 ? 6 : 4, addresses };
   }
 }

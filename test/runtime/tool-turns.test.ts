@@ -38,7 +38,8 @@ function toolDoc(barrierUrl: string, models: { anthropic: string; openai: string
     agents: [
       { name: 'claude', model: models.anthropic, skills: ['shout', 'wait'] },
       { name: 'gpt', model: models.openai, skills: ['shout'] },
-      { name: 'local', model: 'echo', skills: ['shout'] },
+      { name: 'local', model: 'echo', skills: ['shout', 'nap'] },
+      { name: 'hasty', model: 'echo', skills: ['nap'], attrs: { timeout: '400ms' } },
     ],
     skills: {
       shout: {
@@ -46,6 +47,7 @@ function toolDoc(barrierUrl: string, models: { anthropic: string; openai: string
         input: [{ name: 'word', type: 'string', required: true }, { name: 'times', type: 'int' }],
         tool: { type: 'command', binary: 'echo', args: ['said:', '{{word}}'] },
       },
+      nap: { description: 'Sleep long', input: [], tool: { type: 'command', binary: 'sleep', args: ['30'] } },
       wait: {
         description: 'Wait at the barrier',
         input: [{ name: 'tag', type: 'string', required: true }],
@@ -206,6 +208,13 @@ describe('tool turns through the runtime', () => {
     const notJson = await call(`${srv.url}/v1/agents/local/invoke`, 'POST', { message: '/tool shout {word' });
     assert.match(String(notJson.body.output), /arguments are not JSON/);
     assert.equal(notJson.body.turns, 1);
+  });
+
+  test("the agent's deadline stops a running tool: 504 at once, not after the tool's own timeout", async () => {
+    const started = Date.now();
+    const r = await call(`${srv.url}/v1/agents/hasty/invoke`, 'POST', { message: '/tool nap {}' });
+    assert.equal(r.status, 504, JSON.stringify(r.body));
+    assert.ok(Date.now() - started < 10_000);
   });
 
   test('an unpaired tool call in the stored history is repaired before the provider sees it', async () => {

@@ -79,6 +79,7 @@ describe('http tools against a loopback server (private network allowed)', () =>
         missing: { tool: { type: 'http', url: `${base}/missing`, headers: { authorization: 'Bearer {{secret.token}}' } } },
         meta: { tool: { type: 'http', url: `${base}/to-metadata` } },
         hop: { tool: { type: 'http', url: `${base}/hop` } },
+        byname: { tool: { type: 'http', url: `http://localhost:${srv.port}/echo/named` } },
       },
       [secretResource('token', 'env', 'HTTP_TOOL_TOKEN')],
     );
@@ -103,6 +104,12 @@ describe('http tools against a loopback server (private network allowed)', () =>
     assert.equal(srv.seen.at(-1)?.headers['content-type'], 'application/json');
     const t = await tool('templ').call({ text: 'say "hi"\n{}' }, ctx());
     assert.deepEqual(JSON.parse(JSON.parse(t.content).body), { msg: 'say "hi"\n{}' });
+  });
+
+  test('a host name connects to the address the guard resolved (localhost, with the opt-in)', async () => {
+    const o = await tool('byname').call({}, ctx());
+    assert.equal(o.is_error, false, o.content);
+    assert.equal(JSON.parse(o.content).url, '/echo/named');
   });
 
   test('a response over the cap is cut and marked', async () => {
