@@ -40,6 +40,7 @@ function toolDoc(barrierUrl: string, models: { anthropic: string; openai: string
       { name: 'gpt', model: models.openai, skills: ['shout'] },
       { name: 'local', model: 'echo', skills: ['shout', 'nap'] },
       { name: 'hasty', model: 'echo', skills: ['nap'], attrs: { timeout: '400ms' } },
+      { name: 'claude-hasty', model: models.anthropic, skills: ['nap'], attrs: { timeout: '600ms' } },
     ],
     skills: {
       shout: {
@@ -215,6 +216,26 @@ describe('tool turns through the runtime', () => {
     const r = await call(`${srv.url}/v1/agents/hasty/invoke`, 'POST', { message: '/tool nap {}' });
     assert.equal(r.status, 504, JSON.stringify(r.body));
     assert.ok(Date.now() - started < 10_000);
+  });
+
+  test('a partial turn saved while a tool ran (save_partial) does not block the conversation', async () => {
+    const session = await call(`${srv.url}/v1/agents/claude-hasty/sessions`, 'POST', {});
+    const id = String(session.body.session_id);
+    fake.replies.push(anthropicMessage([{ type: 'tool_use', id: 'tu_nap', name: 'nap', input: {} }], undefined, 'tool_use'));
+    const first = await call(`${srv.url}/v1/agents/claude-hasty/sessions/${id}`, 'POST', { message: 'nap', save_partial: true });
+    assert.equal(first.status, 504);
+    const stored = await call(`${srv.url}/v1/agents/claude-hasty/sessions/${id}`, 'GET');
+    assert.deepEqual(
+      (stored.body.messages as Array<Record<string, unknown>>).map((m) => m.role),
+      ['user', 'assistant'],
+    );
+    fake.requests.length = 0;
+    fake.replies.length = 0;
+    fake.replies.push(anthropicMessage([{ type: 'text', text: 'awake' }]));
+    const second = await call(`${srv.url}/v1/agents/claude-hasty/sessions/${id}`, 'POST', { message: 'again' });
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    const sent = fake.requests[0]!.body.messages as Array<{ role: string; content: Array<Record<string, unknown>> }>;
+    assert.deepEqual(sent[2]?.content[0], { type: 'tool_result', tool_use_id: 'tu_nap', content: REPAIRED_RESULT, is_error: true });
   });
 
   test('an unpaired tool call in the stored history is repaired before the provider sees it', async () => {
