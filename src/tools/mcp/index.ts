@@ -6,6 +6,8 @@ import type { McpConnector } from '../types.ts';
 export interface McpOptions {
   /** Secret name -> resolved value (for `auth`). */
   secrets: ReadonlyMap<string, string>;
+  /** Where stdio servers take PATH, HOME and the locale from. */
+  env?: NodeJS.ProcessEnv;
   logger?: Logger;
 }
 
