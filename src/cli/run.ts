@@ -20,6 +20,9 @@ interface RunFlags {
   apiKeyFile?: string;
   trustProxy?: string;
   sessionBinding: boolean;
+  toolSandbox?: string;
+  secretsFile?: string;
+  allowPrivateNetwork?: boolean;
   [limitFlag: string]: unknown;
 }
 
@@ -125,6 +128,22 @@ async function loadDocuments(paths: string[], flags: RunFlags): Promise<IRDocume
   return documents;
 }
 
+const TOOL_SANDBOX_MODES = ['auto', 'required', 'off'] as const;
+
+/** Tool flags, each with its environment variable (the process adapter passes the environment on). */
+function toolOptions(flags: RunFlags, env: NodeJS.ProcessEnv): { sandbox: (typeof TOOL_SANDBOX_MODES)[number]; secretsFile?: string; allowPrivateNetwork: boolean } {
+  const mode = flags.toolSandbox ?? env.AGENTSPEC_TOOL_SANDBOX ?? 'auto';
+  const sandbox = TOOL_SANDBOX_MODES.find((m) => m === mode);
+  if (sandbox === undefined) throw new UsageError(`--tool-sandbox: "${mode}" is not one of ${TOOL_SANDBOX_MODES.join(', ')}`);
+  const secretsFile = flags.secretsFile ?? (env.AGENTSPEC_SECRETS_FILE || undefined);
+  const allowEnv = (env.AGENTSPEC_ALLOW_PRIVATE_NETWORK ?? '').toLowerCase();
+  return {
+    sandbox,
+    ...(secretsFile === undefined ? {} : { secretsFile }),
+    allowPrivateNetwork: flags.allowPrivateNetwork === true || allowEnv === '1' || allowEnv === 'true' || allowEnv === 'yes',
+  };
+}
+
 function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const on = (sig: NodeJS.Signals): void => {
@@ -154,7 +173,10 @@ export function register(program: Command): void {
     .option('--rate-limit <n>', 'requests per minute per API key (or client IP); 0 turns it off', String(DEFAULT_RATE_LIMIT))
     .option('--api-key-file <file>', 'accept the API keys in this file, one a line (keeps them out of ps; also AGENTSPEC_API_KEY_FILE)')
     .option('--trust-proxy <value>', 'behind a reverse proxy: true, a hop count, or proxy addresses whose X-Forwarded-For is believed (also AGENTSPEC_TRUST_PROXY)')
-    .option('--no-session-binding', 'let any valid API key use any session (default: a session answers only to the key that created it)');
+    .option('--no-session-binding', 'let any valid API key use any session (default: a session answers only to the key that created it)')
+    .option('--tool-sandbox <mode>', 'run command and inline tools in bubblewrap: auto, required or off (also AGENTSPEC_TOOL_SANDBOX)')
+    .option('--secrets-file <file>', 'JSON or dotenv file (mode 0600) behind store(KEY) secrets (also AGENTSPEC_SECRETS_FILE)')
+    .option('--allow-private-network', 'let http tools reach loopback and private addresses, for development (also AGENTSPEC_ALLOW_PRIVATE_NETWORK=1)');
   for (const o of LIMIT_OPTIONS) {
     cmd.option(`${o.flag} <${o.unit === 'duration' ? 'duration' : 'n'}>`, `${o.description} (default ${o.unit === 'duration' ? `${DEFAULT_LIMITS[o.key]}ms` : DEFAULT_LIMITS[o.key]}; also ${o.env})`);
   }
@@ -170,6 +192,7 @@ export function register(program: Command): void {
         const binding = process.env.AGENTSPEC_SESSION_BINDING;
         const bindSessions = flags.sessionBinding && binding !== 'off' && binding !== 'false';
         if (ttlMs < 1000) throw new UsageError('--session-ttl: must be at least 1s');
+        const tools = toolOptions(flags, process.env);
         const documents = await loadDocuments(paths, flags);
         const redisUrl = flags.redisUrl ?? process.env.REDIS_URL;
         // Loaded here, not at the top: fastify and the Redis client are only needed by `run`,
@@ -185,6 +208,7 @@ export function register(program: Command): void {
           limits,
           bindSessions,
           ...(trustProxy === undefined ? {} : { trustProxy }),
+          tools,
           sessionStore: {
             kind: flags.sessionStore,
             ttlSeconds: Math.ceil(ttlMs / 1000),
