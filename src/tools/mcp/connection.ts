@@ -6,8 +6,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SseError, SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../errors.ts';
@@ -76,10 +76,19 @@ function resolveCommand(command: string, pathVar: string | undefined): string | 
   return undefined;
 }
 
+/** The message plus the system error code found down the cause chain (fetch hides ECONNREFUSED there). */
 function describeError(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-  const code = typeof cause?.code === 'string' ? ` (${cause.code})` : '';
-  return `${errorMessage(err)}${code}`;
+  if ((err instanceof StreamableHTTPError || err instanceof SseError) && err.code !== undefined) {
+    return `${errorMessage(err)} (HTTP ${err.code}${err.code === 401 || err.code === 403 ? ': check the server\'s auth secret' : ''})`;
+  }
+  let cause: unknown = err;
+  for (let depth = 0; depth < 5 && cause !== null && typeof cause === 'object'; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return `${errorMessage(err)} (${code})`;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  const first = (err as { cause?: unknown }).cause;
+  return first instanceof Error && first.message !== errorMessage(err) ? `${errorMessage(err)} (${first.message})` : errorMessage(err);
 }
 
 export class ServerConnection {
