@@ -17,6 +17,9 @@ interface RunFlags {
   apiKey: string[];
   auth: boolean;
   rateLimit: string;
+  toolSandbox?: string;
+  secretsFile?: string;
+  allowPrivateNetwork?: boolean;
 }
 
 /** The IR snapshot could not be read as IR documents. */
@@ -75,6 +78,22 @@ async function loadDocuments(paths: string[], flags: RunFlags): Promise<IRDocume
   return documents;
 }
 
+const TOOL_SANDBOX_MODES = ['auto', 'required', 'off'] as const;
+
+/** Tool flags, each with its environment variable (the process adapter passes the environment on). */
+function toolOptions(flags: RunFlags, env: NodeJS.ProcessEnv): { sandbox: (typeof TOOL_SANDBOX_MODES)[number]; secretsFile?: string; allowPrivateNetwork: boolean } {
+  const mode = flags.toolSandbox ?? env.AGENTSPEC_TOOL_SANDBOX ?? 'auto';
+  const sandbox = TOOL_SANDBOX_MODES.find((m) => m === mode);
+  if (sandbox === undefined) throw new UsageError(`--tool-sandbox: "${mode}" is not one of ${TOOL_SANDBOX_MODES.join(', ')}`);
+  const secretsFile = flags.secretsFile ?? (env.AGENTSPEC_SECRETS_FILE || undefined);
+  const allowEnv = (env.AGENTSPEC_ALLOW_PRIVATE_NETWORK ?? '').toLowerCase();
+  return {
+    sandbox,
+    ...(secretsFile === undefined ? {} : { secretsFile }),
+    allowPrivateNetwork: flags.allowPrivateNetwork === true || allowEnv === '1' || allowEnv === 'true' || allowEnv === 'yes',
+  };
+}
+
 function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const on = (sig: NodeJS.Signals): void => {
@@ -102,12 +121,16 @@ export function register(program: Command): void {
     .option('--api-key <key>', 'accept this API key (repeatable; also AGENTSPEC_API_KEYS, comma-separated)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-auth', 'allow listening beyond loopback without API keys')
     .option('--rate-limit <n>', 'requests per minute per API key (or client IP); 0 turns it off', String(DEFAULT_RATE_LIMIT))
+    .option('--tool-sandbox <mode>', 'run command and inline tools in bubblewrap: auto, required or off (also AGENTSPEC_TOOL_SANDBOX)')
+    .option('--secrets-file <file>', 'JSON or dotenv file (mode 0600) behind store(KEY) secrets (also AGENTSPEC_SECRETS_FILE)')
+    .option('--allow-private-network', 'let http tools reach loopback and private addresses, for development (also AGENTSPEC_ALLOW_PRIVATE_NETWORK=1)')
     .action(
       action(async (paths: string[], flags: RunFlags) => {
         const port = intFlag('--port', flags.port, 0, 65535);
         const rateLimit = intFlag('--rate-limit', flags.rateLimit, 0, 1_000_000_000);
         const ttlMs = parseDuration('--session-ttl', flags.sessionTtl);
         if (ttlMs < 1000) throw new UsageError('--session-ttl: must be at least 1s');
+        const tools = toolOptions(flags, process.env);
         const documents = await loadDocuments(paths, flags);
         const redisUrl = flags.redisUrl ?? process.env.REDIS_URL;
         // Loaded here, not at the top: fastify and the Redis client are only needed by `run`,
@@ -120,6 +143,7 @@ export function register(program: Command): void {
           apiKeys: apiKeysFrom(process.env, flags.apiKey),
           noAuth: !flags.auth,
           rateLimit,
+          tools,
           sessionStore: {
             kind: flags.sessionStore,
             ttlSeconds: Math.ceil(ttlMs / 1000),

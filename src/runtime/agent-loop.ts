@@ -2,7 +2,9 @@ import { AgentspecError, errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
 import type { Message, ToolCall } from '../session/types.ts';
 import { MissingVariableError, renderPrompt, type AgentDefinition, type AgentRegistry } from './agents.ts';
+import { repairToolPairs } from './history.ts';
 import { ProviderError, type ModelResponse, type TokenUsage } from './providers/index.ts';
+import { runTools } from './tool-calls.ts';
 
 /** The request's deadline (the agent's `timeout`) passed before the answer was complete. */
 export class RequestTimeoutError extends AgentspecError {
@@ -43,6 +45,8 @@ export interface RunInput {
    * caller that saves partial turns has them even when the run fails.
    */
   transcript?: Message[];
+  /** The session the turn belongs to (for tool logs). */
+  sessionId?: string;
 }
 
 export interface RunResult {
@@ -56,18 +60,8 @@ export interface RunResult {
   answered_by: string;
   /** This turn's messages to append to the session: the user message first, the answer last. */
   messages: Message[];
-}
-
-/** What a model's tool call gets back until skills can execute. */
-export function toolUnavailable(call: ToolCall): Message {
-  return {
-    role: 'tool',
-    tool_result: {
-      tool_call_id: call.id,
-      content: `tool "${call.name}" is not available: this runtime does not execute skills yet; answer without it`,
-      is_error: true,
-    },
-  };
+  /** How long each executed tool call took, by tool_call_id. */
+  tool_durations: Record<string, number>;
 }
 
 const MAX_TOKENS_PER_CALL = 4096;
@@ -151,6 +145,9 @@ export class AgentRunner {
       input.transcript?.push(m);
     };
     const toolCalls: ToolCall[] = [];
+    const durations: Record<string, number> = {};
+    // One bad stored turn (a call without its result) must not make every later call a 400.
+    const history = repairToolPairs(input.history, { agent: agent.name, session: input.sessionId });
     let output = '';
     let turns = 0;
     let stop: StopReason = 'max_turns';
@@ -160,7 +157,7 @@ export class AgentRunner {
         stop = 'token_budget';
         break;
       }
-      const res = await this.callModel(agent, system, [...input.history, ...turnMessages], Math.min(MAX_TOKENS_PER_CALL, remaining), input, signal);
+      const res = await this.callModel(agent, system, [...history, ...turnMessages], Math.min(MAX_TOKENS_PER_CALL, remaining), input, signal);
       turns++;
       addUsage(tokens, res.usage);
       output = res.text;
@@ -172,14 +169,18 @@ export class AgentRunner {
         break;
       }
       toolCalls.push(...res.tool_calls);
-      for (const call of res.tool_calls) record(toolUnavailable(call));
+      const results = await runTools(agent, res.tool_calls, { signal, ...(input.sessionId === undefined ? {} : { session: input.sessionId }) });
+      for (const r of results) {
+        record(r.message);
+        if (r.duration_ms !== undefined) durations[r.message.tool_result?.tool_call_id ?? ''] = r.duration_ms;
+      }
       if (agent.tokenBudget !== undefined && tokens.total >= agent.tokenBudget) {
         stop = 'token_budget';
         break;
       }
     }
     if (stop !== 'end_turn') logger('runtime').warn({ agent: agent.name, turns, tokens: tokens.total, stop_reason: stop }, 'agent stopped before a final answer');
-    return { output, tool_calls: toolCalls, turns, stop_reason: stop, answered_by: agent.name, messages: turnMessages };
+    return { output, tool_calls: toolCalls, tool_durations: durations, turns, stop_reason: stop, answered_by: agent.name, messages: turnMessages };
   }
 
   /** One model call with the agent's retries. A stream that already sent text is not retried. */

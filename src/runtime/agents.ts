@@ -1,5 +1,6 @@
 import { AgentspecError } from '../errors.ts';
 import type { Attributes, IRDocument, JsonValue, Resource } from '../ir/types.ts';
+import type { Tool, ToolSet } from '../tools/index.ts';
 import type { ProviderRegistry, ResolvedModel, ToolDefinition } from './providers/index.ts';
 
 /** The served package is inconsistent (a missing prompt, two agents with one name, ...). */
@@ -44,7 +45,10 @@ export interface AgentDefinition {
   resolved: ResolvedModel;
   strategy: string;
   skills: string[];
+  /** What the model is offered. */
   tools: ToolDefinition[];
+  /** What runs a tool call, by tool name (empty when the registry was built without a tool set). */
+  executors: ReadonlyMap<string, Tool>;
   prompt: AgentPrompt;
   maxTurns: number;
   timeoutMs: number;
@@ -164,7 +168,25 @@ function onErrorOf(a: Attributes, agent: string): OnError | undefined {
   throw new AgentConfigError(`on_error "${v}" is not one of retry, fail, fallback`, agent);
 }
 
-function defineAgent(r: Resource, prompts: Map<string, Resource>, skills: Map<string, Resource>, providers: ProviderRegistry): AgentDefinition {
+function toolsOf(r: Resource, doc: IRDocument, skills: Map<string, Resource>, skillNames: string[], toolset: ToolSet | undefined): { tools: ToolDefinition[]; executors: Map<string, Tool> } {
+  const executors = new Map<string, Tool>();
+  if (toolset === undefined) {
+    const tools = skillNames.map((s) => {
+      const skill = skills.get(s);
+      if (skill === undefined) throw new AgentConfigError(`skill "${s}" not found in its package`, r.name);
+      return skillTool(skill);
+    });
+    return { tools, executors };
+  }
+  for (const s of skillNames) if (!skills.has(s)) throw new AgentConfigError(`skill "${s}" not found in its package`, r.name);
+  for (const t of toolset.toolsFor(doc, r)) {
+    if (executors.has(t.name)) throw new AgentConfigError(`two tools are named "${t.name}" (a skill and an MCP tool, or two MCP servers); rename the skill`, r.name);
+    executors.set(t.name, t);
+  }
+  return { tools: [...executors.values()].map((t) => t.spec), executors };
+}
+
+function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource>, skills: Map<string, Resource>, providers: ProviderRegistry, toolset: ToolSet | undefined): AgentDefinition {
   const a = r.attributes;
   const model = str(a.model) ?? '';
   if (model === '') throw new AgentConfigError('has no model', r.name);
@@ -172,11 +194,7 @@ function defineAgent(r: Resource, prompts: Map<string, Resource>, skills: Map<st
   const prompt = promptName === undefined ? undefined : prompts.get(promptName);
   if (prompt === undefined) throw new AgentConfigError(`prompt "${promptName ?? ''}" not found in its package`, r.name);
   const skillNames = Array.isArray(a.skills) ? a.skills.filter((s): s is string => typeof s === 'string') : [];
-  const tools = skillNames.map((s) => {
-    const skill = skills.get(s);
-    if (skill === undefined) throw new AgentConfigError(`skill "${s}" not found in its package`, r.name);
-    return skillTool(skill);
-  });
+  const { tools, executors } = toolsOf(r, doc, skills, skillNames, toolset);
   const timeoutText = str(a.timeout);
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   if (timeoutText !== undefined && timeoutText !== '') {
@@ -197,6 +215,7 @@ function defineAgent(r: Resource, prompts: Map<string, Resource>, skills: Map<st
     strategy: str(a.strategy) || DEFAULT_STRATEGY,
     skills: skillNames,
     tools,
+    executors,
     prompt: promptOf(prompt),
     maxTurns: int(a.max_turns) ?? DEFAULT_MAX_TURNS,
     timeoutMs,
@@ -232,9 +251,10 @@ export class AgentRegistry {
 /**
  * Build the registry from IR documents. Prompts and skills are looked up in the agent's own
  * document. Every problem is found here, at startup: an unknown model prefix, a missing prompt,
- * a fallback that does not exist, two agents with one name.
+ * a fallback that does not exist, two agents with one name. With a tool set, every agent's
+ * skills (and MCP client tools) execute; without one they are offered but answered "not available".
  */
-export function buildAgentRegistry(docs: IRDocument[], providers: ProviderRegistry): AgentRegistry {
+export function buildAgentRegistry(docs: IRDocument[], providers: ProviderRegistry, toolset?: ToolSet): AgentRegistry {
   const agents: AgentDefinition[] = [];
   const seen = new Map<string, string>();
   for (const doc of docs) {
@@ -246,7 +266,7 @@ export function buildAgentRegistry(docs: IRDocument[], providers: ProviderRegist
       const other = seen.get(r.name);
       if (other !== undefined) throw new AgentConfigError(`defined twice (${other} and ${r.fqn}); agent names must be unique across the served files`, r.name);
       seen.set(r.name, r.fqn);
-      agents.push(defineAgent(r, prompts, skills, providers));
+      agents.push(defineAgent(r, doc, prompts, skills, providers, toolset));
     }
   }
   for (const a of agents) {

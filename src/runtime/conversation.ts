@@ -61,6 +61,7 @@ export async function runTurn(
       variables: turn.variables,
       history,
       transcript,
+      ...(turn.sessionId === undefined ? {} : { sessionId: turn.sessionId }),
       ...(opts.onText === undefined ? {} : { onText: opts.onText }),
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     });

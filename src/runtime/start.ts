@@ -3,6 +3,7 @@ import { AgentspecError, errorMessage } from '../errors.ts';
 import type { IRDocument } from '../ir/types.ts';
 import { logger } from '../log.ts';
 import { createSessionStore, type SessionStore } from '../session/index.ts';
+import { startToolSet, type SandboxMode, type ToolSet } from '../tools/index.ts';
 import { buildAgentRegistry } from './agents.ts';
 import { ProviderRegistry } from './providers/index.ts';
 import { buildServer, checkBindAddress, shutdownServer } from './server.ts';
@@ -38,18 +39,29 @@ export interface RuntimeOptions {
   rateLimit?: number;
   bodyLimit?: number;
   sessionStore: { kind: 'memory' | 'redis'; url?: string; ttlSeconds?: number };
-  /** Where provider keys and base URLs are read from. */
+  /** Where provider keys and base URLs are read from; also `env(NAME)` secrets and tools' PATH. */
   env?: NodeJS.ProcessEnv;
+  tools?: RuntimeToolOptions;
+}
+
+export interface RuntimeToolOptions {
+  /** bubblewrap for command and inline tools: `auto` (default) uses it when it works here. */
+  sandbox?: SandboxMode;
+  /** JSON or dotenv file (mode 0600) behind `store(KEY)` secrets. */
+  secretsFile?: string;
+  /** Let http tools reach loopback and private addresses (development, tests). */
+  allowPrivateNetwork?: boolean;
 }
 
 export interface RunningRuntime {
   app: FastifyInstance;
   store: SessionStore;
+  tools: ToolSet;
   host: string;
   port: number;
   url: string;
   agents: string[];
-  /** Graceful stop: finish in-flight requests (bounded), close the store. */
+  /** Graceful stop: finish in-flight requests (bounded), close the store, stop MCP servers. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -57,13 +69,34 @@ export interface RunningRuntime {
 export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime> {
   checkBindAddress(opts.host, opts.apiKeys.length > 0, opts.noAuth);
   const log = logger('runtime');
-  const agents = buildAgentRegistry(opts.documents, new ProviderRegistry(opts.env ?? process.env));
+  const env = opts.env ?? process.env;
+  // Tools first: a missing binary, secret or MCP server is a start-up error, before anything listens.
+  const tools = await startToolSet(opts.documents, {
+    env,
+    ...(opts.tools?.sandbox === undefined ? {} : { sandbox: opts.tools.sandbox }),
+    ...(opts.tools?.secretsFile === undefined ? {} : { secretsFile: opts.tools.secretsFile }),
+    ...(opts.tools?.allowPrivateNetwork === undefined ? {} : { allowPrivateNetwork: opts.tools.allowPrivateNetwork }),
+  });
+  let agents: ReturnType<typeof buildAgentRegistry>;
+  try {
+    agents = buildAgentRegistry(opts.documents, new ProviderRegistry(env), tools);
+  } catch (err) {
+    await closeTools(tools);
+    throw err;
+  }
+  if (!tools.sandbox.active && opts.documents.some(hasProcessTools)) log.warn({ reason: tools.sandbox.reason }, 'command and inline tools run without the bubblewrap sandbox');
   for (const a of agents.list()) {
     const problem = a.resolved.provider.problem();
     if (problem !== undefined) log.warn({ agent: a.name, model: a.model, provider: a.resolved.provider.name }, `agent cannot answer until configured: ${problem}`);
   }
   if (opts.apiKeys.length === 0) log.warn({ host: opts.host }, 'no API keys configured: every caller that can reach this address may use the agents');
-  const store = await createSessionStore(opts.sessionStore);
+  let store: SessionStore;
+  try {
+    store = await createSessionStore(opts.sessionStore);
+  } catch (err) {
+    await closeTools(tools);
+    throw err;
+  }
   let app: FastifyInstance | undefined;
   try {
     app = await buildServer({
@@ -86,6 +119,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
     } catch (cleanupErr) {
       log.error({ err: cleanupErr }, 'cleanup after a failed start failed');
     }
+    await closeTools(tools);
     throw err;
   }
   const addr = app.server.address();
@@ -96,10 +130,33 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
   return {
     app: running,
     store,
+    tools,
     host: opts.host,
     port,
     url: `http://${urlHost}:${port}`,
     agents: names,
-    close: (graceMs?: number) => shutdownServer(running, store, graceMs),
+    close: async (graceMs?: number) => {
+      try {
+        await shutdownServer(running, store, graceMs);
+      } finally {
+        await closeTools(tools);
+      }
+    },
   };
+}
+
+function hasProcessTools(doc: IRDocument): boolean {
+  return (doc.resources ?? []).some((r) => {
+    const t = r.attributes.tool;
+    return r.kind === 'Skill' && typeof t === 'object' && t !== null && !Array.isArray(t) && (t.type === 'command' || t.type === 'inline');
+  });
+}
+
+/** Stopping MCP servers must not hide the error that led here; its own failure is logged. */
+async function closeTools(tools: ToolSet): Promise<void> {
+  try {
+    await tools.close();
+  } catch (err) {
+    logger('runtime').error({ err: errorMessage(err) }, 'stopping the tool set (MCP servers) failed');
+  }
 }

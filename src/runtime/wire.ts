@@ -30,7 +30,7 @@ export interface WireToolCall {
   error?: string;
 }
 
-/** The tool calls of a run with their results (every result is "not available" for now). */
+/** The tool calls of a run with their results and how long each took (0: it did not run). */
 export function wireToolCalls(r: RunResult): WireToolCall[] {
   const results = new Map<string, { content: string; is_error?: boolean }>();
   for (const m of r.messages) if (m.role === 'tool' && m.tool_result !== undefined) results.set(m.tool_result.tool_call_id, m.tool_result);
@@ -42,7 +42,7 @@ export function wireToolCalls(r: RunResult): WireToolCall[] {
       tool_name: c.name,
       input: c.input ?? {},
       output: res === undefined || failed ? null : res.content,
-      duration_ms: 0,
+      duration_ms: r.tool_durations[c.id] ?? 0,
       ...(failed ? { error: res.content } : {}),
     };
   });

@@ -3,6 +3,7 @@ import { MemorySessionStore } from '../../src/session/index.ts';
 import { buildAgentRegistry, buildServer, ProviderRegistry } from '../../src/runtime/index.ts';
 import type { FastifyInstance } from 'fastify';
 import type { SessionStore } from '../../src/session/index.ts';
+import type { ToolSet } from '../../src/tools/index.ts';
 
 export interface AgentSpec {
   name: string;
@@ -16,10 +17,12 @@ export interface DocSpec {
   pkg?: string;
   agents: AgentSpec[];
   prompts?: Record<string, { content: string; variables?: Array<{ name: string; type?: string; required?: boolean; default?: string }> }>;
-  skills?: Record<string, { description: string; input: Array<{ name: string; type: string; required?: boolean }> }>;
+  skills?: Record<string, { description: string; input: Array<{ name: string; type: string; required?: boolean }>; tool?: Attributes }>;
+  /** Extra resources (Secret, Type, MCPServer...) as they are. */
+  extra?: Resource[];
 }
 
-function res(pkg: string, kind: Resource['kind'], name: string, attributes: Attributes): Resource {
+export function res(pkg: string, kind: Resource['kind'], name: string, attributes: Attributes): Resource {
   return { kind, name, fqn: `${pkg}/${kind}/${name}`, attributes, hash: 'sha256:test' };
 }
 
@@ -51,10 +54,11 @@ export function irDoc(spec: DocSpec): IRDocument {
         description: s.description,
         input: s.input.map((f) => ({ name: f.name, type: f.type, ...(f.required === true ? { required: true } : {}) })),
         output: [{ name: 'result', type: 'string' }],
-        tool: { type: 'command', binary: 'x' },
+        tool: s.tool ?? { type: 'command', binary: 'x' },
       }),
     );
   }
+  resources.push(...(spec.extra ?? []));
   return { ir_version: '1.0', lang_version: '2.0', package: { name: pkg, version: '0.1.0' }, resources };
 }
 
@@ -68,10 +72,10 @@ export interface TestServer {
 /** A real server on a free loopback port. */
 export async function startTestServer(
   docs: IRDocument[],
-  opts: { store?: SessionStore; apiKeys?: string[]; rateLimit?: number; bodyLimit?: number; env?: NodeJS.ProcessEnv } = {},
+  opts: { store?: SessionStore; apiKeys?: string[]; rateLimit?: number; bodyLimit?: number; env?: NodeJS.ProcessEnv; tools?: ToolSet } = {},
 ): Promise<TestServer> {
   const store = opts.store ?? new MemorySessionStore({});
-  const agents = buildAgentRegistry(docs, new ProviderRegistry(opts.env ?? {}));
+  const agents = buildAgentRegistry(docs, new ProviderRegistry(opts.env ?? {}), opts.tools);
   const app = await buildServer({
     agents,
     store,
@@ -89,6 +93,7 @@ export async function startTestServer(
     close: async () => {
       await app.close();
       await store.close();
+      await opts.tools?.close();
     },
   };
 }
@@ -109,14 +114,14 @@ export async function call(url: string, method: string, body?: unknown, headers:
   return { status: res.status, headers: res.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
 }
 
-/** Tool calls in the response's wire shape, each answered "not available". */
-export function unavailableCalls(calls: Array<{ id: string; name: string; input: unknown }>): unknown[] {
+/** Tool calls in the response's wire shape, each answered "not available" (a registry without a tool set). */
+export function unavailableCalls(calls: Array<{ id: string; name: string; input: unknown }>, agent: string): unknown[] {
   return calls.map((c) => ({
     id: c.id,
     tool_name: c.name,
     input: c.input,
     output: null,
     duration_ms: 0,
-    error: `tool "${c.name}" is not available: this runtime does not execute skills yet; answer without it`,
+    error: `tool "${c.name}" is not available to agent "${agent}"; answer without it`,
   }));
 }

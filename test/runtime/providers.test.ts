@@ -80,7 +80,7 @@ describe('Anthropic Messages API', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.output, 'I could not look it up.');
     assert.equal(r.body.turns, 2);
-    assert.deepEqual(r.body.tool_calls, unavailableCalls([{ id: 'toolu_1', name: 'lookup', input: { id: 7 } }]));
+    assert.deepEqual(r.body.tool_calls, unavailableCalls([{ id: 'toolu_1', name: 'lookup', input: { id: 7 } }], 'a'));
     assert.equal(fake.requests.length, 2);
     const second = fake.requests[1]!.body.messages as Array<{ role: string; content: Array<Record<string, unknown>> }>;
     assert.equal(second.length, 3);
@@ -152,7 +152,7 @@ describe('Anthropic Messages API', () => {
     const r = await postSse(`${srv.url}/v1/agents/a/stream`, { message: 'hi' });
     const done = r.events.find((e) => e.event === 'done');
     assert.ok(done, JSON.stringify(r.events));
-    assert.deepEqual(done.data.tool_calls, unavailableCalls([{ id: 'tu_9', name: 'lookup', input: { id: 42 } }]));
+    assert.deepEqual(done.data.tool_calls, unavailableCalls([{ id: 'tu_9', name: 'lookup', input: { id: 42 } }], 'a'));
     assert.equal(done.data.turns, 2);
     assert.deepEqual(done.data.tokens, { input: 14, output: 4, cache_read: 0, total: 18 });
   });
@@ -240,7 +240,7 @@ describe('OpenAI-compatible Chat Completions', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.output, 'No tool, sorry.');
     assert.equal(r.body.turns, 2);
-    assert.deepEqual(r.body.tool_calls, unavailableCalls([{ id: 'call_1', name: 'lookup', input: { id: 3 } }]));
+    assert.deepEqual(r.body.tool_calls, unavailableCalls([{ id: 'call_1', name: 'lookup', input: { id: 3 } }], 'g'));
     const msgs = fake.requests[1]!.body.messages as Array<Record<string, unknown>>;
     assert.equal(msgs.length, 4);
     assert.deepEqual(msgs[2], {

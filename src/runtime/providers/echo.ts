@@ -1,4 +1,4 @@
-import type { Message } from '../../session/types.ts';
+import type { Message, ToolCall } from '../../session/types.ts';
 import type { ModelRequest, ModelResponse, Provider } from './types.ts';
 
 /** Rough token count (whitespace-separated words): deterministic, so tests can assert it. */
@@ -15,9 +15,33 @@ function lastUserText(messages: Message[]): string {
   return '';
 }
 
+const TOOL_COMMAND = /^\/tool\s+(\S+)\s*([\s\S]*)$/;
+
+/**
+ * `/tool SKILL {json}` as a tool call, or the text to answer when the message is malformed.
+ * The call id is derived from the position in the conversation, so replays are deterministic.
+ */
+function toolCommand(text: string, position: number): { call: ToolCall } | { text: string } | undefined {
+  const m = TOOL_COMMAND.exec(text.trim());
+  if (m === null) return undefined;
+  const name = m[1] ?? '';
+  const json = (m[2] ?? '').trim();
+  let input: unknown = {};
+  if (json !== '') {
+    try {
+      input = JSON.parse(json);
+    } catch (err) {
+      return { text: `echo: /tool ${name}: the arguments are not JSON (${err instanceof Error ? err.message : String(err)}); write /tool ${name} {"field": "value"}` };
+    }
+  }
+  return { call: { id: `toolu_echo_${position}`, name, input } };
+}
+
 /**
  * A deterministic local model that needs no key: it answers `echo: <last user message>
- * (messages: N)` where N is how many messages it was sent. Streaming sends the answer word by word.
+ * (messages: N)` where N is how many messages it was sent. A user message `/tool SKILL {json}`
+ * is a call of that tool with those arguments, answered with the tool's result once it is back.
+ * Streaming sends the answer word by word.
  */
 export class EchoProvider implements Provider {
   readonly name = 'echo';
@@ -28,7 +52,23 @@ export class EchoProvider implements Provider {
 
   async complete(req: ModelRequest): Promise<ModelResponse> {
     if (req.signal.aborted) throw req.signal.reason;
-    const text = `echo: ${lastUserText(req.messages)} (messages: ${req.messages.length})`;
+    const last = req.messages[req.messages.length - 1];
+    const input = countTokens(req.system) + req.messages.reduce((n, m) => n + countTokens(m.content ?? ''), 0);
+    if (last?.role === 'user' && last.content !== undefined) {
+      const cmd = toolCommand(last.content, req.messages.length);
+      if (cmd !== undefined && 'call' in cmd) {
+        return { text: '', tool_calls: [cmd.call], usage: { input, output: 1, cache_read: 0 }, stop_reason: 'tool_use' };
+      }
+      if (cmd !== undefined) return this.answer(cmd.text, req, input);
+    }
+    if (last?.role === 'tool' && last.tool_result !== undefined) {
+      const r = last.tool_result;
+      return this.answer(r.is_error === true ? `tool error: ${r.content}` : r.content, req, input);
+    }
+    return this.answer(`echo: ${lastUserText(req.messages)} (messages: ${req.messages.length})`, req, input);
+  }
+
+  private async answer(text: string, req: ModelRequest, input: number): Promise<ModelResponse> {
     if (req.onText !== undefined) {
       const pieces = text.split(/(?<= )/);
       for (const piece of pieces) {
@@ -38,7 +78,6 @@ export class EchoProvider implements Provider {
         req.onText(piece);
       }
     }
-    const input = countTokens(req.system) + req.messages.reduce((n, m) => n + countTokens(m.content ?? ''), 0);
     return { text, tool_calls: [], usage: { input, output: countTokens(text), cache_read: 0 }, stop_reason: 'end_turn' };
   }
 }

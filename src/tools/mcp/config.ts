@@ -43,6 +43,8 @@ export interface McpPlan {
   /** Client name -> its servers, in `connects` order. */
   clients: Map<string, string[]>;
   skills: SkillUse[];
+  /** Every declared server name, started or not. */
+  declared: Set<string>;
 }
 
 const str = (v: JsonValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -112,6 +114,7 @@ export function planMcp(docs: readonly IRDocument[]): McpPlan {
   const clients = new Map<string, string[]>();
   const skills: SkillUse[] = [];
   const seenSkills = new Set<string>();
+  const declared = new Set<string>();
 
   const need = (serverRes: Resource, user: string, optional: boolean): void => {
     let cfg = servers.get(serverRes.name);
@@ -130,6 +133,7 @@ export function planMcp(docs: readonly IRDocument[]): McpPlan {
     const skillRes = byKind('Skill');
     const serverRes = byKind('MCPServer');
     const clientRes = byKind('MCPClient');
+    for (const name of serverRes.keys()) declared.add(name);
     const serverNamed = (name: string, user: string): Resource => {
       const s = serverRes.get(name);
       if (s === undefined) throw new McpConfigError(`${user}: MCP server "${name}" is not declared`, name);
@@ -159,5 +163,5 @@ export function planMcp(docs: readonly IRDocument[]): McpPlan {
       clients.set(clientName, names);
     }
   }
-  return { servers, clients, skills };
+  return { servers, clients, skills, declared };
 }

@@ -11,7 +11,7 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../errors.ts';
-import { logger } from '../../log.ts';
+import type { Logger } from '../../log.ts';
 import { VERSION } from '../../version.ts';
 import { compileArgumentCheck, type ArgumentCheck } from './arguments.ts';
 import type { ServerConfig } from './config.ts';
@@ -34,6 +34,8 @@ export interface ConnectionOptions {
   backoffMaxMs: number;
   /** Environment the stdio servers' PATH/HOME/locale come from. */
   env: NodeJS.ProcessEnv;
+  /** Where this layer logs (called at each log site, so a reconfigured root logger applies). */
+  log: () => Logger;
 }
 
 /** What a call came to, when it did not produce a result. */
@@ -118,6 +120,15 @@ export class ServerConnection {
     return this.state === 'closed';
   }
 
+  log(): Logger {
+    return this.opts.log();
+  }
+
+  /** Why the last (re)connection attempt or call found the server unreachable ('' if none did). */
+  get lastFailure(): string {
+    return this.lastError;
+  }
+
   get isReady(): boolean {
     return this.state === 'ready';
   }
@@ -167,7 +178,7 @@ export class ServerConnection {
       Object.assign(env, c.env);
       const command = c.command ?? '';
       if (resolveCommand(command, env.PATH) === undefined) throw new McpStartError(c.name, `command "${command}" not found on PATH or not executable`, []);
-      return new GuardedStdioTransport({ server: c.name, command, args: c.args, env, stopGraceMs: this.opts.stopGraceMs });
+      return new GuardedStdioTransport({ server: c.name, command, args: c.args, env, stopGraceMs: this.opts.stopGraceMs, log: this.opts.log });
     }
     const headers: Record<string, string> = {};
     if (c.auth !== undefined) {
@@ -185,7 +196,7 @@ export class ServerConnection {
     const transport = this.buildTransport();
     const client = new Client({ name: 'agentspec', version: VERSION }, { capabilities: {} });
     client.onclose = () => this.onLost(client, 'connection closed');
-    client.onerror = (err) => logger('tools.mcp').debug({ server: this.name, err: errorMessage(err) }, 'MCP transport error');
+    client.onerror = (err) => this.opts.log().debug({ server: this.name, err: errorMessage(err) }, 'MCP transport error');
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.refreshTools(client));
     this.client = client;
     this.transport = transport;
@@ -242,9 +253,9 @@ export class ServerConnection {
       const tools = await this.listTools(client);
       if (client !== this.client) return;
       this.toolMap = tools;
-      logger('tools.mcp').info({ server: this.name, tools: tools.size }, 'MCP tool list refreshed');
+      this.opts.log().info({ server: this.name, tools: tools.size }, 'MCP tool list refreshed');
     } catch (err) {
-      logger('tools.mcp').warn({ server: this.name, err: describeError(err) }, 'MCP tool list refresh failed: keeping the previous list');
+      this.opts.log().warn({ server: this.name, err: describeError(err) }, 'MCP tool list refresh failed: keeping the previous list');
     }
   }
 
@@ -257,11 +268,11 @@ export class ServerConnection {
     if (Date.now() - this.connectedAt >= STABLE_MS) this.backoffMs = this.opts.backoffInitialMs;
     const t = this.transport;
     const stdio = t instanceof GuardedStdioTransport ? { exit: t.exit, stderr: t.stderrTail().slice(-5) } : {};
-    if (wasReady) logger('tools.mcp').warn({ server: this.name, reason: why, ...stdio, restart_in_ms: this.backoffMs }, 'MCP server connection lost: restarting');
+    if (wasReady) this.opts.log().warn({ server: this.name, reason: why, ...stdio, restart_in_ms: this.backoffMs }, 'MCP server connection lost: restarting');
     this.closeQuietly(client).then(
       () => this.scheduleRestart(),
       (err: unknown) => {
-        logger('tools.mcp').warn({ server: this.name, err: errorMessage(err) }, 'MCP connection close failed');
+        this.opts.log().warn({ server: this.name, err: errorMessage(err) }, 'MCP connection close failed');
         this.scheduleRestart();
       },
     );
@@ -278,13 +289,13 @@ export class ServerConnection {
         () => {
           if (this.state !== 'ready') return;
           this.restarts++;
-          logger('tools.mcp').info({ server: this.name, restarts: this.restarts, tools: this.toolMap.size }, 'MCP server restarted');
+          this.opts.log().info({ server: this.name, restarts: this.restarts, tools: this.toolMap.size }, 'MCP server restarted');
         },
         (err: unknown) => {
           this.lastError = errorMessage(err);
           if (this.state === 'closed') return;
           this.state = 'down';
-          logger('tools.mcp').warn({ server: this.name, err: this.lastError, retry_in_ms: this.backoffMs }, 'MCP server restart failed');
+          this.opts.log().warn({ server: this.name, err: this.lastError, retry_in_ms: this.backoffMs }, 'MCP server restart failed');
           this.scheduleRestart();
         },
       );
@@ -295,7 +306,7 @@ export class ServerConnection {
     try {
       await client.close();
     } catch (err) {
-      logger('tools.mcp').warn({ server: this.name, err: errorMessage(err) }, 'closing MCP client failed');
+      this.opts.log().warn({ server: this.name, err: errorMessage(err) }, 'closing MCP client failed');
     }
   }
 

@@ -4,13 +4,13 @@
  */
 import type { IRDocument } from '../../ir/types.ts';
 import { errorMessage } from '../../errors.ts';
-import { logger } from '../../log.ts';
+import { logger, type Logger } from '../../log.ts';
 import type { McpConnector, Tool, ToolSpec } from '../types.ts';
 import { planMcp, type McpPlan } from './config.ts';
 import { ServerConnection, type ConnectionOptions, type ServerProcess } from './connection.ts';
 import { McpConfigError, McpStartError, McpToolNotFoundError } from './errors.ts';
 import { DEFAULT_MAX_OUTPUT_BYTES } from './result.ts';
-import { McpTool } from './tool.ts';
+import { McpTool, UnstartedMcpTool } from './tool.ts';
 
 export { McpConfigError, McpStartError, McpToolNotFoundError } from './errors.ts';
 export { planMcp, splitServerTool } from './config.ts';
@@ -32,6 +32,8 @@ export interface McpOptions {
   maxOutputBytes?: number;
   /** Where stdio servers take PATH, HOME and the locale from. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** Logger for this layer; default the `tools.mcp` component of the root logger. */
+  logger?: Logger;
 }
 
 export class McpPool implements McpConnector {
@@ -41,6 +43,7 @@ export class McpPool implements McpConnector {
     private readonly plan: McpPlan,
     private readonly connections: Map<string, ServerConnection>,
     private readonly maxOutputBytes: number,
+    private readonly log: () => Logger,
   ) {}
 
   private connection(server: string): ServerConnection {
@@ -50,6 +53,7 @@ export class McpPool implements McpConnector {
   }
 
   toolFor(skillName: string, server: string, tool: string, spec?: ToolSpec): Tool {
+    if (!this.connections.has(server) && this.plan.declared.has(server)) return new UnstartedMcpTool(skillName, server, spec);
     return new McpTool(skillName, this.connection(server), tool, spec, this.maxOutputBytes);
   }
 
@@ -66,7 +70,7 @@ export class McpPool implements McpConnector {
           const key = `${client}\0${t.name}`;
           if (!this.warnedDuplicates.has(key)) {
             this.warnedDuplicates.add(key);
-            logger('tools.mcp').warn({ client, tool: t.name, offered_from: first, ignored_from: server }, 'two servers of one client offer a tool of the same name: the first is offered');
+            this.log().warn({ client, tool: t.name, offered_from: first, ignored_from: server }, 'two servers of one client offer a tool of the same name: the first is offered');
           }
           continue;
         }
@@ -90,7 +94,7 @@ export class McpPool implements McpConnector {
   async close(): Promise<void> {
     const results = await Promise.allSettled([...this.connections.values()].map((c) => c.close()));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    for (const f of failed) logger('tools.mcp').error({ err: errorMessage(f.reason) }, 'stopping an MCP server failed');
+    for (const f of failed) this.log().error({ err: errorMessage(f.reason) }, 'stopping an MCP server failed');
     if (failed.length > 0) throw new AggregateError(failed.map((f) => f.reason as unknown), 'stopping MCP servers failed');
   }
 }
@@ -102,7 +106,8 @@ export class McpPool implements McpConnector {
  */
 export async function startMcp(docs: IRDocument[], opts: McpOptions): Promise<McpPool> {
   const plan = planMcp(docs);
-  const log = logger('tools.mcp');
+  const logFn = (): Logger => opts.logger ?? logger('tools.mcp');
+  const log = logFn();
   const copts: ConnectionOptions = {
     secrets: opts.secrets,
     callTimeoutMs: opts.callTimeoutMs ?? 60_000,
@@ -111,10 +116,11 @@ export async function startMcp(docs: IRDocument[], opts: McpOptions): Promise<Mc
     backoffInitialMs: opts.backoffInitialMs ?? 250,
     backoffMaxMs: opts.backoffMaxMs ?? 30_000,
     env: opts.env ?? process.env,
+    log: logFn,
   };
   const connections = new Map<string, ServerConnection>();
   for (const cfg of plan.servers.values()) connections.set(cfg.name, new ServerConnection(cfg, copts));
-  const pool = new McpPool(plan, connections, opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
+  const pool = new McpPool(plan, connections, opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, logFn);
 
   const started = await Promise.allSettled(
     [...connections.values()].map(async (conn) => {

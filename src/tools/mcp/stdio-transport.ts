@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { logger } from '../../log.ts';
+import type { Logger } from '../../log.ts';
 import { guardArgv } from './guard.ts';
 
 const STDERR_TAIL_LINES = 20;
@@ -21,6 +21,7 @@ export interface StdioServerParams {
   env: Record<string, string>;
   /** How long a stopping server gets between SIGTERM and SIGKILL. */
   stopGraceMs: number;
+  log: () => Logger;
 }
 
 export interface ExitInfo {
@@ -28,13 +29,13 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
 }
 
-function killGroup(pgid: number, signal: NodeJS.Signals, server: string): void {
+function killGroup(pgid: number, signal: NodeJS.Signals, server: string, log: () => Logger): void {
   try {
     process.kill(-pgid, signal);
   } catch (err) {
     // The group is already gone: nothing left to stop.
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return;
-    logger('tools.mcp').warn({ server, pgid, signal, err: String(err) }, 'could not signal MCP server process group');
+    log().warn({ server, pgid, signal, err: String(err) }, 'could not signal MCP server process group');
   }
 }
 
@@ -82,7 +83,7 @@ export class GuardedStdioTransport implements Transport {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
-        if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL', server);
+        if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL', server, this.params.log);
         resolve();
       });
     });
@@ -119,7 +120,7 @@ export class GuardedStdioTransport implements Transport {
   private onStderr(text: string): void {
     const lines = (this.partialLine + text).split('\n');
     this.partialLine = lines.pop() ?? '';
-    const log = logger('tools.mcp');
+    const log = this.params.log();
     for (const line of lines) {
       if (line === '') continue;
       log.debug({ server: this.params.server, stderr: line }, 'MCP server stderr');
@@ -145,15 +146,15 @@ export class GuardedStdioTransport implements Transport {
     if (child === undefined || child.pid === undefined) return;
     if (this.exitInfo === undefined) {
       child.stdin?.end();
-      killGroup(child.pid, 'SIGTERM', this.params.server);
+      killGroup(child.pid, 'SIGTERM', this.params.server, this.params.log);
       const timer = setTimeout(() => {
-        if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL', this.params.server);
+        if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL', this.params.server, this.params.log);
       }, this.params.stopGraceMs);
       await this.exited;
       clearTimeout(timer);
     }
     // The guard is gone; make sure nothing it started lingers.
-    killGroup(child.pid, 'SIGKILL', this.params.server);
+    killGroup(child.pid, 'SIGKILL', this.params.server, this.params.log);
     if (child.exitCode === null && child.signalCode === null) await this.exited;
   }
 }

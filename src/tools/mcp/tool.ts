@@ -1,6 +1,5 @@
 /** One MCP tool as a `Tool`: arguments checked, the call made through the server's connection, one log line. */
 import { performance } from 'node:perf_hooks';
-import { logger } from '../../log.ts';
 import type { Tool, ToolCallContext, ToolOutcome, ToolSpec } from '../types.ts';
 import { compileArgumentCheck, type ArgumentCheck } from './arguments.ts';
 import type { ServerConnection } from './connection.ts';
@@ -42,7 +41,9 @@ export class McpTool implements Tool {
   async call(input: unknown, ctx: ToolCallContext): Promise<ToolOutcome> {
     const started = performance.now();
     const log = (outcome: CallOutcomeKind, result?: ToolOutcome): void => {
-      logger('tools').info(
+      // Debug: the agent loop writes the one INFO line per tool execution; this one adds the
+      // server, the tool and why a call failed.
+      this.conn.log().debug(
         {
           agent: ctx.agent,
           session: ctx.session,
@@ -55,7 +56,7 @@ export class McpTool implements Tool {
           bytes: result?.bytes ?? 0,
           truncated: result?.truncated ?? false,
         },
-        'tool call',
+        'MCP tool call',
       );
     };
     ctx.signal.throwIfAborted();
@@ -93,5 +94,27 @@ export class McpTool implements Tool {
     if (bySkill !== undefined) return bySkill;
     // Unknown while the server is down: the call then reports the server as unavailable.
     return this.conn.tool(this.toolName)?.check?.(input);
+  }
+}
+
+/**
+ * A `tool mcp` skill whose server is declared but not started because no served agent uses it:
+ * it can be built like every skill, and says why if it is ever called.
+ */
+export class UnstartedMcpTool implements Tool {
+  readonly kind = 'mcp' as const;
+  readonly spec: ToolSpec;
+
+  constructor(
+    readonly name: string,
+    private readonly server: string,
+    spec: ToolSpec | undefined,
+  ) {
+    this.spec = spec ?? { name, description: `MCP tool of server "${server}" (not started)`, input_schema: { type: 'object' } };
+  }
+
+  async call(_input: unknown, ctx: ToolCallContext): Promise<ToolOutcome> {
+    ctx.signal.throwIfAborted();
+    return failure(`MCP server "${this.server}" is not started: no served agent uses a skill or client that needs it`);
   }
 }

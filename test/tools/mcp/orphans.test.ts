@@ -111,7 +111,7 @@ test('a runtime SIGKILLed leaves no MCP server behind, grandchildren of wrapper 
   }
 });
 
-test('a runtime stopped with SIGTERM stops its servers, and each call was logged as one structured line', async () => {
+test('a runtime stopped with SIGTERM stops its servers, and each call was logged as one structured line without its arguments', async () => {
   const t = await tempDir('mcp-orphans-term');
   try {
     const held = await hold(t.dir);
@@ -124,7 +124,7 @@ test('a runtime stopped with SIGTERM stops its servers, and each call was logged
     // close() waited for the servers: nothing is left the moment the runtime has exited.
     assert.deepEqual(await processesWith(t.dir), []);
 
-    const calls = jsonLogLines(held.stderr()).filter((l) => l.msg === 'tool call');
+    const calls = jsonLogLines(held.stderr()).filter((l) => l.msg === 'MCP tool call');
     assert.equal(calls.length, 1);
     const [call] = calls;
     assert.equal(call?.agent, 'holder');

@@ -77,7 +77,8 @@ test('a call while the server is down and never comes back is an unavailable too
     const [p] = pool.processes();
     assert.ok(p?.serverPid !== undefined);
     process.kill(p.serverPid, 'SIGKILL');
-    await waitFor('the connection to drop', () => (pool.server('everything')?.isReady === false ? true : undefined));
+    // A failed restart attempt (the command now exits at once) is what the call should report.
+    await waitFor('a failed restart', () => (pool.server('everything')?.lastFailure.includes('code 3') === true ? true : undefined));
     const started = Date.now();
     const out = await echo.call({ message: 'anyone?' }, ctx());
     assert.equal(out.is_error, true);

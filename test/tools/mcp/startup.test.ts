@@ -139,7 +139,11 @@ test('servers no served agent uses are not started', async () => {
     const pool = await startMcp(docs, { secrets: new Map() });
     try {
       assert.deepEqual(pool.processes().map((p) => p.server), ['srv']);
-      assert.throws(() => pool.toolFor('x', 'unused', 'echo'), McpConfigError);
+      // A skill of the unused server can still be built; it says why it does not run.
+      const idle = await pool.toolFor('x', 'unused', 'echo').call({}, ctx());
+      assert.equal(idle.is_error, true);
+      assert.match(idle.content, /MCP server "unused" is not started: no served agent uses/);
+      assert.throws(() => pool.toolFor('x', 'undeclared', 'echo'), McpConfigError);
     } finally {
       await pool.close();
     }

@@ -1,0 +1,12 @@
+export type { McpConnector, Tool, ToolCallContext, ToolKind, ToolOutcome, ToolSpec } from './types.ts';
+export { ToolSet, startToolSet, type ToolSetOptions } from './toolset.ts';
+export { ToolConfigError, SecretError, SecretsFileError, SandboxUnavailableError } from './errors.ts';
+export { SANDBOX_MODES, createSandbox, probeBwrap, bwrapArgv, type Sandbox, type SandboxMode } from './sandbox.ts';
+export { NetworkGuard, forbiddenReason, type GuardDecision } from './ssrf.ts';
+export { resolveSecrets, loadSecretsFile, parseDotenv } from './secrets.ts';
+export { Redactor, REDACTED } from './redact.ts';
+export { SchemaBuilder, validateAgainst, type JsonSchema } from './schema.ts';
+export { CommandTool } from './command.ts';
+export { InlineTool } from './inline.ts';
+export { HttpTool } from './http.ts';
+export { runProcess, type ProcessResult, type ProcessSpec } from './process.ts';
