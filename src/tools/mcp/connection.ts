@@ -339,8 +339,13 @@ export class ServerConnection {
       const why = this.state === 'closed' ? 'the runtime is shutting down' : `it is not connected (restarting${this.lastError === '' ? '' : `; last error: ${this.lastError}`})`;
       return { ok: false, kind: 'unavailable', message: `MCP server "${this.name}" is unavailable: ${why}` };
     }
+    // The SDK never removes the abort listener it puts on a request's signal: give it a signal of
+    // its own per call, so a long turn's signal does not collect one listener per call.
+    const perCall = new AbortController();
+    const forward = (): void => perCall.abort(signal.reason);
+    signal.addEventListener('abort', forward, { once: true });
     try {
-      const result = await client.callTool({ name: tool, arguments: args }, undefined, { signal, timeout: Math.max(1, deadline - Date.now()) });
+      const result = await client.callTool({ name: tool, arguments: args }, undefined, { signal: perCall.signal, timeout: Math.max(1, deadline - Date.now()) });
       if (Date.now() - this.connectedAt >= STABLE_MS) this.backoffMs = this.opts.backoffInitialMs;
       return { ok: true, result: result as Record<string, unknown> };
     } catch (err) {
@@ -355,6 +360,8 @@ export class ServerConnection {
       this.lastError = message;
       this.onLost(client, describeError(err));
       return { ok: false, kind: 'unavailable', message };
+    } finally {
+      signal.removeEventListener('abort', forward);
     }
   }
 

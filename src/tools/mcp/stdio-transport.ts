@@ -130,14 +130,15 @@ export class GuardedStdioTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const stdin = this.child?.stdin;
-      if (stdin === undefined || stdin === null || !stdin.writable || this.exitInfo !== undefined) {
-        reject(new Error(`MCP server "${this.params.server}" is not running`));
-        return;
-      }
-      stdin.write(serializeMessage(message), (err) => (err ? reject(err) : resolve()));
-    });
+    const stdin = this.child?.stdin;
+    if (stdin === undefined || stdin === null || !stdin.writable || this.exitInfo !== undefined) {
+      return Promise.reject(new Error(`MCP server "${this.params.server}" is not running`));
+    }
+    // Resolve once the pipe took it (or drained), like the SDK's own transport: waiting for each
+    // write's completion callback would add a turn of the event loop to every call. Write errors
+    // arrive as the stream's 'error' event, which goes to onerror, and the exit closes the client.
+    if (stdin.write(serializeMessage(message))) return Promise.resolve();
+    return new Promise((resolve) => stdin.once('drain', resolve));
   }
 
   /** Stop the server: SIGTERM to its group, SIGKILL after the grace period. */

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { McpPool, startMcp } from '../../../src/tools/mcp/index.ts';
 import { alive, compile, ctx, EVERYTHING, NODE, q, tempDir } from './helpers.ts';
 
@@ -142,6 +143,13 @@ describe('MCP over stdio (server-everything)', () => {
     assert.match(out.content, /timed out after 1000ms/);
     assert.ok(took >= 950 && took < 4000, `timed out after ${took}ms`);
     assert.equal((await pool.toolFor('say', 'everything', 'echo').call({ message: 'after' }, ctx())).content, 'Echo: after');
+  });
+
+  test('calls leave no listener on the turn\'s signal (a long turn makes many calls)', async () => {
+    const ac = new AbortController();
+    const tool = pool.toolFor('say', 'everything', 'echo');
+    for (let i = 0; i < 20; i++) assert.equal((await tool.call({ message: `n${i}` }, ctx({ signal: ac.signal }))).is_error, false);
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
   });
 
   test('an aborted call rejects at once', async () => {
