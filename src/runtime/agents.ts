@@ -1,6 +1,6 @@
 import { AgentspecError } from '../errors.ts';
 import type { Attributes, IRDocument, JsonValue, Resource } from '../ir/types.ts';
-import type { Tool, ToolSet } from '../tools/index.ts';
+import { SchemaBuilder, type Tool, type ToolSet } from '../tools/index.ts';
 import type { ProviderRegistry, ResolvedModel, ToolDefinition } from './providers/index.ts';
 
 /** The served package is inconsistent (a missing prompt, two agents with one name, ...). */
@@ -86,46 +86,9 @@ export function parseSpecDuration(text: string): number | undefined {
   return Math.round(Number(m[1]) * factor);
 }
 
-function jsonSchemaType(type: string): Record<string, unknown> {
-  switch (type.toLowerCase()) {
-    case 'string':
-      return { type: 'string' };
-    case 'int':
-    case 'integer':
-      return { type: 'integer' };
-    case 'float':
-    case 'number':
-      return { type: 'number' };
-    case 'bool':
-    case 'boolean':
-      return { type: 'boolean' };
-    case 'list':
-    case 'array':
-      return { type: 'array' };
-    case 'object':
-    case 'map':
-      return { type: 'object' };
-    default:
-      // A user-defined type: say what it is and let the model shape it.
-      return { description: `a ${type} value` };
-  }
-}
-
-/** The tool a skill is offered as: its description and an input schema from its input fields. */
+/** The tool a skill is offered as when no tool set is given: description and input schema. */
 export function skillTool(skill: Resource): ToolDefinition {
-  const properties: Record<string, unknown> = {};
-  const required: string[] = [];
-  const fields = skill.attributes.input;
-  for (const raw of Array.isArray(fields) ? fields : []) {
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) continue;
-    const name = str(raw.name);
-    if (name === undefined) continue;
-    properties[name] = jsonSchemaType(str(raw.type) ?? 'string');
-    if (raw.required === true) required.push(name);
-  }
-  const schema: Record<string, unknown> = { type: 'object', properties };
-  if (required.length > 0) schema.required = required;
-  return { name: skill.name, description: str(skill.attributes.description) ?? '', input_schema: schema };
+  return { name: skill.name, description: str(skill.attributes.description) ?? '', input_schema: new SchemaBuilder([]).forFields(skill.attributes.input) };
 }
 
 function promptOf(prompt: Resource): AgentPrompt {

@@ -90,7 +90,7 @@ export class HttpTool implements Tool {
         if (url.protocol !== 'http:' && url.protocol !== 'https:') return errorOutcome(`refused ${url.protocol} URL: only http and https are allowed`, redactor);
         const decision = await this.deps.guard.decide(url);
         if (!decision.allowed) return errorOutcome(`refused to connect: ${decision.reason}`, redactor);
-        const reply = await this.send(url, method, headers, body, decision.address, decision.family, signal);
+        const reply = await this.send(url, method, headers, body, decision.addresses, signal);
         if (reply.location !== undefined && [301, 302, 303, 307, 308].includes(reply.status)) {
           if (hop >= MAX_REDIRECTS) return errorOutcome(`too many redirects (more than ${MAX_REDIRECTS})`, redactor);
           const next = new URL(reply.location, url);
@@ -117,12 +117,17 @@ export class HttpTool implements Tool {
     }
   }
 
-  /** One request to exactly `address` (the one the guard checked): the name is not resolved again. */
-  private send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, address: string, family: 4 | 6, signal: AbortSignal): Promise<Reply> {
+  /**
+   * One request to the addresses the guard checked, and only those: the socket's lookup answers
+   * with them instead of resolving the name again (both families offered, for happy eyeballs).
+   */
+  private send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, addresses: Array<{ address: string; family: 4 | 6 }>, signal: AbortSignal): Promise<Reply> {
     const cap = this.deps.outputCap ?? DEFAULT_OUTPUT_CAP;
+    const first = addresses[0];
+    if (first === undefined) return Promise.reject(new Error(`${url.hostname} has no checked address`));
     const pinned: LookupFunction = (_host, opts, cb) => {
-      if (opts.all === true) (cb as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address, family }]);
-      else cb(null, address, family);
+      if (opts.all === true) (cb as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, addresses);
+      else cb(null, first.address, first.family);
     };
     return new Promise<Reply>((resolve, reject) => {
       const lib = url.protocol === 'https:' ? https : http;

@@ -19,9 +19,11 @@ function range(reason: string, v4: string[], v6: string[]): Range {
   return { reason, blocks };
 }
 
+const METADATA = 'a cloud metadata address';
+
 // Checked in this order, so the most telling reason is reported (metadata before link-local).
 const RANGES: Range[] = [
-  range('a cloud metadata address', ['169.254.169.254/32', '100.100.100.200/32'], ['fd00:ec2::254/128']),
+  range(METADATA, ['169.254.169.254/32', '100.100.100.200/32'], ['fd00:ec2::254/128']),
   range('a loopback address', ['127.0.0.0/8'], ['::1/128']),
   range('an unspecified address', ['0.0.0.0/8'], ['::/128']),
   range('a private address', ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'], ['fc00::/7']),
@@ -55,15 +57,16 @@ export function forbiddenReason(ip: string): string | undefined {
 }
 
 export type GuardDecision =
-  | { allowed: true; host: string; address: string; family: 4 | 6 }
+  | { allowed: true; host: string; address: string; family: 4 | 6; addresses: Array<{ address: string; family: 4 | 6 }> }
   | { allowed: false; host: string; address?: string; reason: string };
 
 /**
  * The SSRF guard of http tools. `decide` resolves the host once and refuses loopback, private,
  * link-local, metadata and other special addresses (every address the name resolves to must be
  * public); the caller then connects to the address that was checked, so a DNS answer that changes
- * between check and connect (rebinding) cannot redirect it. With `allowPrivateNetwork` every
- * address is allowed (development, tests), still resolved once.
+ * between check and connect (rebinding) cannot redirect it. `allowPrivateNetwork` (development,
+ * tests) opens loopback, private and link-local addresses; cloud metadata endpoints stay refused,
+ * since no tool needs the instance's credentials.
  */
 export class NetworkGuard {
   readonly allowPrivateNetwork: boolean;
@@ -85,14 +88,13 @@ export class NetworkGuard {
     }
     const first = candidates[0];
     if (first === undefined) return { allowed: false, host, reason: `${host} has no address` };
-    if (!this.allowPrivateNetwork) {
-      for (const c of candidates) {
-        const why = forbiddenReason(c.address);
-        if (why !== undefined) {
-          return { allowed: false, host, address: c.address, reason: `${host} is ${why} (${c.address}); pass --allow-private-network to allow it` };
-        }
-      }
+    for (const c of candidates) {
+      const why = forbiddenReason(c.address);
+      if (why === undefined || (this.allowPrivateNetwork && why !== METADATA)) continue;
+      const hint = why === METADATA ? 'never allowed' : 'pass --allow-private-network to allow it';
+      return { allowed: false, host, address: c.address, reason: `${host} is ${why} (${c.address}); ${hint}` };
     }
-    return { allowed: true, host, address: first.address, family: first.family === 6 ? 6 : 4 };
+    const addresses = candidates.map((c) => ({ address: c.address, family: c.family === 6 ? (6 as const) : (4 as const) }));
+    return { allowed: true, host, address: first.address, family: first.family === 6 ? 6 : 4, addresses };
   }
 }

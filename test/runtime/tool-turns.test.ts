@@ -38,7 +38,9 @@ function toolDoc(barrierUrl: string, models: { anthropic: string; openai: string
     agents: [
       { name: 'claude', model: models.anthropic, skills: ['shout', 'wait'] },
       { name: 'gpt', model: models.openai, skills: ['shout'] },
-      { name: 'local', model: 'echo', skills: ['shout'] },
+      { name: 'local', model: 'echo', skills: ['shout', 'nap'] },
+      { name: 'hasty', model: 'echo', skills: ['nap'], attrs: { timeout: '400ms' } },
+      { name: 'claude-hasty', model: models.anthropic, skills: ['nap'], attrs: { timeout: '600ms' } },
     ],
     skills: {
       shout: {
@@ -46,6 +48,7 @@ function toolDoc(barrierUrl: string, models: { anthropic: string; openai: string
         input: [{ name: 'word', type: 'string', required: true }, { name: 'times', type: 'int' }],
         tool: { type: 'command', binary: 'echo', args: ['said:', '{{word}}'] },
       },
+      nap: { description: 'Sleep long', input: [], tool: { type: 'command', binary: 'sleep', args: ['30'] } },
       wait: {
         description: 'Wait at the barrier',
         input: [{ name: 'tag', type: 'string', required: true }],
@@ -206,6 +209,33 @@ describe('tool turns through the runtime', () => {
     const notJson = await call(`${srv.url}/v1/agents/local/invoke`, 'POST', { message: '/tool shout {word' });
     assert.match(String(notJson.body.output), /arguments are not JSON/);
     assert.equal(notJson.body.turns, 1);
+  });
+
+  test("the agent's deadline stops a running tool: 504 at once, not after the tool's own timeout", async () => {
+    const started = Date.now();
+    const r = await call(`${srv.url}/v1/agents/hasty/invoke`, 'POST', { message: '/tool nap {}' });
+    assert.equal(r.status, 504, JSON.stringify(r.body));
+    assert.ok(Date.now() - started < 10_000);
+  });
+
+  test('a partial turn saved while a tool ran (save_partial) does not block the conversation', async () => {
+    const session = await call(`${srv.url}/v1/agents/claude-hasty/sessions`, 'POST', {});
+    const id = String(session.body.session_id);
+    fake.replies.push(anthropicMessage([{ type: 'tool_use', id: 'tu_nap', name: 'nap', input: {} }], undefined, 'tool_use'));
+    const first = await call(`${srv.url}/v1/agents/claude-hasty/sessions/${id}`, 'POST', { message: 'nap', save_partial: true });
+    assert.equal(first.status, 504);
+    const stored = await call(`${srv.url}/v1/agents/claude-hasty/sessions/${id}`, 'GET');
+    assert.deepEqual(
+      (stored.body.messages as Array<Record<string, unknown>>).map((m) => m.role),
+      ['user', 'assistant'],
+    );
+    fake.requests.length = 0;
+    fake.replies.length = 0;
+    fake.replies.push(anthropicMessage([{ type: 'text', text: 'awake' }]));
+    const second = await call(`${srv.url}/v1/agents/claude-hasty/sessions/${id}`, 'POST', { message: 'again' });
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    const sent = fake.requests[0]!.body.messages as Array<{ role: string; content: Array<Record<string, unknown>> }>;
+    assert.deepEqual(sent[2]?.content[0], { type: 'tool_result', tool_use_id: 'tu_nap', content: REPAIRED_RESULT, is_error: true });
   });
 
   test('an unpaired tool call in the stored history is repaired before the provider sees it', async () => {
