@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { startMcp } from '../../../src/tools/mcp/index.ts';
+import { compile, ctx, NODE, q, tempDir, waitFor } from './helpers.ts';
+
+const TEST_SERVER = fileURLToPath(new URL('./fixtures/test-server.ts', import.meta.url));
+
+test('tools/list_changed refreshes the tool list: a tool the server adds is offered and callable', async () => {
+  const t = await tempDir('mcp-list-changed');
+  const docs = await compile(
+    t.dir,
+    `package "t" version "0.1.0" lang "2.0"
+prompt "p" {
+  content "x"
+}
+server "dyn" {
+  transport "stdio"
+  command ${q(NODE)}
+  args ["--import", "tsx", ${q(TEST_SERVER)}, "stdio"]
+}
+client "c" {
+  connects to server "dyn"
+}
+agent "bot" {
+  uses prompt "p"
+  model "echo"
+  connects to client "c"
+}
+`,
+  );
+  const pool = await startMcp(docs, { secrets: new Map() });
+  try {
+    const names = (): string[] => pool.clientTools('c').map((x) => x.name);
+    assert.deepEqual(names().sort(), ['add_tool', 'fail', 'pid']);
+    const add = pool.clientTools('c').find((x) => x.name === 'add_tool');
+    assert.equal((await add?.call({ name: 'late_tool' }, ctx()))?.content, 'added late_tool');
+    await waitFor('the refreshed list', () => (names().includes('late_tool') ? true : undefined), 5000);
+    const late = pool.clientTools('c').find((x) => x.name === 'late_tool');
+    assert.ok(late);
+    assert.equal(late.spec.description, 'added at run time: late_tool');
+    // Its schema came with the refresh: arguments are checked against it.
+    assert.match((await late.call({ say: 5 }, ctx())).content, /input\/say must be string/);
+    assert.deepEqual(await late.call({ say: 'hello' }, ctx()), { content: 'late_tool says hello', is_error: false, truncated: false, bytes: 20 });
+  } finally {
+    await pool.close();
+    await t.cleanup();
+  }
+});
