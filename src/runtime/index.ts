@@ -7,3 +7,4 @@ export { ApiKeys, apiKeysFrom, presentedKey } from './auth.ts';
 export { HttpError, toHttpError, type ErrorCode } from './errors.ts';
 export * from './providers/index.ts';
 export { goDuration, wireToolCalls, answerBody, type WireToolCall } from './wire.ts';
+export { RuntimeMetrics, recordModelCall, recordToolCall, withMetrics, type ModelOutcome } from './metrics.ts';

@@ -156,8 +156,9 @@ const CALLER_ERRORS = [SessionNotFoundError, InvalidMessageError, InvalidMessage
  */
 export function instrumentStore(store: SessionStore, metrics: RuntimeMetrics): SessionStore {
   return new Proxy(store, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
+    get(target, prop) {
+      // The real store as `this`, also for getters: private fields are not reachable through a proxy.
+      const value: unknown = Reflect.get(target, prop, target);
       if (typeof value !== 'function' || typeof prop !== 'string') return value;
       const failed = (err: unknown): never => {
         if (!CALLER_ERRORS.some((cls) => err instanceof cls)) {
