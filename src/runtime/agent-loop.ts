@@ -3,6 +3,7 @@ import { logger } from '../log.ts';
 import type { Message, ToolCall } from '../session/types.ts';
 import { MissingVariableError, renderPrompt, type AgentDefinition, type AgentRegistry } from './agents.ts';
 import { repairToolPairs } from './history.ts';
+import { recordModelCall } from './metrics.ts';
 import { ProviderError, type ModelResponse, type TokenUsage } from './providers/index.ts';
 import { runTools } from './tool-calls.ts';
 
@@ -201,8 +202,10 @@ export class AgentRunner {
               sent = true;
               input.onText?.(d);
             };
+      const callStarted = performance.now();
+      const provider = agent.resolved.provider.name;
       try {
-        return await agent.resolved.provider.complete({
+        const res = await agent.resolved.provider.complete({
           model: agent.resolved.model,
           system,
           messages,
@@ -212,7 +215,10 @@ export class AgentRunner {
           signal,
           ...(onText === undefined ? {} : { onText }),
         });
+        recordModelCall(agent.name, provider, 'ok', performance.now() - callStarted, res.usage);
+        return res;
       } catch (err) {
+        recordModelCall(agent.name, provider, signal.aborted ? 'aborted' : 'error', performance.now() - callStarted);
         const retry = err instanceof ProviderError && err.retryable && !sent && !signal.aborted && attempt < agent.maxRetries;
         if (!retry) throw err;
         const delay = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt) * (0.5 + Math.random() / 2);

@@ -9,3 +9,4 @@ export * from './providers/index.ts';
 export { goDuration, wireToolCalls, answerBody, doneBody, type WireToolCall } from './wire.ts';
 export { runTools, TOOL_CONCURRENCY, type ToolCallResult } from './tool-calls.ts';
 export { repairToolPairs, REPAIRED_RESULT } from './history.ts';
+export { RuntimeMetrics, recordModelCall, recordToolCall, withMetrics, type ModelOutcome } from './metrics.ts';

@@ -11,9 +11,13 @@ import { ApiKeys, presentedKey, setKeyId } from './auth.ts';
 import type { RuntimeContext } from './context.ts';
 import { DEFAULT_BODY_LIMIT, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RuntimeLimits } from './defaults.ts';
 import { HttpError, toHttpError } from './errors.ts';
+import { activeSessionCount, instrumentStore, RuntimeMetrics, withMetrics } from './metrics.ts';
+import { logRequest } from './request-log.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
+import { registerChatRoutes } from './routes/chat.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInvokeRoutes } from './routes/invoke.ts';
+import { registerMetricsRoutes } from './routes/metrics.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerStreamRoutes } from './routes/stream.ts';
 
@@ -110,10 +114,12 @@ function rawError(socket: Socket, status: number, code: string, message: string)
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const keys = new ApiKeys(opts.apiKeys ?? []);
   const limits: RuntimeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const metrics = new RuntimeMetrics({ agents: opts.agents, activeSessions: (agent) => activeSessionCount(store, agent) });
+  const store = instrumentStore(opts.store, metrics);
   const ctx: RuntimeContext = {
     agents: opts.agents,
     runner: new AgentRunner(opts.agents),
-    store: opts.store,
+    store,
     startedAt: Date.now(),
     limits,
     bindSessions: keys.enabled && (opts.bindSessions ?? true),
@@ -213,11 +219,17 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   );
   app.addHook('onResponse', async (req, reply) => {
     inFlight.delete(req.raw.socket);
-    logger('http').debug({ request_id: req.id, method: req.method, url: req.url.slice(0, 200), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    // The route pattern, never the raw URL: label values must not grow with session ids.
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.request(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    logRequest(req, reply, route);
   });
+  // Handlers (and the agent loop under them) record model and tool calls into this server's metrics.
+  app.addHook('preHandler', (_req, _reply, done) => withMetrics(metrics, done));
 
   await app.register(rateLimit, { global: false });
   registerHealthRoutes(app, ctx);
+  registerChatRoutes(app);
 
   const limit = opts.rateLimit ?? DEFAULT_RATE_LIMIT;
   await app.register(async (v1) => {
@@ -250,6 +262,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     registerInvokeRoutes(v1, ctx);
     registerStreamRoutes(v1, ctx);
     registerSessionRoutes(v1, ctx);
+    registerMetricsRoutes(v1, metrics);
   });
   return app;
 }

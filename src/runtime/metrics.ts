@@ -1,0 +1,206 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { errorMessage } from '../errors.ts';
+import { logger } from '../log.ts';
+import { InvalidMessageError, InvalidMessageRangeError, SessionNotFoundError, type SessionStore } from '../session/index.ts';
+import { VERSION } from '../version.ts';
+import type { AgentRegistry } from './agents.ts';
+import type { TokenUsage } from './providers/index.ts';
+
+/** Seconds; from a fast local model or tool to a slow multi-minute model answer. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+export type ModelOutcome = 'ok' | 'error' | 'aborted';
+
+/**
+ * The runtime's Prometheus metrics. Each server owns one (with its own registry), so several
+ * servers in one process never mix their numbers.
+ */
+export class RuntimeMetrics {
+  readonly registry = new Registry();
+  private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  private readonly httpDuration: Histogram<'method' | 'route'>;
+  private readonly modelDuration: Histogram<'agent' | 'provider' | 'outcome'>;
+  private readonly modelTokens: Counter<'agent' | 'provider' | 'kind'>;
+  private readonly toolCalls: Counter<'skill' | 'kind' | 'outcome'>;
+  private readonly toolDuration: Histogram<'skill' | 'kind'>;
+  private readonly sessionAppends: Counter;
+  private readonly sessionMessages: Counter;
+  private readonly storeErrors: Counter<'operation' | 'code'>;
+
+  /** `activeSessions` counts one agent's live sessions; it is asked at each scrape. */
+  constructor(opts: { agents: AgentRegistry; activeSessions: (agent: string) => Promise<number> }) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters fail `promtool check metrics`; their per-type siblings remain.
+    for (const name of LINT_FAILING_DEFAULTS) this.registry.removeSingleMetric(name);
+    new Gauge({ name: 'agentspec_build_info', help: 'Always 1; the version label says which agentspec serves.', labelNames: ['version'], registers }).set(
+      { version: VERSION },
+      1,
+    );
+    this.httpRequests = new Counter({
+      name: 'agentspec_http_requests_total',
+      help: 'HTTP requests answered, by route pattern (unmatched for unknown paths) and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'agentspec_http_request_duration_seconds',
+      help: 'Time from request to the end of the response (a stream ends with its last event).',
+      labelNames: ['method', 'route'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.modelDuration = new Histogram({
+      name: 'agentspec_model_call_duration_seconds',
+      help: 'One call to the model provider (each retry is a call of its own).',
+      labelNames: ['agent', 'provider', 'outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.modelTokens = new Counter({
+      name: 'agentspec_model_tokens_total',
+      help: 'Tokens the provider reported, by kind: input (not from cache), output, cache_read.',
+      labelNames: ['agent', 'provider', 'kind'],
+      registers,
+    });
+    this.toolCalls = new Counter({
+      name: 'agentspec_tool_calls_total',
+      help: 'Tool calls made by agents, by skill, tool kind and outcome.',
+      labelNames: ['skill', 'kind', 'outcome'],
+      registers,
+    });
+    this.toolDuration = new Histogram({
+      name: 'agentspec_tool_call_duration_seconds',
+      help: 'Duration of one tool call.',
+      labelNames: ['skill', 'kind'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.sessionAppends = new Counter({ name: 'agentspec_session_appends_total', help: 'Turns appended to session histories.', registers });
+    this.sessionMessages = new Counter({ name: 'agentspec_session_messages_appended_total', help: 'Messages appended to session histories.', registers });
+    this.storeErrors = new Counter({
+      name: 'agentspec_session_store_errors_total',
+      help: 'Session store operations that failed on the store side (outage, corrupt data), by operation and error code.',
+      labelNames: ['operation', 'code'],
+      registers,
+    });
+    new Gauge({
+      name: 'agentspec_active_sessions',
+      help: 'Sessions that exist (not expired) per agent, counted when scraped.',
+      labelNames: ['agent'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const a of opts.agents.list()) {
+          try {
+            this.set({ agent: a.name }, await opts.activeSessions(a.name));
+          } catch (err) {
+            // The store error is counted by the instrumented store; the gauge stays empty rather than stale.
+            logger('metrics').warn({ agent: a.name, err: errorMessage(err) }, 'cannot count active sessions');
+            this.reset();
+            return;
+          }
+        }
+      },
+    });
+  }
+
+  request(method: string, route: string, status: number, seconds: number): void {
+    this.httpRequests.inc({ method, route, status: String(status) });
+    this.httpDuration.observe({ method, route }, seconds);
+  }
+
+  modelCall(agent: string, provider: string, outcome: ModelOutcome, seconds: number, usage?: TokenUsage): void {
+    this.modelDuration.observe({ agent, provider, outcome }, seconds);
+    if (usage === undefined) return;
+    for (const kind of ['input', 'output', 'cache_read'] as const) this.modelTokens.inc({ agent, provider, kind }, usage[kind]);
+  }
+
+  toolCall(skill: string, kind: string, outcome: string, seconds: number): void {
+    this.toolCalls.inc({ skill, kind, outcome });
+    this.toolDuration.observe({ skill, kind }, seconds);
+  }
+
+  sessionAppend(messages: number): void {
+    this.sessionAppends.inc();
+    this.sessionMessages.inc(messages);
+  }
+
+  storeError(operation: string, code: string): void {
+    this.storeErrors.inc({ operation, code });
+  }
+
+  /** The text exposition of every metric. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/**
+ * The number of live sessions of `agent`: the one place that asks the store, so a cheaper count
+ * than listing them replaces it here only.
+ */
+export async function activeSessionCount(store: SessionStore, agent: string): Promise<number> {
+  return (await store.list(agent)).length;
+}
+
+// Failures that are the caller's (a missing session, a bad page range), not the store's.
+const CALLER_ERRORS = [SessionNotFoundError, InvalidMessageError, InvalidMessageRangeError];
+
+/**
+ * `store` with its failures and appends counted. Every method is wrapped, whatever the interface
+ * grows, and runs on the real store (`this` included), so behaviour is unchanged.
+ */
+export function instrumentStore(store: SessionStore, metrics: RuntimeMetrics): SessionStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      // The real store as `this`, also for getters: private fields are not reachable through a proxy.
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      const failed = (err: unknown): never => {
+        if (!CALLER_ERRORS.some((cls) => err instanceof cls)) {
+          const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'unknown';
+          metrics.storeError(prop, code);
+        }
+        throw err;
+      };
+      const succeeded = (result: unknown, args: unknown[]): unknown => {
+        if (prop === 'appendMessages') metrics.sessionAppend(Array.isArray(args[1]) ? args[1].length : 0);
+        return result;
+      };
+      return (...args: unknown[]): unknown => {
+        let result: unknown;
+        try {
+          result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (err) {
+          return failed(err);
+        }
+        if (result instanceof Promise) return result.then((r: unknown) => succeeded(r, args), failed);
+        return succeeded(result, args);
+      };
+    },
+  });
+}
+
+const scope = new AsyncLocalStorage<RuntimeMetrics>();
+
+/**
+ * Run `fn` with `metrics` as the metrics of the request in progress: the recording helpers below
+ * find it there, so code deep in a request (the agent loop, tools) needs no metrics parameter.
+ */
+export function withMetrics<T>(metrics: RuntimeMetrics, fn: () => T): T {
+  return scope.run(metrics, fn);
+}
+
+/** One model call of the current request (no-op outside a request, e.g. a runner used directly). */
+export function recordModelCall(agent: string, provider: string, outcome: ModelOutcome, durationMs: number, usage?: TokenUsage): void {
+  scope.getStore()?.modelCall(agent, provider, outcome, durationMs / 1000, usage);
+}
+
+/** One tool call of the current request: its skill, tool kind (command, http, mcp, ...), outcome. */
+export function recordToolCall(skill: string, kind: string, outcome: string, durationMs: number): void {
+  scope.getStore()?.toolCall(skill, kind, outcome, durationMs / 1000);
+}

@@ -1,0 +1,34 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { logger } from '../log.ts';
+
+// Polled by load balancers, the process adapter and Prometheus: at info they would drown the traffic.
+const QUIET_ROUTES = new Set(['/healthz', '/metrics']);
+const MAX_PATH = 200;
+
+function field(obj: unknown, name: string): string | undefined {
+  if (typeof obj !== 'object' || obj === null) return undefined;
+  const v = (obj as Record<string, unknown>)[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * One line per answered request, so `agentspec logs -f` shows traffic: method, path (without the
+ * query), route pattern, status, duration, and the agent and session it concerned.
+ */
+export function logRequest(req: FastifyRequest, reply: FastifyReply, route: string): void {
+  const path = (req.url.split('?')[0] ?? '').slice(0, MAX_PATH);
+  const agent = field(req.params, 'name');
+  const session = field(req.params, 'id') ?? field(req.body, 'session_id');
+  const line = {
+    method: req.method,
+    path,
+    route,
+    status: reply.statusCode,
+    duration_ms: Math.round(reply.elapsedTime),
+    ...(agent === undefined ? {} : { agent }),
+    ...(session === undefined ? {} : { session_id: session }),
+  };
+  const log = logger('http');
+  if (QUIET_ROUTES.has(route)) log.debug(line, 'request');
+  else log.info(line, 'request');
+}
