@@ -287,10 +287,10 @@ async function recordRecoveryFailure(spec: PackageSpec, adapter: Adapter, action
   const changed = actions.filter((a) => a.action !== 'noop');
   for (const a of changed) {
     const prior = ledger.get(a.fqn);
-    if (a.resource !== undefined) {
+    // A recorded entry keeps its hash and runtime: that is still what runs.
+    if (prior !== undefined) ledger.put({ ...prior, status: 'failed', error: message });
+    else if (a.resource !== undefined) {
       ledger.put({ fqn: a.fqn, hash: a.resource.hash, status: 'failed', last_applied: at, adapter: adapter.name, error: message });
-    } else if (prior !== undefined) {
-      ledger.put({ ...prior, status: 'failed', error: message });
     }
   }
   await ledger.save('recovery failed');
