@@ -11,14 +11,14 @@ import { notFound, overLimit } from './errors.ts';
  * like a missing one, so a path cannot be used to probe other agents' sessions; so is, when
  * sessions are bound to keys, a session another API key created.
  */
-export async function sessionOf(ctx: RuntimeContext, agent: AgentDefinition, id: string, owner: string | undefined): Promise<SessionInfo> {
+export async function sessionOf(ctx: RuntimeContext, agent: AgentDefinition, id: string, owner?: string): Promise<SessionInfo> {
   const info = await findSession(ctx, agent, id, owner);
   if (info === null) throw notFound(`session ${id} not found for agent "${agent.name}"`);
   return info;
 }
 
 /** sessionOf, with null for "not there from where this caller stands". */
-export async function findSession(ctx: RuntimeContext, agent: AgentDefinition, id: string, owner: string | undefined): Promise<SessionInfo | null> {
+export async function findSession(ctx: RuntimeContext, agent: AgentDefinition, id: string, owner?: string): Promise<SessionInfo | null> {
   if (!isSessionId(id)) return null;
   const info = await ctx.store.get(id);
   if (info === null || info.agent !== agent.name) return null;

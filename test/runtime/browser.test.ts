@@ -154,3 +154,47 @@ describe('keep-alive connections', () => {
     }
   });
 });
+
+describe('connection limits', () => {
+  const connect = (port: number): Promise<{ socket: net.Socket; closed: Promise<void>; data: () => string }> =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      let data = '';
+      socket.setEncoding('utf8').on('data', (d: string) => (data += d));
+      const closed = new Promise<void>((r) => socket.once('close', () => r()));
+      socket.on('error', () => socket.destroy());
+      socket.once('connect', () => resolve({ socket, closed, data: () => data }));
+      socket.once('error', reject);
+    });
+  const within = (p: Promise<void>, ms: number): Promise<boolean> =>
+    Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+
+  test('connections beyond --max-connections are dropped at accept', async () => {
+    const srv = await startTestServer([doc], { server: { limits: { maxConnections: 5 } } });
+    const held: net.Socket[] = [];
+    try {
+      const port = Number(new URL(srv.url).port);
+      for (let i = 0; i < 5; i++) held.push((await connect(port)).socket);
+      await new Promise((r) => setTimeout(r, 200));
+      const extra = await connect(port);
+      assert.ok(await within(extra.closed, 3000), 'the connection over the cap was closed');
+      assert.equal(extra.data(), '');
+    } finally {
+      for (const s of held) s.destroy();
+      await srv.close();
+    }
+  });
+
+  test('an idle keep-alive connection is closed after --keep-alive-timeout', async () => {
+    const srv = await startTestServer([doc], { server: { limits: { keepAliveTimeoutMs: 300 } } });
+    try {
+      const ka = await connect(Number(new URL(srv.url).port));
+      ka.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      assert.ok(await within(ka.closed, 5000), 'the idle connection was closed');
+      assert.match(ka.data(), /^HTTP\/1\.1 200 /);
+      ka.socket.destroy();
+    } finally {
+      await srv.close();
+    }
+  });
+});
