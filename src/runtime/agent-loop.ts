@@ -61,7 +61,7 @@ export interface RunResult {
   /** This turn's messages to append to the session: the user message first, the answer last. */
   messages: Message[];
   /** How long each executed tool call took, by tool_call_id. */
-  tool_durations: Record<string, number>;
+  tool_durations?: Record<string, number>;
 }
 
 const MAX_TOKENS_PER_CALL = 4096;

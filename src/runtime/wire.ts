@@ -42,7 +42,7 @@ export function wireToolCalls(r: RunResult): WireToolCall[] {
       tool_name: c.name,
       input: c.input ?? {},
       output: res === undefined || failed ? null : res.content,
-      duration_ms: r.tool_durations[c.id] ?? 0,
+      duration_ms: r.tool_durations?.[c.id] ?? 0,
       ...(failed ? { error: res.content } : {}),
     };
   });

@@ -1,5 +1,4 @@
 import type { Attributes, IRDocument, Resource } from '../ir/types.ts';
-import { logger } from '../log.ts';
 import { CommandTool } from './command.ts';
 import { ToolConfigError } from './errors.ts';
 import { HttpTool } from './http.ts';
@@ -90,7 +89,7 @@ export class ToolSet {
     const secrets = await resolveSecrets(docs, { env: opts.env, ...(opts.secretsFile === undefined ? {} : { secretsFile: opts.secretsFile }) });
     const redactor = new Redactor(secrets.values());
     const sandbox = createSandbox(opts.sandbox ?? 'auto', opts.env);
-    const mcp = needsMcp(docs) ? await startMcp(docs, { secrets, logger: logger('mcp') }) : undefined;
+    const mcp = needsMcp(docs) ? await startMcp(docs, { secrets, env: opts.env }) : undefined;
     const set = new ToolSet(redactor, sandbox, mcp);
     try {
       const guard = new NetworkGuard({ allowPrivateNetwork: opts.allowPrivateNetwork === true });
