@@ -4,9 +4,10 @@
 //           once inside bubblewrap against a bare spawn of the same bwrap command line;
 //  http:    our http tool (validation, SSRF guard, pinned address, cap) against a bare fetch of the
 //           same loopback URL.
-// MCP calls through our connection pool against a direct SDK client call: bench/mcp-calls.ts.
+//  mcp:     a call through our MCP connection pool against a direct SDK client call (bench/mcp-calls.ts).
 // Prints the mean time per call and the ratio (aim: <= 1.2x).
 import { spawn } from 'node:child_process';
+import { runMcpBench } from './mcp-calls.ts';
 import { once } from 'node:events';
 import http from 'node:http';
 import type net from 'node:net';
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
   server.closeAllConnections();
   server.close();
 
-  console.log('mcp: see bench/mcp-calls.ts (pool call vs direct SDK client call)');
+  await runMcpBench();
 }
 
 await main();

@@ -3,12 +3,27 @@ import assert from 'node:assert/strict';
 import { startToolSet, ToolConfigError } from '../../src/tools/index.ts';
 import type { Resource } from '../../src/ir/types.ts';
 import { ctx, skillDoc, toolsOf } from './helpers.ts';
+import { EVERYTHING } from './mcp/helpers.ts';
+
+/** An agent of the document itself: MCP servers start only when a served agent needs them. */
+const agentUsing = (skills: string[]): Resource => ({ kind: 'Agent', name: 'user', fqn: 'tools-test/Agent/user', hash: 'sha256:t', attributes: { model: 'echo', skills } });
 
 describe('the tool set built at start-up', () => {
-  test('mcp skills go through the MCP connector; without MCP support that is a clear start-up error', async () => {
+  test('mcp skills go through the MCP connector: a used server that cannot start is a start-up error naming it', async () => {
     const server: Resource = { kind: 'MCPServer', name: 'files', fqn: 'tools-test/MCPServer/files', hash: 'sha256:t', attributes: { transport: 'stdio', command: 'true' } };
-    const doc = skillDoc({ read: { tool: { type: 'mcp', server_tool: 'files/read' } } }, [server]);
-    await assert.rejects(startToolSet([doc], { env: process.env }), (err: unknown) => (err as { code?: string }).code === 'E_MCP_UNAVAILABLE');
+    const doc = skillDoc({ read: { tool: { type: 'mcp', server_tool: 'files/read' } } }, [server, agentUsing(['read'])]);
+    await assert.rejects(startToolSet([doc], { env: process.env }), (err: unknown) => (err as { code?: string }).code === 'E_MCP_START' && /MCP server "files" failed to start/.test(String(err)));
+  });
+
+  test('an mcp skill of a running server answers through the tool set', async () => {
+    const server: Resource = { kind: 'MCPServer', name: 'everything', fqn: 'tools-test/MCPServer/everything', hash: 'sha256:t', attributes: { transport: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'] } };
+    const doc = skillDoc({ say: { tool: { type: 'mcp', server_tool: 'everything/echo' }, input: [{ name: 'message', type: 'string', required: true }] } }, [server, agentUsing(['say'])]);
+    const { set, tool } = await toolsOf(doc);
+    try {
+      assert.deepEqual(await tool('say').call({ message: 'through the set' }, ctx()), { content: 'Echo: through the set', is_error: false, truncated: false, bytes: 21 });
+    } finally {
+      await set.close();
+    }
   });
 
   test('a malformed mcp reference and an unknown tool type are errors naming the skill', async () => {
