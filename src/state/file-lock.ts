@@ -3,11 +3,29 @@ import { constants as C, watch, type FSWatcher } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { tryLock, unlock as releaseKernelLock } from 'fs-native-extensions';
+import { createRequire } from 'node:module';
 import { logger } from '../log.ts';
 import { VERSION } from '../version.ts';
 import { StateLockedError, StateLockLostError, StateLockPathError, StateUnlockError } from './errors.ts';
 import type { LockInfo } from './types.ts';
+
+type KernelLocks = typeof import('fs-native-extensions');
+let kernelLocks: KernelLocks | undefined;
+
+// The native addon is loaded at the first lock, not at import: commands that never lock (`--version`,
+// `validate`, `plan`) start without it.
+function kernel(): KernelLocks {
+  kernelLocks ??= createRequire(import.meta.url)('fs-native-extensions') as KernelLocks;
+  return kernelLocks;
+}
+
+function tryLock(fd: number): boolean {
+  return kernel().tryLock(fd);
+}
+
+function releaseKernelLock(fd: number): void {
+  kernel().unlock(fd);
+}
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 export const DEFAULT_STALE_AFTER_MS = 5 * 60_000;

@@ -74,7 +74,7 @@ export function makeWorkspace(prefix = 'agentspec-apply-'): Workspace {
     dir,
     stateFile,
     cli: (args, opts = {}) =>
-      runCli(['--log-format', 'json', '--state-file', stateFile, ...args], {
+      runCli(['--log-format', 'json', '--log-level', 'info', '--state-file', stateFile, ...args], {
         cwd: dir,
         timeoutMs: opts.timeoutMs ?? 300_000,
         env: { ...TEST_ENV, ...opts.env },
@@ -148,7 +148,7 @@ export interface StartedCli {
 
 /** Start the CLI in the workspace and watch its JSON logs while it runs. */
 export function startCli(ws: Workspace, args: string[]): StartedCli {
-  const child = spawn(process.execPath, [CLI, '--log-format', 'json', '--state-file', ws.stateFile, ...args], {
+  const child = spawn(process.execPath, [CLI, '--log-format', 'json', '--log-level', 'info', '--state-file', ws.stateFile, ...args], {
     cwd: ws.dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', ...TEST_ENV },

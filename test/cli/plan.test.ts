@@ -51,7 +51,7 @@ test('plan and apply only touch the packages they are given', async () => {
   );
   const r = await ws.cli(['apply', '--auto-approve', a]);
   assert.equal(r.code, 0, explain(r));
-  assert.match(r.stdout, /0 created, 0 updated, 2 deleted, 0 failed/);
+  assert.match(r.stdout, /Apply complete! 0 created, 0 updated, 2 destroyed\./);
   const fqns = ws.readState().entries.map((e) => e.fqn);
   assert.deepEqual(fqns, ['alpha/Agent/a0', 'alpha/Prompt/p0', 'beta/Agent/a0', 'beta/Prompt/p0']);
 
