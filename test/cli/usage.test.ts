@@ -112,3 +112,27 @@ test('commands are quiet by default; -v and --log-level info bring the structure
   assert.ok(records.some((l) => l.msg === 'lock acquired' && l.level === 30));
   assert.equal(records.length, json.stderr.split('\n').filter((l) => l !== '').length, 'every stderr line is a JSON record');
 });
+
+test('--version starts without zod, pino, pino-pretty, the lock addon or the runtime', async (t) => {
+  const dir = tempDir(t);
+  const seen = path.join(dir, 'loaded.txt');
+  // A module resolve hook records every package the CLI loads.
+  fs.writeFileSync(
+    path.join(dir, 'hook.mjs'),
+    "import fs from 'node:fs';\nexport async function resolve(s, c, next) {\n  const r = await next(s, c);\n  fs.appendFileSync(process.env.AGENTSPEC_TEST_LOADED, r.url + '\\n');\n  return r;\n}\n",
+  );
+  fs.writeFileSync(path.join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister('./hook.mjs', import.meta.url);\n");
+  const { spawnSync } = await import('node:child_process');
+  const cli = fileURLToPath(new URL('../../bin/agentspec.js', import.meta.url));
+  const r = spawnSync(process.execPath, ['--import', path.join(dir, 'register.mjs'), cli, '--version'], {
+    encoding: 'utf8',
+    env: { ...process.env, AGENTSPEC_TEST_LOADED: seen },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const loaded = fs.readFileSync(seen, 'utf8');
+  assert.match(loaded, /node_modules\/commander\//, 'the hook saw the packages that are loaded');
+  for (const heavy of ['zod', 'pino', 'pino-pretty', 'fs-native-extensions', 'fastify', 'redis', 'pg']) {
+    assert.doesNotMatch(loaded, new RegExp(`node_modules/${heavy}/`), `${heavy} is loaded only when needed`);
+  }
+  assert.doesNotMatch(loaded, /\.ts\n/, 'no TypeScript at run time');
+});
