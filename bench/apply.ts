@@ -14,6 +14,8 @@ import { findRuntimes, snapshotPath } from '../src/adapters/index.ts';
 const CLI = fileURLToPath(new URL('../bin/agentspec.js', import.meta.url));
 const MAIN_TS = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 // What bin/agentspec.js did before the build step: register tsx, then import the TypeScript entry.
+// Resolved from here: the bench runs its commands in a temp directory with no node_modules.
+const TSX = import.meta.resolve('tsx');
 const FROM_SOURCE = `const { main } = await import(${JSON.stringify(MAIN_TS)}); process.exitCode = await main(['node', 'agentspec', ...process.argv.slice(1)]);`;
 const RUNS = Number(process.env.AGENTSPEC_BENCH_RUNS ?? 3);
 const AGENTS = 400;
@@ -67,7 +69,7 @@ try {
   const node = measure('baseline: node -e 0', RUNS + 4, () => run(['-e', '0'], dir));
   const version = measure('agentspec --version (cold start)', RUNS + 4, () => run([CLI, '--version'], dir));
   const viaTsx = measure('--version from the sources through tsx', RUNS + 4, () =>
-    run(['--import', 'tsx', '--input-type=module', '-e', FROM_SOURCE, '--', '--version'], dir),
+    run(['--import', TSX, '--input-type=module', '-e', FROM_SOURCE, '--', '--version'], dir),
   );
   console.log(`\n  cold start / node -e 0:           ${(version / node).toFixed(2)}x (goal <= 2.5x)`);
   console.log(`  through tsx / node -e 0:          ${(viaTsx / node).toFixed(2)}x (how it started before the build step)\n`);
