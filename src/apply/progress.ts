@@ -72,7 +72,10 @@ export function failureLines(results: readonly ActionResult[]): string[] {
   }
   return [...seen.keys()].map((key) => {
     const [pkg, message] = key.split('\u0000') as [string, string];
-    return `Error: ${pkg}: ${message}`;
+    // One line on stderr: a message that carries more (a runtime's last log lines) points at them.
+    const [first = '', ...rest] = message.split('\n');
+    const more = rest.some((l) => l.trim() !== '') ? ` (the runtime's log: \`agentspec logs ${pkg}\`)` : '';
+    return `Error: ${pkg}: ${first.replace(/:\s*$/, '')}${more}`;
   });
 }
 

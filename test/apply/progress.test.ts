@@ -46,3 +46,8 @@ test('summary lines', () => {
   assert.equal(destroySummary(countResults([ok('a/A/x', 'delete'), ok('a/A/y', 'delete')])), 'Destroy complete! 2 destroyed.');
   assert.equal(destroySummary(countResults([failed('a/A/x', 'delete', 'e')])), 'Destroy failed! 0 destroyed, 1 failed.');
 });
+
+test('a failure whose message carries log lines is still one line, pointing at the log', () => {
+  const rs = [failed('a/Agent/x', 'create', 'the runtime exited during start with exit code 1:\n  Error: boom\n    at x\n')];
+  assert.deepEqual(failureLines(rs), ["Error: a: the runtime exited during start with exit code 1 (the runtime's log: `agentspec logs a`)"]);
+});
