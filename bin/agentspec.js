@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The CLI ships as TypeScript source run through tsx, so `npm ci` is the whole install (no build step).
-import { register } from 'tsx/esm/api';
+// The shipped CLI runs the compiled JavaScript in dist/ (built by `npm run build`, which `npm ci`,
+// `npm pack` and `npm test` run first).
+import { main } from '../dist/cli/main.js';
 
-register();
-const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv);

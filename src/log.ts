@@ -1,8 +1,14 @@
-import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
 
 export type { Logger };
 export type LogFormat = 'text' | 'json';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Commands are quiet unless asked: warnings and errors only. */
+export const DEFAULT_LOG_LEVEL: LogLevel = 'warn';
 
 export interface LogOptions {
   format?: LogFormat;
@@ -10,38 +16,58 @@ export interface LogOptions {
   color?: boolean;
 }
 
+export function isLogLevel(v: string): v is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(v);
+}
+
 // Child processes (the runtime started by `apply`, test children) inherit these so that one
 // setting governs the whole process tree.
 function envDefaults(): Required<LogOptions> {
   const format = process.env.AGENTSPEC_LOG_FORMAT === 'json' ? 'json' : 'text';
+  const level = process.env.AGENTSPEC_LOG_LEVEL;
   return {
     format,
-    level: process.env.AGENTSPEC_LOG_LEVEL ?? 'info',
+    level: level !== undefined && isLogLevel(level) ? level : DEFAULT_LOG_LEVEL,
     color: process.env.NO_COLOR === undefined && process.stderr.isTTY === true,
   };
 }
 
+// pino and pino-pretty are loaded when the first line is logged, not at import: a command that
+// logs nothing at its level (`--version`, a quiet `validate`) starts without them.
+const load = createRequire(import.meta.url);
+
 function build(opts: LogOptions): Logger {
   const o = { ...envDefaults(), ...opts };
+  const pino = load('pino') as typeof import('pino');
   if (o.format === 'json') {
     // Synchronous stderr writes: a log line must not be lost when the process is killed right after.
-    return pino({ level: o.level, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
+    return pino.pino({ level: o.level, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
   }
-  const stream = pretty({
+  const pretty = load('pino-pretty') as typeof import('pino-pretty');
+  const stream = pretty.build({
     destination: 2,
     sync: true,
     colorize: o.color,
     ignore: 'hostname',
     translateTime: 'SYS:HH:MM:ss.l',
+    // One line per record: a warning on a terminal is one line, not a block of fields.
+    singleLine: true,
   });
-  return pino({ level: o.level, base: { pid: process.pid } }, stream);
+  return pino.pino({ level: o.level, base: { pid: process.pid } }, stream);
 }
 
-let root: Logger = build({});
+let options: LogOptions = {};
+let root: Logger | undefined;
 
 /** Reconfigure the process-wide logger (the CLI does this once from its global flags). */
 export function configureLogging(opts: LogOptions): void {
-  root = build(opts);
+  options = opts;
+  root = undefined;
+}
+
+function rootLogger(): Logger {
+  root ??= build(options);
+  return root;
 }
 
 /**
@@ -49,5 +75,6 @@ export function configureLogging(opts: LogOptions): void {
  * so a later `configureLogging` (CLI flags) takes effect everywhere.
  */
 export function logger(component?: string): Logger {
-  return component === undefined ? root : root.child({ component });
+  const r = rootLogger();
+  return component === undefined ? r : r.child({ component });
 }

@@ -1,6 +1,30 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const PACKAGE_NAME = '@agentspec/cli';
+
+// The same module runs from src/ (tests, through tsx), from dist/ (the shipped build) and from
+// other build folders, so the package root is found by walking up rather than by a fixed `../`.
+function readVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = path.join(dir, 'package.json');
+    let text: string | undefined;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (text !== undefined) {
+      const pkg = JSON.parse(text) as { name?: string; version?: string };
+      if (pkg.name === PACKAGE_NAME && typeof pkg.version === 'string') return pkg.version;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`${PACKAGE_NAME}: package.json not found above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
 
 /** The agentspec version (from package.json), recorded in lock info and printed by --version. */
-export const VERSION: string = pkg.version;
+export const VERSION: string = readVersion();

@@ -140,6 +140,8 @@ export class ProcessAdapter implements Adapter {
     child.unref();
     const startedAt = new Date();
     log.info({ package: p.package, runtime_pid: pid, port: p.port, snapshot: p.snapshotPath }, 'runtime process started');
+    opts.onProgress?.({ kind: 'spawned', pid });
+    let reportedSecond = 0;
 
     let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     child.once('exit', (code, sig) => (exited = { code, signal: sig }));
@@ -171,6 +173,11 @@ export class ProcessAdapter implements Adapter {
         throw new HealthTimeoutError(url, timeoutMs, p.logPath);
       }
       if (await healthy(url)) break;
+      const waited = Math.floor((Date.now() - startedAt.getTime()) / 1000);
+      if (waited > reportedSecond) {
+        reportedSecond = waited;
+        opts.onProgress?.({ kind: 'waiting', seconds: waited });
+      }
       await sleep(delay);
       delay = Math.min(delay * 2, 200);
     }
@@ -235,7 +242,7 @@ export class ProcessAdapter implements Adapter {
 
   async inspect(pkg: string, stateDir: string, info: RuntimeInfo, healthPath = '/healthz'): Promise<RuntimeStatus> {
     if (!isRuntimeOf(info.pid, snapshotPath(stateDir, pkg))) {
-      return { state: 'stopped', health: 'unknown' };
+      return { state: 'stopped', health: 'down' };
     }
     const started = Date.parse(info.started_at);
     const status: RuntimeStatus = {

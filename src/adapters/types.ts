@@ -34,15 +34,21 @@ export interface PreparedDeploy {
   pidPath: string;
 }
 
+/** What a runtime start is doing, for a person watching. */
+export type StartProgress = { kind: 'spawned'; pid: number } | { kind: 'waiting'; seconds: number };
+
 export interface StartOptions {
   /** Aborting rolls the start back: the half-started process is stopped. */
   signal?: AbortSignal;
   /** How long to wait for the health check to pass. */
   startTimeoutMs?: number;
+  /** Told when the process is spawned and once per second while it is not yet healthy. */
+  onProgress?: (event: StartProgress) => void;
 }
 
 export type RuntimeState = 'running' | 'stopped';
-export type HealthState = 'healthy' | 'unhealthy' | 'unknown';
+/** `down`: the process is not running; `unknown`: nothing to probe (no process recorded). */
+export type HealthState = 'healthy' | 'unhealthy' | 'down' | 'unknown';
 
 export interface RuntimeStatus {
   state: RuntimeState;

@@ -8,7 +8,7 @@ import { StateLockLostError } from '../state/errors.ts';
 import type { Backend, RuntimeInfo, State, StateEntry } from '../state/types.ts';
 import { ApplyFencedOutError } from './errors.ts';
 import { previousAttributes } from './previous.ts';
-import { countResults, type ActionResult, type ApplyCounts, type ProgressSink } from './progress.ts';
+import { countResults, type ActionResult, type ApplyCounts, type ProgressSink, type StartProgress } from './progress.ts';
 import { liveRuntimePids, refreshEntries } from './refresh.ts';
 
 /** One package of the spec, lowered, with the target it deploys to. */
@@ -176,7 +176,8 @@ async function applyPackage(
     prepared = await adapter.prepare({ package: spec.name, document: spec.document, target: spec.target, stateDir: opts.stateDir });
   } catch (err) {
     const message = errorMessage(err);
-    log.error({ package: spec.name, err: message }, 'could not prepare the deployment');
+    // Returned in the result, which the command reports once per failure; logged for -v and JSON logs.
+    log.info({ package: spec.name, err: message }, 'could not prepare the deployment');
     const at = now();
     for (const a of changed) {
       if (a.action === 'delete' || a.resource === undefined) continue;
@@ -214,14 +215,17 @@ async function applyPackage(
     stopped = true;
   } catch (err) {
     failure = `could not stop the previous runtime: ${errorMessage(err)}`;
-    log.error({ package: spec.name, err: failure }, 'runtime failed to stop');
+    // Returned in the result, which the command reports once per failure; logged for -v and JSON logs.
+    log.info({ package: spec.name, err: failure }, 'runtime failed to stop');
   }
   if (failure === undefined) {
     try {
-      info = { ...(await adapter.start(prepared, opts.signal ? { signal: opts.signal } : {})), snapshot: prepared.snapshotPath };
+      const onProgress = (e: StartProgress): void => opts.progress?.runtime?.(spec.name, e);
+      info = { ...(await adapter.start(prepared, { onProgress, ...(opts.signal ? { signal: opts.signal } : {}) })), snapshot: prepared.snapshotPath };
     } catch (err) {
       failure = errorMessage(err);
-      log.error({ package: spec.name, err: failure }, 'runtime failed to start');
+      // Returned in the result, which the command reports once per failure; logged for -v and JSON logs.
+      log.info({ package: spec.name, err: failure }, 'runtime failed to start');
     }
   }
 
@@ -406,7 +410,8 @@ export async function destroySpec(packages: readonly string[], opts: EngineOptio
           await adapter.stop(pkg, opts.stateDir, recordedPids(es));
         } catch (err) {
           failure = errorMessage(err);
-          logger('apply').error({ package: pkg, err: failure }, 'could not stop the runtime');
+          // Returned in the result, which the command reports once per failure; logged for -v and JSON logs.
+          logger('apply').info({ package: pkg, err: failure }, 'could not stop the runtime');
         }
       }
       const rs: ActionResult[] = entries.map((e) => ({

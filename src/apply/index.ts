@@ -2,7 +2,18 @@ export { applySpec, destroySpec, type DestroyResult, type EngineOptions, type En
 export { ApplyFailedError, ApplyFencedOutError, ApplyInterruptedError } from './errors.ts';
 export { interruptOutcome, trapInterrupts, type InterruptTrap } from './interrupt.ts';
 export { previousAttributes } from './previous.ts';
-export { countResults, countsLine, textProgress, type ActionResult, type ApplyCounts, type ProgressSink } from './progress.ts';
+export {
+  applySummary,
+  countResults,
+  countsLine,
+  destroySummary,
+  failureLines,
+  textProgress,
+  type ActionResult,
+  type ApplyCounts,
+  type ProgressSink,
+  type StartProgress,
+} from './progress.ts';
 export { liveRuntimePids, refreshEntries } from './refresh.ts';
 export { loadDocuments, loadPackages, type LoadOptions } from './spec.ts';
 export { chooseTarget, describeTarget, DEFAULT_HEALTH_PATH, DEFAULT_PORT } from './target.ts';

@@ -3,15 +3,16 @@ import type { Command } from 'commander';
 import {
   ApplyInterruptedError,
   applySpec,
-  countsLine,
+  applySummary,
   describeTarget,
+  failureLines,
   loadPackages,
   textProgress,
   interruptOutcome,
   trapInterrupts,
   type EngineResult,
 } from '../apply/index.ts';
-import { planToJson, renderPlan } from '../plan/index.ts';
+import { hasChanges, planToJson, renderPlan } from '../plan/index.ts';
 import { PLAN_ADVICE, confirmOnTerminal } from './confirm.ts';
 import { action, globalOptions, openStateBackend, io, parseDuration } from './context.ts';
 
@@ -76,7 +77,7 @@ export function register(program: Command): void {
                   confirm: () =>
                     confirmOnTerminal('apply', '\nApply these changes? Only "yes" is accepted: ', { advice: PLAN_ADVICE, signal: trap.signal }),
                 }),
-            ...(json ? {} : { progress: textProgress(io.out) }),
+            ...(json ? {} : { progress: textProgress(io.out, { live: process.stdout.isTTY === true }) }),
           });
         } catch (err) {
           const sig = trap.received();
@@ -92,13 +93,14 @@ export function register(program: Command): void {
           if (!json) io.out('Apply cancelled; nothing was changed.\n');
           return 1;
         }
-        if (!json) io.out(`\n${countsLine(result.counts)}\n`);
+        // A plan with nothing to do already said "No changes." and nothing else is added to it.
+        if (!json && (hasChanges(result.plan) || result.results.length > 0)) {
+          for (const line of failureLines(result.results)) io.err(`${line}\n`);
+          io.out(`\n${applySummary(result.counts)}\n`);
+        }
         const sig = trap.received();
         if (result.interrupted || sig !== undefined) throw new ApplyInterruptedError('apply', sig ?? 'signal');
-        if (result.counts.failed > 0) {
-          io.err(`Error: ${result.counts.failed} resource(s) failed; the errors are shown above and recorded in the state.\n`);
-          return 1;
-        }
+        if (result.counts.failed > 0) return 1;
         return 0;
       }),
     );

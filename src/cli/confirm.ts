@@ -16,6 +16,7 @@ export class ConfirmationRequiredError extends AgentspecError {
 
 /** What apply and destroy advise when they cannot ask. */
 export const PLAN_ADVICE = 'review the plan with `agentspec plan` and run again with --auto-approve';
+export const DESTROY_ADVICE = 'review the plan with `agentspec plan --destroy` and run again with --auto-approve';
 
 export interface ConfirmOptions {
   /** Said when there is no terminal to ask on, e.g. "run again with --auto-approve". */

@@ -9,7 +9,8 @@ export interface GlobalOptions {
   /** A `postgres://…` URL; undefined means the local file (or $AGENTSPEC_STATE_BACKEND). */
   stateBackend: string | undefined;
   logFormat: LogFormat;
-  logLevel: string;
+  /** `--log-level` (or `-v`: info); undefined when neither was given. */
+  logLevel: string | undefined;
   color: boolean;
 }
 
@@ -20,7 +21,7 @@ export function globalOptions(cmd: Command): GlobalOptions {
     stateFile: typeof o.stateFile === 'string' ? o.stateFile : '.agentspec.state.json',
     stateBackend: typeof o.stateBackend === 'string' ? o.stateBackend : undefined,
     logFormat,
-    logLevel: typeof o.logLevel === 'string' ? o.logLevel : 'info',
+    logLevel: typeof o.logLevel === 'string' ? o.logLevel : o.v === true ? 'info' : undefined,
     color: o.color !== false,
   };
 }
@@ -61,12 +62,20 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number> 
   };
 }
 
-/** Parse a duration flag like `30s`, `1m`, `500ms`, `2h` or a bare number of seconds into ms. */
+/**
+ * Parse a duration flag like `30s`, `1m`, `500ms` or `2h` into ms. A bare number is refused (is
+ * `30` seconds or milliseconds?), except `0`, which means "do not wait".
+ */
 export function parseDuration(flag: string, value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (m === null) throw new UsageError(`${flag}: invalid duration "${value}" (use e.g. 500ms, 30s, 5m)`);
+  const v = value.trim();
+  if (/^0+(\.0+)?$/.test(v)) return 0;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v);
+  if (m === null) {
+    const hint = /^\d+(\.\d+)?$/.test(v) ? ` (a unit is needed: ${v}s or ${v}ms?)` : ' (use e.g. 500ms, 30s, 5m, 2h; 0 means no wait)';
+    throw new UsageError(`${flag}: invalid duration "${value}"${hint}`);
+  }
   const n = Number(m[1]);
-  const unit = m[2] ?? 's';
+  const unit = m[2];
   const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
   return Math.round(n * factor);
 }

@@ -2,16 +2,17 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import {
   ApplyInterruptedError,
-  countsLine,
   destroySpec,
+  destroySummary,
+  failureLines,
   loadDocuments,
   textProgress,
   interruptOutcome,
   trapInterrupts,
   type DestroyResult,
 } from '../apply/index.ts';
-import { renderPlan } from '../plan/index.ts';
-import { PLAN_ADVICE, confirmOnTerminal } from './confirm.ts';
+import { hasChanges, renderPlan } from '../plan/index.ts';
+import { DESTROY_ADVICE, confirmOnTerminal } from './confirm.ts';
 import { action, globalOptions, openStateBackend, io, parseDuration } from './context.ts';
 
 interface DestroyFlags {
@@ -48,11 +49,11 @@ export function register(program: Command): void {
               stateDir,
               lockTimeoutMs,
               signal: trap.signal,
-              onPlan: (plan) => io.out(renderPlan(plan, { color })),
+              onPlan: (plan) => io.out(renderPlan(plan, { color, destroy: true })),
               ...(flags.autoApprove === true
                 ? {}
-                : { confirm: () => confirmOnTerminal('destroy', '\nDestroy these resources? Only "yes" is accepted: ', { advice: PLAN_ADVICE, signal: trap.signal }) }),
-              progress: textProgress(io.out),
+                : { confirm: () => confirmOnTerminal('destroy', '\nDestroy these resources? Only "yes" is accepted: ', { advice: DESTROY_ADVICE, signal: trap.signal }) }),
+              progress: textProgress(io.out, { live: process.stdout.isTTY === true }),
             },
           );
         } catch (err) {
@@ -67,7 +68,10 @@ export function register(program: Command): void {
           io.out('Destroy cancelled; nothing was changed.\n');
           return 1;
         }
-        io.out(`\n${countsLine(result.counts)}\n`);
+        if (hasChanges(result.plan) || result.results.length > 0) {
+          for (const line of failureLines(result.results)) io.err(`${line}\n`);
+          io.out(`\n${destroySummary(result.counts)}\n`);
+        }
         const sig = trap.received();
         if (result.interrupted || sig !== undefined) throw new ApplyInterruptedError('destroy', sig ?? 'signal');
         return result.counts.failed > 0 ? 1 : 0;

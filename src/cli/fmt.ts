@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { AgentspecError, ExitCode, UsageError, errorMessage } from '../errors.ts';
-import { format, formatDiagnostics, parse } from '../lang/index.ts';
+import { format, formatDiagnostics, listSpecFiles, parse } from '../lang/index.ts';
 import { logger } from '../log.ts';
 import { action, globalOptions, io } from './context.ts';
 
@@ -24,7 +24,7 @@ export class FmtFileError extends AgentspecError {
   }
 }
 
-/** Directory arguments stand for their `*.ias` files (not recursive), sorted by name. */
+/** Directory arguments stand for the `*.ias` files under them, recursively, as `validate` reads them. */
 async function expand(arg: string): Promise<string[]> {
   let st;
   try {
@@ -36,11 +36,15 @@ async function expand(arg: string): Promise<string[]> {
     if (!arg.endsWith('.ias')) throw new FmtFileError(arg, 'not an IntentLang file (expected a .ias file or a directory)');
     return [arg];
   }
-  const names = (await fs.readdir(arg, { withFileTypes: true }))
-    .filter((d) => d.name.endsWith('.ias') && !d.isDirectory())
-    .map((d) => d.name)
-    .sort();
-  return names.map((n) => path.join(arg, n));
+  let files: string[];
+  try {
+    files = await listSpecFiles(arg);
+  } catch (err) {
+    throw new FmtFileError(arg, `cannot list: ${errorMessage(err)}`, err);
+  }
+  // A directory with nothing to format is a mistake (a wrong path), not a pass.
+  if (files.length === 0) throw new FmtFileError(arg, 'no .ias files in this directory or below it');
+  return files;
 }
 
 /**
@@ -84,7 +88,7 @@ export async function rewriteAtomically(link: string, text: string): Promise<voi
   }
 }
 
-/** Format every file named (directories expand to their `*.ias`). Returns the exit code. */
+/** Format every file named (directories expand to the `*.ias` files under them). Returns the exit code. */
 export async function runFmt(args: readonly string[], opts: FmtOptions): Promise<number> {
   if (opts.check && opts.write) throw new UsageError('--check and --write cannot be used together (--check never writes)');
   let failed = false;
@@ -143,7 +147,7 @@ export function register(program: Command): void {
   program
     .command('fmt')
     .description('print IntentLang files in canonical form, comments kept (--write rewrites them, --check verifies)')
-    .argument('<paths...>', '.ias files or directories (their *.ias files)')
+    .argument('<paths...>', '.ias files or directories (the *.ias files under them, recursively)')
     .option('--check', 'write nothing; list files that are not canonical and exit 1 if any')
     .option('--write', 'rewrite files that change, in place, and list them')
     .action(

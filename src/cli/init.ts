@@ -46,8 +46,8 @@ export interface InitResult {
 }
 
 /** Write the template's files into `dir` (created if missing); never overwrites a file. */
-export async function writeStarter(dir: string, template: Template): Promise<InitResult> {
-  const files = template.files(packageNameFor(dir));
+export async function writeStarter(dir: string, template: Template, port: number = template.port): Promise<InitResult> {
+  const files = template.files(packageNameFor(dir), port);
   const clashes: string[] = [];
   const toWrite: TemplateFile[] = [];
   const skipped: string[] = [];
@@ -75,7 +75,8 @@ export async function writeStarter(dir: string, template: Template): Promise<Ini
   return { written, skipped };
 }
 
-function nextSteps(dir: string, template: Template): string {
+// Every line is meant to be pasted as it is, from where init was run (a test runs them).
+function nextSteps(dir: string, template: Template, port: number): string {
   const spec = dir === '.' ? template.spec : path.join(dir, template.spec);
   const lines = [
     '',
@@ -83,8 +84,8 @@ function nextSteps(dir: string, template: Template): string {
     ...(dir === '.' ? [] : [`  cd ${dir}`]),
     `  agentspec validate ${template.spec}      # check the spec`,
     `  agentspec plan ${template.spec}          # see what apply would do`,
-    `  agentspec apply ${template.spec}         # start the agents on port ${template.port}`,
-    `  curl -s -X POST http://127.0.0.1:${template.port}/v1/agents/${template.agent}/invoke \\`,
+    `  agentspec apply ${template.spec}         # start the agents on port ${port}`,
+    `  curl -s -X POST http://127.0.0.1:${port}/v1/agents/${template.agent}/invoke \\`,
     `       -H 'content-type: application/json' -d '{"message":"hello"}'`,
     `  agentspec destroy ${template.spec}       # stop them`,
     '',
@@ -93,15 +94,22 @@ function nextSteps(dir: string, template: Template): string {
   return lines.join('\n') + '\n';
 }
 
-export async function runInit(dir: string, templateName: string): Promise<number> {
+function portFlag(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) throw new UsageError(`--port: "${value}" is not a port (1..65535)`);
+  return Number(value);
+}
+
+export async function runInit(dir: string, templateName: string, portValue?: string): Promise<number> {
   const template = findTemplate(templateName);
   if (template === undefined) {
     throw new UsageError(`unknown template "${templateName}" (available: ${TEMPLATES.map((t) => t.name).join(', ')})`);
   }
-  const { written, skipped } = await writeStarter(dir, template);
+  const port = portFlag(portValue, template.port);
+  const { written, skipped } = await writeStarter(dir, template, port);
   for (const w of written) io.out(`created ${w}\n`);
   for (const s of skipped) io.out(`kept existing ${s}\n`);
-  io.out(nextSteps(dir, template));
+  io.out(nextSteps(dir, template, port));
   return ExitCode.ok;
 }
 
@@ -111,5 +119,6 @@ export function register(program: Command): void {
     .description('create a starter project that runs locally without an API key')
     .argument('[dir]', 'directory to create the project in', '.')
     .option('--template <name>', `starter template (${TEMPLATES.map((t) => `${t.name}: ${t.description}`).join('; ')})`, 'basic')
-    .action(action(async (dir: string, opts: { template: string }) => runInit(dir, opts.template)));
+    .option('--port <port>', 'port the local runtime listens on (default: 8080)')
+    .action(action(async (dir: string, opts: { template: string; port?: string }) => runInit(dir, opts.template, opts.port)));
 }

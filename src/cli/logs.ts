@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
@@ -30,16 +30,26 @@ function readFrom(file: string, start: number, end: number): string {
   }
 }
 
-function lastLines(text: string, n: number | undefined): string {
+/**
+ * The last `n` records of a log. A record is a line and the indented lines under it (a stack
+ * trace, the fields of a multi-line record), so a tail never starts in the middle of one.
+ */
+export function lastRecords(text: string, n: number | undefined): string {
   if (n === undefined) return text;
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  const kept = n === 0 ? [] : lines.slice(-n);
-  return kept.length === 0 ? '' : `${kept.join('\n')}\n`;
+  const records: string[][] = [];
+  for (const line of lines) {
+    const last = records[records.length - 1];
+    if (last !== undefined && /^\s/.test(line) && line.trim() !== '') last.push(line);
+    else records.push([line]);
+  }
+  const kept = n === 0 ? [] : records.slice(-n);
+  return kept.length === 0 ? '' : `${kept.flat().join('\n')}\n`;
 }
 
 /** Packages whose runtime log is asked for: by agent name, by package name, or all of them. */
-async function packagesFor(name: string | undefined, g: GlobalOptions, stateDir: string): Promise<string[]> {
+async function packagesFor(name: string | undefined, g: GlobalOptions): Promise<string[]> {
   const backend = openStateBackend(g);
   let fqns: string[];
   try {
@@ -47,13 +57,12 @@ async function packagesFor(name: string | undefined, g: GlobalOptions, stateDir:
   } finally {
     await backend.close?.();
   }
-  const logDir = path.join(workDir(stateDir), 'logs');
-  const withLogs = existsSync(logDir) ? readdirSync(logDir).filter((f) => f.endsWith('.log')).map((f) => f.slice(0, -4)) : [];
+  // Only what is deployed: the log of a package destroyed long ago is history, not output.
   const inState = [...new Set(fqns.map(packageOf))];
-  if (name === undefined) return [...new Set([...inState, ...withLogs])].sort();
+  if (name === undefined) return inState.sort();
   const byAgent = [...new Set(fqns.filter((f) => f.endsWith(`/Agent/${name}`)).map(packageOf))];
   if (byAgent.length > 0) return byAgent;
-  if (inState.includes(name) || withLogs.includes(name)) return [name];
+  if (inState.includes(name)) return [name];
   const agents = fqns.filter((f) => f.includes('/Agent/')).map((f) => f.slice(f.lastIndexOf('/') + 1));
   throw new AgentspecError(
     'E_NOT_DEPLOYED',
@@ -64,20 +73,20 @@ async function packagesFor(name: string | undefined, g: GlobalOptions, stateDir:
 export function register(program: Command): void {
   program
     .command('logs')
-    .description("print the runtime's log (of the package serving AGENT, or of every deployed package)")
+    .description("print the runtime's log (of the package serving AGENT, or of every deployed package; packages no longer deployed are left out)")
     .argument('[agent]', 'agent (or package) name')
     .option('-f, --follow', 'keep printing new lines until interrupted')
-    .option('-n, --tail <lines>', 'only the last N lines')
+    .option('-n, --tail <n>', 'only the last N records (a record and its indented continuation lines)')
     .action(
       action(async (agent: string | undefined, flags: LogsFlags, cmd: Command) => {
         const g = globalOptions(cmd);
         let tail: number | undefined;
         if (flags.tail !== undefined) {
           tail = Number(flags.tail);
-          if (!Number.isInteger(tail) || tail < 0) throw new UsageError(`--tail: expected a number of lines, got "${flags.tail}"`);
+          if (!Number.isInteger(tail) || tail < 0) throw new UsageError(`--tail: expected a number of records, got "${flags.tail}"`);
         }
         const stateDir = path.dirname(path.resolve(g.stateFile));
-        const packages = await packagesFor(agent, g, stateDir);
+        const packages = await packagesFor(agent, g);
         const files = packages.map((p) => ({ pkg: p, file: logPath(stateDir, p) })).filter((f) => existsSync(f.file));
         if (files.length === 0) {
           io.err(`No runtime logs yet${agent === undefined ? '' : ` for "${agent}"`} (looked in ${path.join(workDir(stateDir), 'logs')}).\n`);
@@ -88,7 +97,7 @@ export function register(program: Command): void {
         for (const { pkg, file } of files) {
           const size = statSync(file).size;
           if (header) io.out(`==> ${pkg} <==\n`);
-          io.out(lastLines(readFrom(file, 0, size), tail));
+          io.out(lastRecords(readFrom(file, 0, size), tail));
           offsets.set(file, size);
         }
         if (flags.follow !== true) return 0;

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AgentspecError, ExitCode, errorMessage } from '../errors.ts';
-import { configureLogging, logger } from '../log.ts';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, configureLogging, isLogLevel, logger } from '../log.ts';
 import { VERSION } from '../version.ts';
 import { globalOptions, io, lastExitCode, resetExitCode } from './context.ts';
 import { register as registerApply } from './apply.ts';
@@ -15,6 +15,15 @@ import { register as registerState } from './state.ts';
 import { register as registerStatus } from './status.ts';
 import { register as registerValidate } from './validate.ts';
 
+// A server's log is its output, so `run` (also the runtime `apply` starts) logs at info; every
+// other command prints its result on stdout and only warnings and errors on stderr.
+function logLevel(flag: string | undefined, cmd: Command): string {
+  if (flag !== undefined) return flag;
+  const env = process.env.AGENTSPEC_LOG_LEVEL;
+  if (env !== undefined && isLogLevel(env)) return env;
+  return cmd.name() === 'run' ? 'info' : DEFAULT_LOG_LEVEL;
+}
+
 export function buildProgram(): Command {
   const program = new Command('agentspec')
     .description('Declarative toolchain for AI agents: plan, apply and run IntentLang (.ias) specs')
@@ -22,14 +31,15 @@ export function buildProgram(): Command {
     .option('--state-file <path>', 'state file', '.agentspec.state.json')
     .option('--state-backend <url>', 'keep the state in PostgreSQL (postgres://…[?workspace=NAME]) instead of --state-file (default: $AGENTSPEC_STATE_BACKEND)')
     .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['text', 'json']).default('text'))
-    .option('--log-level <level>', 'log level (trace, debug, info, warn, error)', 'info')
+    .addOption(new Option('--log-level <level>', `log level on stderr (default: ${DEFAULT_LOG_LEVEL}; \`run\`: info)`).choices(LOG_LEVELS))
+    .option('-v', 'same as --log-level info')
     .option('--no-color', 'disable colors')
     .showHelpAfterError()
     .exitOverride();
 
   program.hook('preAction', (_root, actionCmd) => {
     const g = globalOptions(actionCmd);
-    configureLogging({ format: g.logFormat, level: g.logLevel, color: g.color && process.stderr.isTTY === true });
+    configureLogging({ format: g.logFormat, level: logLevel(g.logLevel, actionCmd), color: g.color && process.stderr.isTTY === true });
   });
 
   for (const register of [

@@ -11,6 +11,7 @@ interface PlanFlags {
   json?: boolean;
   detailedExitcode?: boolean;
   verbose?: boolean;
+  destroy?: boolean;
 }
 
 function targetLabel(doc: Parameters<typeof chooseTarget>[0], target: string | undefined): string | undefined {
@@ -33,6 +34,7 @@ export function register(program: Command): void {
     .option('--json', 'print the plan as JSON')
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are')
     .option('--verbose', 'also list unchanged resources')
+    .option('--destroy', 'show what `agentspec destroy` would remove')
     .action(
       action(async (paths: string[], flags: PlanFlags, cmd: Command) => {
         const g = globalOptions(cmd);
@@ -45,12 +47,16 @@ export function register(program: Command): void {
         try {
           const state = await backend.load();
           const packages = docs.map((d) => d.package.name);
-          const plan = computePlan({
-            packages,
-            desired: docs.flatMap((d) => d.resources ?? []),
-            entries: refreshEntries(state.entries, stateDir),
-            previous: previousAttributes(stateDir, packages, state.entries),
-          });
+          const destroy = flags.destroy === true;
+          // The same plan destroy computes: every entry of the packages goes.
+          const plan = destroy
+            ? computePlan({ packages, desired: [], entries: state.entries })
+            : computePlan({
+                packages,
+                desired: docs.flatMap((d) => d.resources ?? []),
+                entries: refreshEntries(state.entries, stateDir),
+                previous: previousAttributes(stateDir, packages, state.entries),
+              });
           if (flags.json === true) {
             io.out(`${JSON.stringify(planToJson(plan), null, 2)}\n`);
           } else {
@@ -59,7 +65,7 @@ export function register(program: Command): void {
               const label = targetLabel(d, flags.target);
               if (label !== undefined) targets.set(d.package.name, label);
             }
-            io.out(renderPlan(plan, { color, verbose: flags.verbose === true, targets }));
+            io.out(renderPlan(plan, { color, verbose: flags.verbose === true, targets, destroy }));
           }
           return flags.detailedExitcode === true && hasChanges(plan) ? 2 : 0;
         } finally {

@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { AgentspecError, ExitCode } from '../errors.ts';
-import { LocalBackend, PostgresBackend, serializeState, type Backend, type LockInfo, type StateEntry } from '../state/index.ts';
+import { AgentspecError, ExitCode, errorMessage } from '../errors.ts';
+import { LocalBackend, PostgresBackend, parseState, serializeState, type Backend, type LockInfo, type State, type StateEntry } from '../state/index.ts';
 import { confirmOnTerminal } from './confirm.ts';
 import { action, globalOptions, io, openStateBackend, parseDuration } from './context.ts';
 
@@ -25,6 +26,65 @@ function lockTimeoutMs(flags: LockFlags): number {
 function withLockTimeout(cmd: Command): Command {
   return cmd
     .option('--lock-timeout <duration>', 'how long to wait for the state lock (e.g. 30s, 5m; 0 fails at once)', '30s');
+}
+
+/** `state recover` refuses to replace a state that is fine without --force. */
+export class StateValidError extends AgentspecError {
+  readonly location: string;
+
+  constructor(location: string, state: State) {
+    super(
+      'E_STATE_VALID',
+      `The state ${location} is valid (serial ${state.serial}, ${state.entries.length} entries); recovering would replace it with its backup ` +
+        'and lose the changes shown above. Pass --force to recover anyway.',
+      { exitCode: ExitCode.failure },
+    );
+    this.location = location;
+  }
+}
+
+type FileRead = { kind: 'valid'; state: State; text: string } | { kind: 'missing' } | { kind: 'unreadable'; text: string; reason: string };
+
+async function readStateFileOf(file: string): Promise<FileRead> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    throw new AgentspecError('E_STATE_READ', `cannot read ${file}: ${errorMessage(err)}`, { cause: err });
+  }
+  try {
+    return { kind: 'valid', state: parseState(text).state, text };
+  } catch (err) {
+    return { kind: 'unreadable', text, reason: errorMessage(err) };
+  }
+}
+
+function sameFile(a: FileRead, b: FileRead): boolean {
+  if (a.kind === 'missing' || b.kind === 'missing') return a.kind === b.kind;
+  return a.text === b.text;
+}
+
+/** Entry by entry, what the state becomes if the backup replaces it. */
+function recoverDiff(current: FileRead, backup: State): string {
+  const head =
+    current.kind === 'valid'
+      ? `Recovering replaces the state (serial ${current.state.serial}) with its backup (serial ${backup.serial}):`
+      : `The state is ${current.kind === 'missing' ? 'missing' : `unreadable (${current.reason})`}; its backup (serial ${backup.serial}) has:`;
+  const now = new Map((current.kind === 'valid' ? current.state.entries : []).map((e) => [e.fqn, e]));
+  const then = new Map(backup.entries.map((e) => [e.fqn, e]));
+  const lines: string[] = [head];
+  for (const fqn of [...new Set([...now.keys(), ...then.keys()])].sort()) {
+    const a = now.get(fqn);
+    const b = then.get(fqn);
+    if (a === undefined) lines.push(`  + ${fqn} (${b!.status})`);
+    else if (b === undefined) lines.push(`  - ${fqn} (${a.status}; no longer recorded)`);
+    else if (a.hash !== b.hash || a.status !== b.status || a.runtime?.pid !== b.runtime?.pid) {
+      lines.push(`  ~ ${fqn} (${a.status} -> ${b.status}${a.hash === b.hash ? '' : ', other content hash'}${a.runtime?.pid === b.runtime?.pid ? '' : `, pid ${a.runtime?.pid ?? '-'} -> ${b.runtime?.pid ?? '-'}`})`);
+    }
+  }
+  if (lines.length === 1) lines.push('  (the same entries)');
+  return lines.join('\n');
 }
 
 function pad(s: string, n: number): string {
@@ -66,11 +126,10 @@ async function lockStatusOf(b: Backend): Promise<{ info: LockInfo | null; held: 
 export function register(program: Command): void {
   const state = program.command('state').description('inspect the state, its lock and its backup; recover by hand');
 
-  withLockTimeout(state.command('list').description('list the resources recorded in the state'))
+  state.command('list').description('list the resources recorded in the state')
     .option('--json', 'print the entries as JSON')
     .action(
-      action(async (opts: LockFlags & { json?: boolean }, cmd: Command) => {
-        lockTimeoutMs(opts);
+      action(async (opts: { json?: boolean }, cmd: Command) => {
         const s = await backendFor(cmd).load();
         if (opts.json === true) io.out(`${JSON.stringify(s.entries, null, 2)}\n`);
         else if (s.entries.length === 0) io.out('No resources in the state.\n');
@@ -79,10 +138,9 @@ export function register(program: Command): void {
       }),
     );
 
-  withLockTimeout(state.command('show').description('print one state entry as JSON').argument('<fqn>', 'the resource FQN (see `state list`)'))
+  state.command('show').description('print one state entry as JSON').argument('<fqn>', 'the resource FQN (see `state list`)')
     .action(
-      action(async (fqn: string, opts: LockFlags, cmd: Command) => {
-        lockTimeoutMs(opts);
+      action(async (fqn: string, _opts: unknown, cmd: Command) => {
         const s = await backendFor(cmd).load();
         const entry = s.entries.find((e) => e.fqn === fqn);
         if (entry === undefined) {
@@ -93,11 +151,10 @@ export function register(program: Command): void {
       }),
     );
 
-  withLockTimeout(state.command('lock-info').description('print who holds the state lock'))
+  state.command('lock-info').description('print who holds the state lock')
     .option('--json', 'print the lock info as JSON (null when not locked)')
     .action(
-      action(async (opts: LockFlags & { json?: boolean }, cmd: Command) => {
-        lockTimeoutMs(opts);
+      action(async (opts: { json?: boolean }, cmd: Command) => {
         const status = await lockStatusOf(backendFor(cmd));
         const live = status?.held === true ? status.info : null;
         if (opts.json === true) {
@@ -116,12 +173,11 @@ export function register(program: Command): void {
       }),
     );
 
-  withLockTimeout(state.command('unlock').description('remove a lock by id, like terraform force-unlock').argument('<lock-id>', 'the id shown by `state lock-info` or in a lock timeout error'))
+  state.command('unlock').description('remove a lock by id, like terraform force-unlock').argument('<lock-id>', 'the id shown by `state lock-info` or in a lock timeout error')
     .option('--force', 'remove the lock even though its holder is alive (the holder then fails its next save and writes nothing)')
     .option('--auto-approve', 'do not ask for confirmation')
     .action(
-      action(async (id: string, opts: LockFlags & { force?: boolean; autoApprove?: boolean }, cmd: Command) => {
-        lockTimeoutMs(opts);
+      action(async (id: string, opts: { force?: boolean; autoApprove?: boolean }, cmd: Command) => {
         const b = backendFor(cmd);
         const status = await lockStatusOf(b);
         if (status === null) throw new AgentspecError('E_STATE_UNLOCK', `Not locked: there is no lock file for ${b.location}.`);
@@ -153,13 +209,22 @@ export function register(program: Command): void {
       }),
     );
 
-  withLockTimeout(state.command('recover').description('replace the state with its backup (under the lock)'))
+  withLockTimeout(state.command('recover').description('replace the state with its backup (under the lock); shows what changes first'))
+    .option('--force', 'recover even though the current state is valid (its changes since the backup are lost)')
     .option('--auto-approve', 'do not ask for confirmation')
     .action(
-      action(async (opts: LockFlags & { autoApprove?: boolean }, cmd: Command) => {
+      action(async (opts: LockFlags & { force?: boolean; autoApprove?: boolean }, cmd: Command) => {
         const timeoutMs = lockTimeoutMs(opts);
         const b = backendFor(cmd);
         if (b.recover === undefined) throw new AgentspecError('E_STATE_NO_BACKUP', `The state backend at ${b.location} keeps no backup to recover from.`);
+        // What recovering would change, shown before anything is asked or written.
+        const before = b instanceof LocalBackend ? await readStateFileOf(b.path) : undefined;
+        const backup = b instanceof LocalBackend ? await readStateFileOf(b.backupPath) : undefined;
+        if (before !== undefined && backup?.kind === 'valid') {
+          io.out(`${recoverDiff(before, backup.state)}\n`);
+          if (before.kind === 'valid' && opts.force !== true) throw new StateValidError(b.location, before.state);
+        }
+        // The prompt holds no lock; the state is checked again once the lock is held.
         const ok = await confirmWith(opts, 'state recover', `Replace the state ${b.location} with its backup? The current state file is overwritten.`);
         if (!ok) {
           io.err('Cancelled; nothing was changed.\n');
@@ -167,6 +232,9 @@ export function register(program: Command): void {
         }
         await b.lock({ operation: 'state recover', timeoutMs });
         try {
+          if (b instanceof LocalBackend && before !== undefined && !sameFile(before, await readStateFileOf(b.path))) {
+            throw new AgentspecError('E_STATE_CHANGED', `The state ${b.location} changed since the diff above was shown; nothing was changed. Run \`agentspec state recover\` again.`);
+          }
           const s = await b.recover();
           io.out(`Restored ${b.location} from its backup (serial ${s.serial}, ${s.entries.length} entries).\n`);
         } finally {
@@ -176,10 +244,9 @@ export function register(program: Command): void {
       }),
     );
 
-  withLockTimeout(state.command('pull').description('print the state as JSON'))
+  state.command('pull').description('print the state as JSON')
     .action(
-      action(async (opts: LockFlags, cmd: Command) => {
-        lockTimeoutMs(opts);
+      action(async (_opts: unknown, cmd: Command) => {
         io.out(serializeState(await backendFor(cmd).load()));
         return ExitCode.ok;
       }),

@@ -57,7 +57,7 @@ function table(rows: Row[]): string {
 export function register(program: Command): void {
   program
     .command('status')
-    .description('show each deployed resource with its runtime state, pid, endpoint, health and uptime')
+    .description('show each deployed resource with its runtime state, pid, endpoint, health and uptime; exit 1 when one is failed or its runtime is down')
     .argument('[paths...]', 'spec files (.ias) or directories (default: everything in the state)')
     .option('--env <name>', 'environment the spec was applied with')
     .option('--target <name>', 'binding or deploy target (for its health path)')
@@ -130,7 +130,8 @@ export function register(program: Command): void {
         } else {
           io.out(table(rows));
         }
-        return 0;
+        // Scripts and monitors can rely on the exit code: 1 when something is not serving.
+        return rows.some((r) => r.state === 'failed' || r.health === 'down') ? 1 : 0;
       }),
     );
 }

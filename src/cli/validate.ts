@@ -40,7 +40,7 @@ export function register(program: Command): void {
   program
     .command('validate')
     .description('check .ias files: syntax, required attributes, references and environments')
-    .argument('<paths...>', '.ias files or directories (a directory means its *.ias files, not recursive)')
+    .argument('<paths...>', '.ias files or directories (a directory means the *.ias files under it, recursively)')
     .addOption(new Option('--format <format>', 'diagnostics format on stderr').choices(['text', 'json']).default('text'))
     .action(
       action(async (paths: string[], opts: { format: 'text' | 'json' }, cmd: Command) => {

@@ -12,6 +12,6 @@ export {
 } from './diagnostics.ts';
 export { lex, type LexResult } from './lexer.ts';
 export { parse, type ParseResult } from './parser.ts';
-export { loadSources, SPEC_EXTENSION, type LoadedRoot, type LoadOptions, type LoadResult } from './load.ts';
+export { listSpecFiles, loadSources, SPEC_EXTENSION, type LoadedRoot, type LoadOptions, type LoadResult } from './load.ts';
 export { KEYWORDS, type Token, type TokenKind } from './tokens.ts';
 export { format } from './format.ts';

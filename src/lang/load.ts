@@ -88,7 +88,7 @@ function errText(err: unknown): string {
 
 /**
  * Reads, parses and resolves the imports of the given files and directories (a directory
- * stands for its `*.ias` files, non-recursive, sorted). Never rejects for a problem in the
+ * stands for the `*.ias` files under it, recursively, sorted: see `listSpecFiles`). Never rejects for a problem in the
  * specs: missing files, wrong extensions, unreadable files, parse errors, missing imports and
  * import cycles are all diagnostics.
  */
@@ -131,7 +131,7 @@ class Loader {
       } else if (kind === 'dir') {
         let names: string[];
         try {
-          names = (await readdir(abs)).filter((n) => n.endsWith(SPEC_EXTENSION)).sort();
+          names = (await listSpecFiles(abs)).map((f) => path.relative(abs, f));
         } catch (err) {
           all.push(diagnostic(p, 1, 1, `cannot read directory ${p}: ${errText(err)}`));
           continue;
@@ -331,4 +331,30 @@ function dedupe(diags: Diagnostic[]): Diagnostic[] {
     seen.add(key);
     return true;
   });
+}
+
+/** Folders a directory walk never enters: agentspec's own data, VCS metadata, dependencies. */
+function skippedDir(name: string): boolean {
+  return name.startsWith('.') || name === 'node_modules';
+}
+
+/**
+ * The `*.ias` files under `dir`, recursively (hidden folders and node_modules left out), as paths
+ * joined onto `dir`, sorted by path so the order is the same on every machine.
+ */
+export async function listSpecFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    const entries = await readdir(d, { withFileTypes: true });
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (!skippedDir(e.name)) await walk(p);
+      } else if (e.name.endsWith(SPEC_EXTENSION)) {
+        out.push(p);
+      }
+    }
+  };
+  await walk(dir);
+  return out.sort();
 }

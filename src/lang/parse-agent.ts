@@ -17,9 +17,15 @@ import { describeToken, isKw, isNameToken } from './tokens.ts';
 export function parseAgent(c: Cursor): AgentStmt {
   const head = statementName(c, 'agent');
   const a: AgentStmt = { kind: 'agent', ...head, endLine: head.pos.line, skills: [], delegates: [] };
-  a.endLine = c.block('agent', () => agentEntry(c, a));
+  a.endLine = c.block('agent', () => agentEntry(c, a), { attributes: AGENT_ATTRIBUTES });
   return a;
 }
+
+/** The words `agentEntry` accepts first on a line (for "did you mean"). */
+const AGENT_ATTRIBUTES = [
+  'uses', 'prompt', 'model', 'connects', 'strategy', 'loop', 'max_turns', 'token_budget', 'max_retries', 'timeout',
+  'on_error', 'fallback', 'temperature', 'stream', 'memory', 'delegate', 'metadata', 'config', 'validate', 'eval', 'on', 'max_messages',
+];
 
 function agentEntry(c: Cursor, a: AgentStmt): boolean {
   const t = c.tok;

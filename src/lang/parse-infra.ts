@@ -204,7 +204,7 @@ export function parseDeploy(c: Cursor): DeployStmt {
       default:
         return false;
     }
-  });
+  }, { attributes: ['port', 'default', 'namespace', 'replicas', 'image', 'resources', 'health', 'autoscale', 'env', 'secrets'] });
   return stmt;
 }
 

@@ -1,6 +1,12 @@
 import type { Attr, KvBlock, NumAttr, Pos } from './ast.ts';
 import { diagnostic, type Diagnostic } from './diagnostics.ts';
+import { closestWord } from './suggest.ts';
 import { describeToken, isKw, isNameToken, type Token, type TokenKind } from './tokens.ts';
+
+/** Keywords that start a top-level declaration; one at the start of a line inside a block means its `}` is missing. */
+export const DECLARATION_KEYWORDS: readonly string[] = [
+  'import', 'plugin', 'prompt', 'skill', 'agent', 'secret', 'environment', 'policy', 'binding', 'deploy', 'server', 'client', 'pipeline', 'type',
+];
 
 /** Go `strconv.Atoi` accepts an optional sign and decimal digits within int64. */
 const INT_RE = /^[+-]?[0-9]+$/;
@@ -26,6 +32,13 @@ export class Cursor {
   depth = 0;
   private readonly tokens: Token[];
   private index = 0;
+  /**
+   * While a block entry looks at its first token, the words it compared that token with: the
+   * attributes the block accepts there, so an unknown one gets "did you mean".
+   */
+  private probed: Set<string> | undefined;
+  /** Index of a declaration keyword already reported as ending an unclosed block (outer blocks stay quiet). */
+  private unclosedAt = -1;
 
   constructor(tokens: Token[], file: string) {
     this.tokens = tokens;
@@ -65,11 +78,13 @@ export class Cursor {
   }
 
   isKw(word: string): boolean {
+    this.probed?.add(word);
     return isKw(this.tok, word);
   }
 
   /** Identifier (not keyword) with this exact text, e.g. `max_messages`, `cpu`, `expect`. */
   isWord(word: string): boolean {
+    this.probed?.add(word);
     return this.tok.kind === 'ident' && this.tok.text === word;
   }
 
@@ -340,28 +355,76 @@ export class Cursor {
   /**
    * Generic `{ ... }` body: skips newlines before `{` (when allowed) and between entries, calls
    * `entry` for each token that is not `}`; `entry` returns false for a token it does not know,
-   * which is then reported and skipped. Returns the line of the closing `}` (or of EOF).
+   * which is then reported and skipped. Returns the line of the closing `}` (or of EOF). A
+   * declaration keyword at the start of a line ends the block with one "missing `}`" error.
    */
-  block(blockName: string, entry: () => boolean, opts: { sameLine?: boolean; hint?: string } = {}): number {
+  block(blockName: string, entry: () => boolean, opts: { sameLine?: boolean; hint?: string; attributes?: readonly string[] } = {}): number {
     if (opts.sameLine !== true) this.skipNewlines();
+    const openLine = this.tok.pos.line;
     if (!this.expect('{')) return this.prevLine;
     for (;;) {
       this.skipNewlines();
       const t = this.tok;
       if (t.kind === '}') return this.next().pos.line;
       if (t.kind === 'eof') {
-        this.errorHere(`expected '}' to close ${blockName} block, got end of file`);
+        if (this.unclosedAt !== this.index) this.errorHere(`expected '}' to close the ${blockName} block opened at line ${openLine}, got end of file`);
+        this.unclosedAt = this.index;
         return t.pos.line;
       }
+      if (this.startsDeclaration(t)) {
+        // A declaration at the start of a line: this block's `}` is missing. Said once (not once per
+        // enclosing block, nor once per token of the rest of the file); the declaration is parsed.
+        if (this.unclosedAt !== this.index) {
+          this.error(t.pos, `expected '}' to close the ${blockName} block opened at line ${openLine}, got '${t.text}'`, `add '}' before line ${t.pos.line}`);
+        }
+        this.unclosedAt = this.index;
+        return this.prevLine;
+      }
       const before = this.index;
-      if (!entry()) {
-        this.unexpected(blockName, opts.hint);
-        this.next();
-      } else if (this.index === before) {
-        // An entry that consumed nothing would loop forever; treat its token as unexpected.
+      // Entries written as a switch name their attributes; the others are seen through isKw/isWord.
+      const probed = new Set<string>(opts.attributes);
+      this.probed = probed;
+      let known: boolean;
+      try {
+        known = entry();
+      } finally {
+        this.probed = undefined;
+      }
+      if (this.index === before) {
+        // Not an entry of this block (an entry that consumed nothing would loop forever too).
+        this.unknownEntry(blockName, probed, opts.hint);
+      } else if (!known) {
         this.unexpected(blockName, opts.hint);
         this.next();
       }
+    }
+  }
+
+  private startsDeclaration(t: Token): boolean {
+    return t.kind === 'kw' && t.pos.column === 1 && DECLARATION_KEYWORDS.includes(t.text);
+  }
+
+  /**
+   * One error for a line a block does not understand, with "did you mean" when its first word is
+   * close to an attribute the block accepts; the rest of the line (and a `{ ... }` it opens) is skipped.
+   */
+  private unknownEntry(blockName: string, probed: ReadonlySet<string>, hint?: string): void {
+    const t = this.tok;
+    const word = t.kind === 'kw' || t.kind === 'ident' ? t.text : undefined;
+    const guess = word === undefined ? undefined : closestWord(word, probed);
+    if (word !== undefined && guess !== undefined) {
+      this.error(t.pos, `unknown attribute '${word}' in ${blockName} block; did you mean \`${guess}\`?`);
+    } else {
+      this.unexpected(blockName, hint);
+    }
+    this.skipLine();
+  }
+
+  /** Skip to the end of the line, over any balanced `{ ... }` on it. */
+  skipLine(): void {
+    while (!this.atStructural()) {
+      if (this.is('{')) skipBalanced(this);
+      else this.next();
     }
   }
 }

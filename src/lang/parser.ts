@@ -17,7 +17,8 @@ import {
   parseType,
 } from './parse-infra.ts';
 import { parsePrompt, parseSkill } from './parse-skill.ts';
-import { Cursor } from './parser-core.ts';
+import { Cursor, DECLARATION_KEYWORDS } from './parser-core.ts';
+import { closestWord } from './suggest.ts';
 
 export interface ParseResult {
   file: File;
@@ -67,8 +68,7 @@ export function parse(source: string, file: string): ParseResult {
     const t = c.tok;
     const parser = t.kind === 'kw' ? STATEMENT_PARSERS[t.text] : undefined;
     if (parser === undefined) {
-      c.unexpected(undefined, TOP_LEVEL_HINT);
-      c.next();
+      unknownDeclaration(c);
       continue;
     }
     const stmt = parser(c);
@@ -84,6 +84,19 @@ export function parse(source: string, file: string): ParseResult {
     (a, b) => a.line - b.line || a.column - b.column,
   );
   return { file: result, diagnostics };
+}
+
+/**
+ * One error for a statement that does not start with a declaration keyword, with one suggestion
+ * when its first word is a typo of one; the statement (its line and a `{ ... }` body) is skipped.
+ */
+function unknownDeclaration(c: Cursor): void {
+  const t = c.tok;
+  const guess = t.kind === 'kw' || t.kind === 'ident' ? closestWord(t.text, DECLARATION_KEYWORDS) : undefined;
+  if (guess !== undefined) c.error(t.pos, `unknown declaration '${t.text}'; did you mean \`${guess}\`?`);
+  else c.unexpected(undefined, TOP_LEVEL_HINT);
+  if (c.atStructural()) c.next();
+  else c.skipLine();
 }
 
 function parseHeader(c: Cursor): Header {

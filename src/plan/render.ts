@@ -7,6 +7,8 @@ export interface RenderOptions {
   verbose?: boolean;
   /** Label per package, e.g. `target "local" (process)`. */
   targets?: ReadonlyMap<string, string>;
+  /** The plan of a destroy: its summary speaks of what is destroyed. */
+  destroy?: boolean;
 }
 
 const SYMBOL: Record<ActionKind, string> = { create: '+', update: '~', delete: '-', noop: ' ' };
@@ -35,25 +37,31 @@ function actionLines(a: PlannedAction, color: boolean): string[] {
   return lines;
 }
 
-export function summaryLine(plan: Plan): string {
+export function summaryLine(plan: Plan, opts: Pick<RenderOptions, 'destroy'> = {}): string {
   const s = plan.summary;
+  if (opts.destroy === true) return hasChanges(plan) ? `Plan: ${s.delete} to destroy.` : 'No changes. Nothing is deployed for these packages.';
   if (!hasChanges(plan)) return 'No changes. The deployment matches the spec.';
   return `Plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.noop} unchanged.`;
 }
 
-/** The plan for a person: one line per action (unchanged ones only when verbose) and a summary. */
+/**
+ * The plan for a person: one line per action (unchanged ones only when verbose) and a summary.
+ * Packages without changes are left out unless verbose, so a plan with nothing to do is one line.
+ */
 export function renderPlan(plan: Plan, opts: RenderOptions = {}): string {
   const color = opts.color === true;
+  const verbose = opts.verbose === true;
   const out: string[] = [];
   for (const pkg of plan.packages) {
-    const actions = plan.actions.filter((a) => a.package === pkg && (opts.verbose === true || a.action !== 'noop'));
+    const actions = plan.actions.filter((a) => a.package === pkg && (verbose || a.action !== 'noop'));
+    if (actions.length === 0 && !verbose) continue;
     const label = opts.targets?.get(pkg);
     out.push(`Package ${pkg}${label === undefined ? '' : ` -> ${label}`}:`);
-    if (actions.length === 0) out.push('  (no changes)');
+    if (actions.length === 0) out.push('  (nothing deployed)');
     for (const a of actions) out.push(...actionLines(a, color));
     out.push('');
   }
-  out.push(summaryLine(plan));
+  out.push(summaryLine(plan, opts));
   return `${out.join('\n')}\n`;
 }
 

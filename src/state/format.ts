@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
 import { STATE_FORMAT_VERSION, type State, type StateEntry } from './types.ts';
+
+type Zod = (typeof import('zod'))['z'];
 
 /*
  * Unknown fields are kept (loose objects): a state written by a newer agentspec that added a field
@@ -8,36 +10,50 @@ import { STATE_FORMAT_VERSION, type State, type StateEntry } from './types.ts';
  * a load -> save round trip because callers pass the loaded entries back; unknown top-level fields are
  * not carried over (the top level is owned by the backend).
  */
-const runtimeSchema = z.looseObject({
-  pid: z.int().nonnegative(),
-  port: z.int().min(0).max(65535),
-  endpoint: z.string(),
-  started_at: z.string(),
-});
+// zod is loaded on the first parse, not at import: commands that never read a state (`--version`,
+// `validate`, `fmt`) would otherwise pay for it at every start.
+function buildSchemas(z: Zod) {
+  const runtimeSchema = z.looseObject({
+    pid: z.int().nonnegative(),
+    port: z.int().min(0).max(65535),
+    endpoint: z.string(),
+    started_at: z.string(),
+  });
 
-// A status this version does not know (the original agentspec writes `orphaned`) is kept as it is:
-// refusing it would make a good state look corrupt and bring back an older backup.
-const entrySchema = z.looseObject({
-  fqn: z.string().min(1),
-  hash: z.string(),
-  status: z.string().min(1),
-  last_applied: z.string(),
-  adapter: z.string(),
-  error: z.string().optional(),
-  runtime: runtimeSchema.optional(),
-});
+  // A status this version does not know (the original agentspec writes `orphaned`) is kept as it is:
+  // refusing it would make a good state look corrupt and bring back an older backup.
+  const entrySchema = z.looseObject({
+    fqn: z.string().min(1),
+    hash: z.string(),
+    status: z.string().min(1),
+    last_applied: z.string(),
+    adapter: z.string(),
+    error: z.string().optional(),
+    runtime: runtimeSchema.optional(),
+  });
 
-// serial and lineage are optional only so that files from the original implementation
-// ({"version":"1.0","entries":[...]}) still load; they are added on the next save.
-const stateSchema = z.looseObject({
-  version: z.string().regex(/^\d+\.\d+$/, 'version must look like "1.0"'),
-  serial: z.int().nonnegative().optional(),
-  lineage: z.string().min(1).optional(),
-  // The original agentspec writes `null` for a state without entries.
-  entries: z.array(entrySchema).nullable(),
-});
+  // serial and lineage are optional only so that files from the original implementation
+  // ({"version":"1.0","entries":[...]}) still load; they are added on the next save.
+  const stateSchema = z.looseObject({
+    version: z.string().regex(/^\d+\.\d+$/, 'version must look like "1.0"'),
+    serial: z.int().nonnegative().optional(),
+    lineage: z.string().min(1).optional(),
+    // The original agentspec writes `null` for a state without entries.
+    entries: z.array(entrySchema).nullable(),
+  });
+  return { state: stateSchema, entries: z.array(entrySchema), prettifyError: z.prettifyError };
+}
 
-export const entriesSchema = z.array(entrySchema);
+let cached: ReturnType<typeof buildSchemas> | undefined;
+
+function schemas(): ReturnType<typeof buildSchemas> {
+  cached ??= buildSchemas((createRequire(import.meta.url)('zod') as typeof import('zod')).z);
+  return cached;
+}
+
+export const entriesSchema = {
+  safeParse: (v: unknown) => schemas().entries.safeParse(v),
+};
 
 /**
  * Not JSON at all (`syntax`: a torn or garbled file, its backup may stand in), or valid JSON in the
@@ -106,10 +122,10 @@ export function parseState(text: string): ParsedState {
   } catch (err) {
     throw new StateFormatError(`invalid JSON: ${(err as Error).message}`, { cause: err });
   }
-  const r = stateSchema.safeParse(raw);
+  const r = schemas().state.safeParse(raw);
   if (!r.success) {
     const field = fieldPath(r.error.issues[0]?.path ?? []);
-    throw new StateFormatError(`invalid state: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`, { kind: 'schema', field });
+    throw new StateFormatError(`invalid state: ${schemas().prettifyError(r.error).replace(/\n/g, '; ')}`, { kind: 'schema', field });
   }
   const major = r.data.version.split('.')[0];
   if (major !== STATE_FORMAT_VERSION.split('.')[0]) throw new UnsupportedVersionError(r.data.version);
@@ -165,8 +181,8 @@ export function entriesLookValid(entries: unknown): boolean {
 /** Check entries a caller wants to save, sorted; returns an error text or the sorted copy. */
 export function checkEntries(entries: StateEntry[]): { ok: true; sorted: StateEntry[] } | { ok: false; error: string } {
   if (!entriesLookValid(entries)) {
-    const r = entriesSchema.safeParse(entries);
-    const detail = r.success ? 'rejected by the entry check' : z.prettifyError(r.error).replace(/\n/g, '; ');
+    const r = schemas().entries.safeParse(entries);
+    const detail = r.success ? 'rejected by the entry check' : schemas().prettifyError(r.error).replace(/\n/g, '; ');
     return { ok: false, error: `invalid entries: ${detail}` };
   }
   const sorted = entries.slice().sort(byFqn);

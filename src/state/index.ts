@@ -1,4 +1,4 @@
-// Public API of the state module (also the package subpath `agentspec/state`).
+// Public API of the state module (also the package subpath `@agentspec/cli/state`).
 import { UsageError } from '../errors.ts';
 import { LocalBackend } from './local-backend.ts';
 import { PostgresBackend, isPostgresUrl } from './postgres-backend.ts';

@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { tryLock as tryOfdLock, unlock as releaseOfdLock } from 'fs-native-extensions';
 import { AgentspecError } from '../errors.ts';
 
 /*
@@ -8,6 +7,16 @@ import { AgentspecError } from '../errors.ts';
  * so this process takes both kinds on the same descriptor and is excluded by a holder of either.
  * fs-native-extensions already uses flock on macOS and the BSDs, where the second call is not needed.
  */
+
+type OfdLocks = typeof import('fs-native-extensions');
+let ofdLocks: OfdLocks | undefined;
+
+// The native addons load at the first lock, not at import: commands that never lock (`--version`,
+// `validate`, `plan`) start without them.
+function ofd(): OfdLocks {
+  ofdLocks ??= createRequire(import.meta.url)('fs-native-extensions') as OfdLocks;
+  return ofdLocks;
+}
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
@@ -68,14 +77,14 @@ export function tryLockBoth(fd: number): boolean {
   const errno = flockOp(fd, LOCK_EX | LOCK_NB);
   if (errno === EWOULDBLOCK) return false;
   if (errno !== 0) throw new AgentspecError('E_STATE_LOCK_UNAVAILABLE', `flock(2) on the state lock failed with errno ${errno}.`);
-  if (tryOfdLock(fd)) return true;
+  if (ofd().tryLock(fd)) return true;
   flockOp(fd, LOCK_UN);
   return false;
 }
 
 /** Release both kernel locks on `fd` (closing the descriptor would also release them). */
 export function unlockBoth(fd: number): void {
-  releaseOfdLock(fd);
+  ofd().unlock(fd);
   const errno = flockOp(fd, LOCK_UN);
   if (errno !== 0) throw new AgentspecError('E_STATE_LOCK_UNAVAILABLE', `flock(2) unlock of the state lock failed with errno ${errno}.`);
 }

@@ -26,7 +26,7 @@ describe('apply user story', () => {
   test('first apply starts the runtime and records it', async () => {
     const r = await ws.cli(['apply', '--auto-approve', spec]);
     assert.equal(r.code, 0, explain(r));
-    assert.match(r.stdout, /4 created, 0 updated, 0 deleted, 0 failed/);
+    assert.match(r.stdout, /^Apply complete! 4 created, 0 updated, 0 destroyed\.$/m);
     const state = ws.readState();
     assert.equal(state.entries.length, 4);
     const pids = new Set(state.entries.map((e) => e.runtime?.pid));
@@ -48,8 +48,8 @@ describe('apply user story', () => {
     const before = ws.readState();
     const r = await ws.cli(['apply', '--auto-approve', spec]);
     assert.equal(r.code, 0, explain(r));
-    assert.match(r.stdout, /No changes/);
-    assert.match(r.stdout, /0 created, 0 updated, 0 deleted, 0 failed/);
+    // A no-op apply says so once, and nothing else.
+    assert.equal(r.stdout, 'No changes. The deployment matches the spec.\n');
     const after = ws.readState();
     assert.equal(after.entries[0]!.runtime?.pid, before.entries[0]!.runtime?.pid);
     const bak = `${ws.stateFile}.bak`;
@@ -68,7 +68,7 @@ describe('apply user story', () => {
     assert.match(plan.stdout, /content: "You are agent 0 \(v1\)\." -> "You are agent 0 \(v2\)\."/);
     const r = await ws.cli(['apply', '--auto-approve', spec]);
     assert.equal(r.code, 0, explain(r));
-    assert.match(r.stdout, /0 created, 2 updated, 0 deleted, 0 failed/);
+    assert.match(r.stdout, /^Apply complete! 0 created, 2 updated, 0 destroyed\.$/m);
     const newPid = ws.readState().entries[0]!.runtime!.pid;
     assert.notEqual(newPid, oldPid);
     assert.equal(isAlive(oldPid), false);
@@ -104,7 +104,7 @@ describe('apply user story', () => {
     assert.equal(rb.code, 0, explain(rb));
     assert.ok(logsWith(ra, 'lock wait started').length + logsWith(rb, 'lock wait started').length >= 1);
     // One of them did the update, the other found nothing left to do.
-    assert.equal([ra, rb].filter((r) => /2 updated/.test(r.stdout)).length, 1, `${explain(ra)}\n${explain(rb)}`);
+    assert.equal([ra, rb].filter((r) => /Apply complete! 0 created, 2 updated/.test(r.stdout)).length, 1, `${explain(ra)}\n${explain(rb)}`);
     assert.equal([ra, rb].filter((r) => /No changes/.test(r.stdout)).length, 1);
     const state = ws.readState();
     assert.deepEqual(runtimesOf(ws.dir, 'story'), [state.entries[0]!.runtime!.pid]);
@@ -138,8 +138,9 @@ describe('apply user story', () => {
     while (isAlive(pid)) await new Promise((r) => setTimeout(r, 20));
 
     const dead = await ws.cli(['status', spec]);
-    assert.equal(dead.code, 0, explain(dead));
-    assert.match(dead.stdout, /story\/Agent\/a0\s+stopped/);
+    // A runtime that is down is a non-zero exit, so a script or monitor notices.
+    assert.equal(dead.code, 1, explain(dead));
+    assert.match(dead.stdout, /story\/Agent\/a0\s+stopped\s+\d+\s+\S+\s+down/);
     const plan = await ws.cli(['plan', '--json', spec]);
     const planned = JSON.parse(plan.stdout) as { summary: { update: number } };
     assert.equal(planned.summary.update, 4);
@@ -164,7 +165,11 @@ describe('apply user story', () => {
     const pid = ws.readState().entries[0]!.runtime!.pid;
     const r = await ws.cli(['destroy', '--auto-approve', spec]);
     assert.equal(r.code, 0, explain(r));
-    assert.match(r.stdout, /0 created, 0 updated, 4 deleted, 0 failed/);
+    // destroy shows its plan first, then what it did.
+    assert.match(r.stdout, /^ {2}- story\/Agent\/a0$/m);
+    assert.match(r.stdout, /^Plan: 4 to destroy\.$/m);
+    assert.match(r.stdout, /^ {2}- story\/Agent\/a0: destroyed/m);
+    assert.match(r.stdout, /^Destroy complete! 4 destroyed\.$/m);
     assert.equal(isAlive(pid), false);
     assert.deepEqual(runtimesOf(ws.dir, 'story'), []);
     assert.deepEqual(ws.readState().entries, []);

@@ -53,8 +53,14 @@ describe('apply refuses', () => {
       const file = ws.writeSpec('busy', port);
       const r = await ws.cli(['apply', '--auto-approve', file], { timeoutMs: 60_000 });
       assert.equal(r.code, 1, explain(r));
-      assert.match(r.stdout, /0 created, 0 updated, 0 deleted, 2 failed/);
-      assert.match(r.stdout, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+      assert.match(r.stdout, /^Apply failed! 0 created, 0 updated, 0 destroyed, 2 failed\.$/m);
+      // Failed resources are marked as failed, never with the symbol of the change they did not make.
+      assert.match(r.stdout, /^ {2}x busy\/Agent\/a0: create failed/m);
+      assert.doesNotMatch(r.stdout, /\+ busy\/Agent\/a0:/);
+      // The cause is said once for the package, not once per resource.
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('Error:'));
+      assert.equal(errors.length, 1, explain(r));
+      assert.match(errors[0]!, new RegExp(`^Error: busy: .*port ${port} on 127\\.0\\.0\\.1 is already in use`));
       const entries = ws.readState().entries.filter((e) => e.fqn.startsWith('busy/'));
       assert.equal(entries.length, 2);
       assert.ok(entries.every((e) => e.status === 'failed' && /already in use/.test(e.error ?? '')));
@@ -68,7 +74,7 @@ describe('apply refuses', () => {
 test('SIGTERM while the runtime starts rolls it back, saves, releases the lock and exits non-zero', async () => {
   const port = await freePort();
   const file = ws.writeSpec('interrupted', port);
-  const child = spawn(process.execPath, [CLI, '--log-format', 'json', '--state-file', ws.stateFile, 'apply', '--auto-approve', file], {
+  const child = spawn(process.execPath, [CLI, '--log-format', 'json', '--log-level', 'info', '--state-file', ws.stateFile, 'apply', '--auto-approve', file], {
     cwd: ws.dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -96,5 +102,5 @@ test('SIGTERM while the runtime starts rolls it back, saves, releases the lock a
 
   const again = await ws.cli(['apply', '--auto-approve', file]);
   assert.equal(again.code, 0, explain(again));
-  assert.match(again.stdout, /0 created, 2 updated/);
+  assert.match(again.stdout, /Apply complete! 0 created, 2 updated/);
 });

@@ -149,17 +149,31 @@ describe('agentspec fmt', () => {
     assert.match(printed.stderr, /error:/);
   });
 
-  test('a directory stands for its *.ias files only, not recursively', async (t) => {
+  test('a directory stands for the *.ias files under it, recursively, like validate', async (t) => {
     const dir = await tempDir(t);
-    await mkdir(path.join(dir, 'sub'));
+    await mkdir(path.join(dir, 'sub', 'deeper'), { recursive: true });
+    await mkdir(path.join(dir, '.agentspec'));
     await writeFile(path.join(dir, 'b.ias'), UGLY);
     await writeFile(path.join(dir, 'a.ias'), UGLY.replace('"demo"', '"first"'));
     await writeFile(path.join(dir, 'notes.txt'), 'not a spec');
     await writeFile(path.join(dir, 'sub', 'c.ias'), UGLY);
+    await writeFile(path.join(dir, 'sub', 'deeper', 'd.ias'), UGLY);
+    await writeFile(path.join(dir, '.agentspec', 'hidden.ias'), UGLY);
     const r = await runCli(['fmt', '--check', dir]);
     assert.equal(r.code, 1);
     const listed = r.stderr.split('\n').filter((l) => l.endsWith('.ias'));
-    assert.deepEqual(listed, [path.join(dir, 'a.ias'), path.join(dir, 'b.ias')]);
+    const all = [path.join(dir, 'a.ias'), path.join(dir, 'b.ias'), path.join(dir, 'sub', 'c.ias'), path.join(dir, 'sub', 'deeper', 'd.ias')];
+    assert.deepEqual(listed, all);
+    const w = await runCli(['fmt', '--write', dir]);
+    assert.equal(w.code, 0, w.stderr);
+    assert.deepEqual(w.stdout.trim().split('\n'), all);
+    assert.equal((await runCli(['fmt', '--check', dir])).code, 0);
+    assert.equal(await readFile(path.join(dir, '.agentspec', 'hidden.ias'), 'utf8'), UGLY, 'hidden folders are left alone');
+    const empty = path.join(dir, 'empty');
+    await mkdir(empty);
+    const none = await runCli(['fmt', '--check', empty]);
+    assert.equal(none.code, 1, 'a directory with nothing to check is not a pass');
+    assert.match(none.stderr, /no \.ias files in this directory or below it/);
   });
 
   test('a missing path and --check with --write are errors', async (t) => {

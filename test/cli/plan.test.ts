@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../helpers/services.ts';
 import { explain, makeWorkspace, specText } from '../apply/support.ts';
@@ -51,9 +51,18 @@ test('plan and apply only touch the packages they are given', async () => {
   );
   const r = await ws.cli(['apply', '--auto-approve', a]);
   assert.equal(r.code, 0, explain(r));
-  assert.match(r.stdout, /0 created, 0 updated, 2 deleted, 0 failed/);
+  assert.match(r.stdout, /Apply complete! 0 created, 0 updated, 2 destroyed\./);
   const fqns = ws.readState().entries.map((e) => e.fqn);
   assert.deepEqual(fqns, ['alpha/Agent/a0', 'alpha/Prompt/p0', 'beta/Agent/a0', 'beta/Prompt/p0']);
+
+  // plan --destroy: what destroy would remove, for the packages given only; nothing is written.
+  const before = readFileSync(ws.stateFile, 'utf8');
+  const destroyPlan = await ws.cli(['plan', '--destroy', '--detailed-exitcode', b]);
+  assert.equal(destroyPlan.code, 2, explain(destroyPlan));
+  assert.match(destroyPlan.stdout, /^ {2}- beta\/Agent\/a0$/m);
+  assert.doesNotMatch(destroyPlan.stdout, /alpha\//);
+  assert.match(destroyPlan.stdout, /^Plan: 2 to destroy\.$/m);
+  assert.equal(readFileSync(ws.stateFile, 'utf8'), before);
 
   for (const f of [a, b]) {
     const d = await ws.cli(['destroy', '--auto-approve', f]);

@@ -128,7 +128,7 @@ describe('agentspec state', () => {
       const holder = spawnChild(['hold', file, '600000']);
       try {
         const id = (await holder.waitFor(/^locked /)).split(' ')[1]!;
-        const r = await runCli(['--log-format', 'json', '--state-file', file, 'state', 'recover', '--auto-approve', '--lock-timeout', '300ms']);
+        const r = await runCli(['--log-format', 'json', '--log-level', 'info', '--state-file', file, 'state', 'recover', '--force', '--auto-approve', '--lock-timeout', '300ms']);
         assert.equal(r.code, 3, r.stderr);
         assert.match(r.stderr, new RegExp(`pid ${holder.proc.pid}`));
         assert.match(r.stderr, new RegExp(`agentspec state unlock ${id}`));
@@ -147,10 +147,41 @@ describe('agentspec state', () => {
       const backup = fs.readFileSync(`${file}.bak`, 'utf8');
       const bad = await runCli(['--state-file', file, 'state', 'recover', '--auto-approve', '--lock-timeout', 'soon']);
       assert.equal(bad.code, 2);
-      const r = await runCli(['--state-file', file, 'state', 'recover', '--auto-approve']);
+      const current = fs.readFileSync(file, 'utf8');
+      // The state is valid: recover shows what it would change and refuses without --force.
+      const refused = await runCli(['--state-file', file, 'state', 'recover', '--auto-approve']);
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stdout, /replaces the state \(serial 2\) with its backup \(serial 1\)/);
+      assert.match(refused.stdout, /^ {2}\+ demo\/Agent\/a \(applied\)$/m);
+      assert.match(refused.stdout, /^ {2}- demo\/Agent\/b \(applied; no longer recorded\)$/m);
+      assert.match(refused.stderr, /is valid \(serial 2, 1 entries\).*--force/);
+      assert.equal(fs.readFileSync(file, 'utf8'), current, 'nothing was written');
+      const r = await runCli(['--state-file', file, 'state', 'recover', '--force', '--auto-approve']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /serial 1, 1 entries/);
       assert.equal(fs.readFileSync(file, 'utf8'), backup);
+    });
+  });
+
+  test('a corrupt state is recovered without --force, after the diff', async () => {
+    await withState(async (file) => {
+      await saveOnce(file, [entry('demo/Agent/a')]);
+      await saveOnce(file, [entry('demo/Agent/b')]);
+      fs.writeFileSync(file, '{"version": "1.0", "entries": [');
+      const r = await runCli(['--state-file', file, 'state', 'recover', '--auto-approve']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /The state is unreadable \(invalid JSON.*\); its backup \(serial 1\) has:/);
+      assert.match(r.stdout, /Restored .* \(serial 1, 1 entries\)/);
+    });
+  });
+
+  test('read-only state subcommands take no --lock-timeout (they never lock)', async () => {
+    await withState(async (file) => {
+      for (const sub of [['list'], ['show', 'demo/Agent/a'], ['lock-info'], ['pull'], ['unlock', 'some-id']]) {
+        const r = await runCli(['--state-file', file, 'state', ...sub, '--lock-timeout', '5s']);
+        assert.equal(r.code, 2, `${sub.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, /unknown option '--lock-timeout'/);
+      }
     });
   });
 
@@ -159,7 +190,7 @@ describe('agentspec state', () => {
       await saveOnce(file, [entry('demo/Agent/a')]);
       await saveOnce(file, [entry('demo/Agent/a'), entry('demo/Agent/b')]);
       fs.writeFileSync(file, '{"version": "1.0", "entries": [');
-      const fallback = await runCli(['--log-format', 'json', '--state-file', file, 'state', 'list', '--json']);
+      const fallback = await runCli(['--log-format', 'json', '--log-level', 'info', '--state-file', file, 'state', 'list', '--json']);
       assert.equal(fallback.code, 0, fallback.stderr);
       assert.equal((JSON.parse(fallback.stdout) as StateEntry[]).length, 1);
       const logs = jsonLogLines(fallback.stderr);
@@ -167,7 +198,7 @@ describe('agentspec state', () => {
       assert.ok(logs.some((l) => l.msg === 'backup fallback' && l.level === 50));
 
       fs.writeFileSync(`${file}.bak`, 'garbage');
-      const both = await runCli(['--log-format', 'json', '--state-file', file, 'state', 'list']);
+      const both = await runCli(['--log-format', 'json', '--log-level', 'info', '--state-file', file, 'state', 'list']);
       assert.equal(both.code, 4);
       assert.match(both.stderr, /Recover by hand/);
       assert.ok(jsonLogLines(both.stderr).some((l) => l.msg === 'backup also corrupted'));

@@ -117,3 +117,13 @@ test('validate on a terminal: the source line and a caret under the column follo
       '  \t^\n',
   );
 });
+
+test('validate DIR finds the packages in nested folders (the repository examples/)', async () => {
+  const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
+  const r = await runCli(['validate', examples]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  assert.match(r.stdout, /2 file\(s\) valid/);
+  const fmt = await runCli(['fmt', '--check', examples]);
+  assert.equal(fmt.code, 0, `the examples are canonical: ${fmt.stderr}`);
+});

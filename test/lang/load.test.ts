@@ -170,19 +170,21 @@ describe('loadSources', () => {
     assert.deepEqual(names(r.roots[0]!.statements), ['prompt:from-registry']);
   });
 
-  test('a directory expands to its *.ias (sorted, non-recursive); an imported root is not its own root', async () => {
+  test('a directory expands to the *.ias under it (sorted, recursive, hidden folders skipped); an imported root is not its own root', async () => {
     const base = await tree({
       'spec/main.ias': H('main') + 'import "./lib"\nagent "a" {}\n',
       'spec/lib.ias': H('lib') + 'prompt "p" {}\n',
       'spec/extra.ias': H('extra') + 'prompt "e" {}\n',
       'spec/notes.txt': 'not a spec',
       'spec/nested/deep.ias': H('deep') + 'prompt "d" {}\n',
+      'spec/.agentspec/snapshot.ias': 'not parsed: hidden folders are agentspec data or VCS metadata',
+      'spec/node_modules/dep/x.ias': 'not parsed either',
     });
     const r = await loadSources(['spec'], { cwd: base });
     assert.deepEqual(r.diagnostics, []);
     assert.deepEqual(
       r.roots.map((x) => x.path),
-      [path.join('spec', 'extra.ias'), path.join('spec', 'main.ias')],
+      [path.join('spec', 'extra.ias'), path.join('spec', 'main.ias'), path.join('spec', 'nested', 'deep.ias')],
     );
     assert.deepEqual(names(r.roots[1]!.statements), ['agent:a', 'prompt:p']);
   });

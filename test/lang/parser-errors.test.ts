@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from '../../src/lang/parser.ts';
+import { formatDiagnostics } from '../../src/lang/diagnostics.ts';
 import { HEADER, errs } from './helpers.ts';
 
 /** Errors of HEADER + body (the body starts on line 2). */
@@ -29,10 +30,8 @@ describe('parse errors at exact positions', () => {
     const r = parse(HEADER + '\nfoo "x"\n', 't.ias');
     assert.deepEqual(
       r.diagnostics.map((d) => [d.line, d.column, d.message]),
-      [
-        [3, 1, "unexpected token 'foo'"],
-        [3, 5, 'unexpected token string "x"'],
-      ],
+      // One error for the statement, not one per token of it.
+      [[3, 1, "unexpected token 'foo'"]],
     );
     assert.match(r.diagnostics[0]?.hint ?? '', /prompt, skill, agent/);
   });
@@ -86,7 +85,7 @@ describe('parse errors at exact positions', () => {
   });
 
   test('unclosed block at end of file', () => {
-    assert.deepEqual(bodyErrs('agent "a" {\n  model "m"\n'), [[4, 1, "expected '}' to close agent block, got end of file"]]);
+    assert.deepEqual(bodyErrs('agent "a" {\n  model "m"\n'), [[4, 1, "expected '}' to close the agent block opened at line 2, got end of file"]]);
   });
 
   test('expected string for <what>: the value on the next line is a newline', () => {
@@ -220,5 +219,44 @@ describe('parse errors at exact positions', () => {
     const r = parse('nope', 'dir/x.ias');
     assert.equal(r.diagnostics[0]?.file, 'dir/x.ias');
     assert.equal(r.diagnostics[0]?.severity, 'error');
+  });
+
+  test('an unknown attribute gets one error with "did you mean", and the rest of its line is skipped', () => {
+    assert.deepEqual(bodyErrs('prompt "p" {\n  content "x"\n}\n\nagent "a" {\n  uses prompt "p"\n  modle "echo"\n}\n'), [
+      [8, 3, "unknown attribute 'modle' in agent block; did you mean `model`?"],
+    ]);
+    assert.deepEqual(bodyErrs('prompt "p" {\n  contnt "x"\n}\n'), [[3, 3, "unknown attribute 'contnt' in prompt block; did you mean `content`?"]]);
+    assert.deepEqual(bodyErrs('deploy "d" target "process" {\n  prot 8080\n}\n'), [[3, 3, "unknown attribute 'prot' in deploy block; did you mean `port`?"]]);
+  });
+
+  test('a missing } is one error naming the block and the line it was opened on', () => {
+    const r = parse(HEADER + '\nprompt "p" {\n  content "x"\n\nagent "a" {\n  uses prompt "p"\n  model "echo"\n}\n', 't.ias');
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.line, d.column, d.message]),
+      [[6, 1, "expected '}' to close the prompt block opened at line 3, got 'agent'"]],
+    );
+    // The declaration after it is still parsed.
+    assert.deepEqual(r.file.statements.map((st) => st.kind), ['prompt', 'agent']);
+    // Nested blocks: still one error, for the innermost block.
+    assert.deepEqual(
+      parse(HEADER + '\nagent "a" {\n  memory {\n    strategy "window"\n\nprompt "p" {\n  content "x"\n}\n', 't.ias').diagnostics.map((d) => d.message),
+      ["expected '}' to close the memory block opened at line 4, got 'prompt'"],
+    );
+  });
+
+  test('a misspelled top-level keyword is one error with one suggestion; the next declaration parses', () => {
+    const r = parse(HEADER + '\npromt "p" {\n  content "x"\n}\n\nagent "a" {\n  model "echo"\n}\n', 't.ias');
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.line, d.column, d.message, d.hint]),
+      [[3, 1, "unknown declaration 'promt'; did you mean `prompt`?", undefined]],
+    );
+    assert.deepEqual(r.file.statements.map((st) => st.kind), ['agent']);
+  });
+
+  test("the caret sits under the offending token's first column", () => {
+    const source = HEADER + '\nagent "a" {\n  model "echo"\n\tmodle "echo"\n}\n';
+    const r = parse(source, 't.ias');
+    const text = formatDiagnostics(r.diagnostics, { color: false, source: () => source });
+    assert.equal(text, "t.ias:5:2: error: unknown attribute 'modle' in agent block; did you mean `model`?\n  \tmodle \"echo\"\n  \t^\n");
   });
 });

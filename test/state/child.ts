@@ -1,5 +1,6 @@
 // A separate process that uses the state module the way agentspec does, driven by the integration
 // tests (real processes, real kernel locks, real SIGKILL). Usage: node --import tsx child.ts MODE ...
+// (test/state/spawn-child.ts runs it bundled to plain JavaScript, so each start is fast).
 import fs from 'node:fs';
 import path from 'node:path';
 import { open } from 'node:fs/promises';

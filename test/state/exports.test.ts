@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Backend } from 'agentspec/state';
+import type { Backend } from '@agentspec/cli/state';
 
-test('the package subpath agentspec/state exports the backend, its factory and its errors', async () => {
-  const m = await import('agentspec/state');
+test('the package subpath @agentspec/cli/state (compiled dist/, .d.ts types) exports the backend, its factory and its errors', async () => {
+  const m = await import('@agentspec/cli/state');
   for (const name of ['LocalBackend', 'openBackend', 'StateCorruptedError', 'StateLockedError', 'StateLockLostError', 'StateWriteError', 'StateSerialMismatchError']) {
     assert.equal(typeof (m as Record<string, unknown>)[name], 'function', name);
   }

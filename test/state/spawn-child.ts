@@ -1,8 +1,29 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { renameSync } from 'node:fs';
+import { buildSync } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
-const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+const SOURCE = fileURLToPath(new URL('./child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// Inside the checkout, so the bundle's imports of node_modules packages resolve as the sources' do.
+const BUNDLE = fileURLToPath(new URL('../../build/test/state/child.mjs', import.meta.url));
+
+let bundled = false;
+
+/**
+ * The child as one JavaScript file, built from the current sources once per test process: a child
+ * that starts through tsx pays ~300 ms of compilation at every start, and the crash test starts
+ * a thousand of them.
+ */
+function childScript(): string {
+  if (bundled) return BUNDLE;
+  // Built under a private name and renamed: test files running in parallel never see a half-written bundle.
+  const tmp = `${BUNDLE}.${process.pid}.tmp`;
+  buildSync({ entryPoints: [SOURCE], outfile: tmp, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
+  renameSync(tmp, BUNDLE);
+  bundled = true;
+  return BUNDLE;
+}
 
 export interface Child {
   proc: ChildProcess;
@@ -23,14 +44,14 @@ export interface SpawnOptions {
   withoutDacOverride?: boolean;
 }
 
-/** Start test/state/child.ts in its own process (JSON logs on stderr). */
+/** Start test/state/child.ts in its own process (JSON logs at info on stderr). */
 export function spawnChild(args: string[], env: NodeJS.ProcessEnv = {}, opts: SpawnOptions = {}): Child {
-  const node = [process.execPath, '--import', 'tsx', CHILD, ...args];
+  const node = [process.execPath, childScript(), ...args];
   const drop = '-dac_override,-dac_read_search';
   const argv = opts.withoutDacOverride === true ? ['setpriv', `--inh-caps=${drop}`, `--bounding-set=${drop}`, '--', ...node] : node;
   const proc = spawn(argv[0]!, argv.slice(1), {
     cwd: ROOT,
-    env: { ...process.env, AGENTSPEC_LOG_FORMAT: 'json', NO_COLOR: '1', ...env },
+    env: { ...process.env, AGENTSPEC_LOG_FORMAT: 'json', AGENTSPEC_LOG_LEVEL: 'info', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -9,7 +9,7 @@ export const basicTemplate: Template = {
   agent: 'assistant',
   port: 8080,
   spec: 'main.ias',
-  files: (pkg) => [
+  files: (pkg, port) => [
     {
       path: 'main.ias',
       content: `# A starter spec: one prompt, one agent, served by a local process.
@@ -28,7 +28,7 @@ agent "assistant" {
   timeout "30s"
 }
 
-${localDeployBlock(8080)}`,
+${localDeployBlock(port)}`,
     },
     { path: '.gitignore', content: GITIGNORE, optional: true },
   ],

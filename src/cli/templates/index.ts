@@ -12,11 +12,11 @@ export interface TemplateFile {
 export interface Template {
   name: string;
   description: string;
-  /** Files of a starter project for package `pkg`. */
-  files(pkg: string): TemplateFile[];
+  /** Files of a starter project for package `pkg`, served on `port`. */
+  files(pkg: string, port: number): TemplateFile[];
   /** The agent the next-steps text invokes. */
   agent: string;
-  /** The port of its `deploy "local" target "process"` block. */
+  /** The default port of its `deploy "local" target "process"` block. */
   port: number;
   /** The spec file the next-steps text names. */
   spec: string;

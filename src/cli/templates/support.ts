@@ -9,7 +9,7 @@ export const supportTemplate: Template = {
   agent: 'triage',
   port: 8080,
   spec: 'main.ias',
-  files: (pkg) => [
+  files: (pkg, port) => [
     {
       path: 'main.ias',
       content: `# A support desk: a triage agent hands conversations to specialists.
@@ -84,7 +84,7 @@ agent "technical" {
   max_turns 8
 }
 
-${localDeployBlock(8080)}`,
+${localDeployBlock(port)}`,
     },
     { path: '.gitignore', content: GITIGNORE, optional: true },
   ],
