@@ -3,6 +3,7 @@ import { logger } from '../log.ts';
 import type { Message, ToolCall } from '../session/types.ts';
 import type { ToolOutcome } from '../tools/index.ts';
 import type { AgentDefinition } from './agents.ts';
+import { recordToolCall } from './metrics.ts';
 
 /** Tool calls of one model turn that run at the same time; the rest wait for a free slot. */
 export const TOOL_CONCURRENCY = 4;
@@ -34,6 +35,7 @@ async function runOne(agent: AgentDefinition, call: ToolCall, ctx: { signal: Abo
     outcome = { content: `tool "${call.name}" failed: ${errorMessage(err)}`, is_error: true, truncated: false, bytes: 0 };
   }
   const duration = Math.round(performance.now() - started);
+  recordToolCall(call.name, tool.kind, outcome.is_error ? 'error' : 'ok', duration);
   // One line per execution. Never the arguments: they may carry what the user typed, or secrets.
   logger('tools').info(
     {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createSessionStore, MemorySessionStore } from '../../src/session/index.ts';
 import { buildAgentRegistry, ProviderRegistry } from '../../src/runtime/index.ts';
 import { instrumentStore, recordToolCall, RuntimeMetrics, withMetrics } from '../../src/runtime/metrics.ts';
+import { startToolSet } from '../../src/tools/index.ts';
 import { freePort, startRedisServer } from '../helpers/services.ts';
 import { call, irDoc, startTestServer } from './fixtures.ts';
 
@@ -119,4 +120,27 @@ test('Redis down: store errors are counted by operation, and /metrics still answ
   text = await scrape(srv.url);
   assert.ok((sample(text, 'agentspec_session_store_errors_total{operation="list",code="E_SESSION_STORE_UNAVAILABLE"}') ?? 0) >= 1);
   assert.equal(sample(text, 'agentspec_http_requests_total{method="GET",route="/v1/agents/:name/sessions/:id",status="503"}'), 1);
+});
+
+test('a tool the model calls through the runtime is counted by skill, kind and outcome', async (t) => {
+  const docs = [
+    irDoc({
+      agents: [{ name: 'local', skills: ['shout', 'fail'] }],
+      skills: {
+        shout: { description: 'Repeat the word', input: [{ name: 'word', type: 'string', required: true }], tool: { type: 'command', binary: 'echo', args: ['said:', '{{word}}'] } },
+        fail: { description: 'Always fails', input: [], tool: { type: 'command', binary: 'false', args: [] } },
+      },
+    }),
+  ];
+  const tools = await startToolSet(docs, { env: process.env, sandbox: 'off' });
+  const srv = await startTestServer(docs, { tools });
+  t.after(() => srv.close());
+  const ok = await call(`${srv.url}/v1/agents/local/invoke`, 'POST', { message: '/tool shout {"word": "hi"}' });
+  assert.equal(ok.status, 200);
+  const bad = await call(`${srv.url}/v1/agents/local/invoke`, 'POST', { message: '/tool fail {}' });
+  assert.equal(bad.status, 200);
+  const text = await scrape(srv.url);
+  assert.equal(sample(text, 'agentspec_tool_calls_total{skill="shout",kind="command",outcome="ok"}'), 1);
+  assert.equal(sample(text, 'agentspec_tool_calls_total{skill="fail",kind="command",outcome="error"}'), 1);
+  assert.equal(sample(text, 'agentspec_tool_call_duration_seconds_count{skill="shout",kind="command"}'), 1);
 });
