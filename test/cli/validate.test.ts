@@ -123,7 +123,7 @@ test('validate DIR finds the packages in nested folders (the repository examples
   const r = await runCli(['validate', examples]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
-  assert.match(r.stdout, /2 file\(s\) valid/);
+  assert.match(r.stdout, /3 file\(s\) valid/);
   const fmt = await runCli(['fmt', '--check', examples]);
   assert.equal(fmt.code, 0, `the examples are canonical: ${fmt.stderr}`);
 });
