@@ -1,6 +1,5 @@
 import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +7,7 @@ import assert from 'node:assert/strict';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { irDoc } from './fixtures.ts';
 import { startRunChild } from './run-child.ts';
+import { listenOnLoopback } from '../helpers/loopback-server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const KEY = 'chat-test-key-0123456789';
@@ -32,19 +32,8 @@ async function startScriptedModel(turns: Turn[]): Promise<{ url: string; calls: 
       turn(res).catch((err: unknown) => res.destroy(err instanceof Error ? err : new Error(String(err))));
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no address');
-  return {
-    url: `http://127.0.0.1:${addr.port}`,
-    calls: () => calls,
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
+  const listening = await listenOnLoopback(server);
+  return { ...listening, calls: () => calls };
 }
 
 function chunk(res: http.ServerResponse, data: unknown): void {

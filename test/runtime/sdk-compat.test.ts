@@ -1,6 +1,5 @@
 // What the original agentspec SDKs (TypeScript, Python, Go) send, byte for byte where it matters,
 // against a real `agentspec run` on loopback, with the memory and the Redis session store.
-import { once } from 'node:events';
 import http from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,6 +9,7 @@ import assert from 'node:assert/strict';
 import { redisUrlOrSkip } from '../helpers/services.ts';
 import { irDoc } from './fixtures.ts';
 import { rawRequest, startRunChild, type RunChild } from './run-child.ts';
+import { listenOnLoopback } from '../helpers/loopback-server.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'agentspec-sdk' };
 /** bufio.Scanner's default token limit (Go SDK); the Python SDK's line reader has the same order. */
@@ -38,18 +38,8 @@ async function bigStreamUpstream(answer: string): Promise<{ url: string; close()
       res.end();
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no address');
-  return {
-    url: `http://127.0.0.1:${addr.port}`,
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
+  const listening = await listenOnLoopback(server);
+  return listening;
 }
 
 /** Read an SSE response line by line as a Scanner would: any line over MAX_LINE fails the read. */

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import { once } from 'node:events';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startToolSet } from '../../src/tools/index.ts';
@@ -8,6 +7,7 @@ import type { IRDocument } from '../../src/ir/types.ts';
 import { anthropicMessage, openaiCompletion, startFakeLlm, type FakeLlm } from './fake-llm.ts';
 import { call, irDoc, startTestServer, type TestServer } from './fixtures.ts';
 import { postSse } from './sse-client.ts';
+import { listenOnLoopback } from '../helpers/loopback-server.ts';
 
 /** A loopback server whose `/barrier` answers only once two requests are waiting: proof they overlap. */
 async function startBarrier(): Promise<{ url: string; seen: () => number; close(): Promise<void> }> {
@@ -18,19 +18,8 @@ async function startBarrier(): Promise<{ url: string; seen: () => number; close(
     waiting.push(res);
     if (waiting.length >= 2) for (const w of waiting.splice(0)) w.end(`released ${req.url ?? ''}`);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no address');
-  return {
-    url: `http://127.0.0.1:${addr.port}`,
-    seen: () => seen,
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
+  const listening = await listenOnLoopback(server);
+  return { ...listening, seen: () => seen };
 }
 
 function toolDoc(barrierUrl: string, models: { anthropic: string; openai: string }): IRDocument {
@@ -179,7 +168,8 @@ describe('tool turns through the runtime', () => {
         ],
       },
     );
-    const r = await postSse(`${srv.url}/v1/agents/claude/stream`, { message: 'go' });
+    // The tool calls ride in `done` only when the client asks for the whole answer there.
+    const r = await postSse(`${srv.url}/v1/agents/claude/stream`, { message: 'go', include_output: true });
     const done = r.events.find((e) => e.event === 'done');
     assert.ok(done !== undefined, JSON.stringify(r.events));
     const calls = (done.data as Record<string, unknown>).tool_calls as Array<Record<string, unknown>>;

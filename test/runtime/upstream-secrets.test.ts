@@ -1,6 +1,5 @@
 // What API clients may learn from failures, against a real `agentspec run`: a provider's URL,
 // credentials and reflected keys stay in the (redacted) server log; internal errors are a request id.
-import { once } from 'node:events';
 import http from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,6 +10,7 @@ import { createClient } from 'redis';
 import { redisUrlOrSkip } from '../helpers/services.ts';
 import { irDoc } from './fixtures.ts';
 import { startRunChild, type RunChild } from './run-child.ts';
+import { listenOnLoopback } from '../helpers/loopback-server.ts';
 
 const API_KEY = 'sk-live-REFLECTEDKEY-0123456789abcdef';
 const PATH_TOKEN = 'tok9f8e7d6c5b4a39281706';
@@ -28,19 +28,8 @@ async function reflectingUpstream(): Promise<{ url: string; seen: string[]; clos
       res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${sent} (route ${req.url ?? ''})` } }));
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no address');
-  return {
-    url: `http://127.0.0.1:${addr.port}`,
-    seen,
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
+  const listening = await listenOnLoopback(server);
+  return { ...listening, seen };
 }
 
 function assertClean(text: string, port: string): void {
