@@ -1,6 +1,7 @@
 import { AgentspecError } from '../errors.ts';
 import type { Attributes, IRDocument, JsonValue, Resource } from '../ir/types.ts';
-import { SchemaBuilder, type Tool, type ToolSet } from '../tools/index.ts';
+import { logger } from '../log.ts';
+import { clientOf, SchemaBuilder, type Tool, type ToolSet } from '../tools/index.ts';
 import type { ProviderRegistry, ResolvedModel, ToolDefinition } from './providers/index.ts';
 
 /** The served package is inconsistent (a missing prompt, two agents with one name, ...). */
@@ -189,7 +190,12 @@ function onErrorOf(a: Attributes, agent: string): OnError | undefined {
   throw new AgentConfigError(`on_error "${v}" is not one of retry, fail, fallback`, agent);
 }
 
-function toolsOf(r: Resource, doc: IRDocument, skills: Map<string, Resource>, skillNames: string[], toolset: ToolSet | undefined): { tools: ToolDefinition[]; executors: Map<string, Tool> } {
+interface AgentTools {
+  tools: ToolDefinition[];
+  executors: Map<string, Tool>;
+}
+
+function staticToolsOf(r: Resource, doc: IRDocument, skills: Map<string, Resource>, skillNames: string[], toolset: ToolSet | undefined): AgentTools {
   const executors = new Map<string, Tool>();
   if (toolset === undefined) {
     const tools = skillNames.map((s) => {
@@ -207,6 +213,36 @@ function toolsOf(r: Resource, doc: IRDocument, skills: Map<string, Resource>, sk
   return { tools: [...executors.values()].map((t) => t.spec), executors };
 }
 
+/**
+ * An agent that connects to an MCP client offers what the client's servers list now: the
+ * skills stay fixed, the client's tools are re-read (and the set rebuilt only when it changed).
+ * A tool added later under a skill's name is not offered; the skill keeps its name.
+ */
+function liveToolsOf(r: Resource, toolset: ToolSet, client: string, initial: AgentTools, skillNames: string[]): () => AgentTools {
+  const skillTools = [...initial.executors.values()].filter((t) => skillNames.includes(t.name));
+  let current = initial;
+  let lastClientTools: Tool[] = [...initial.executors.values()].filter((t) => !skillNames.includes(t.name));
+  const warned = new Set<string>();
+  return () => {
+    const now = toolset.clientToolsOf(client, r.name);
+    if (now.length === lastClientTools.length && now.every((t, i) => t === lastClientTools[i])) return current;
+    const executors = new Map<string, Tool>(skillTools.map((t) => [t.name, t]));
+    for (const t of now) {
+      if (executors.has(t.name)) {
+        if (!warned.has(t.name)) {
+          warned.add(t.name);
+          logger('runtime').warn({ agent: r.name, client, tool: t.name }, 'an MCP tool added at run time has the name of another tool of the agent: not offered');
+        }
+        continue;
+      }
+      executors.set(t.name, t);
+    }
+    lastClientTools = now;
+    current = { tools: [...executors.values()].map((t) => t.spec), executors };
+    return current;
+  };
+}
+
 function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource>, skills: Map<string, Resource>, providers: ProviderRegistry, toolset: ToolSet | undefined): AgentDefinition {
   const a = r.attributes;
   const model = str(a.model) ?? '';
@@ -215,7 +251,9 @@ function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource
   const prompt = promptName === undefined ? undefined : prompts.get(promptName);
   if (prompt === undefined) throw new AgentConfigError(`prompt "${promptName ?? ''}" not found in its package`, r.name);
   const skillNames = Array.isArray(a.skills) ? a.skills.filter((s): s is string => typeof s === 'string') : [];
-  const { tools, executors } = toolsOf(r, doc, skills, skillNames, toolset);
+  const initial = staticToolsOf(r, doc, skills, skillNames, toolset);
+  const client = clientOf(r);
+  const live = toolset === undefined || client === '' ? undefined : liveToolsOf(r, toolset, client, initial, skillNames);
   const timeoutText = str(a.timeout);
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   if (timeoutText !== undefined && timeoutText !== '') {
@@ -228,15 +266,15 @@ function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource
   const retriesValue = num(a.max_retries);
   const explicitRetries = retriesValue !== undefined && retriesValue >= 0 ? Math.floor(retriesValue) : undefined;
   const maxRetries = onError === 'fail' ? 0 : (explicitRetries ?? (onError === 'retry' ? DEFAULT_RETRIES : 0));
-  return {
+  const def: AgentDefinition = {
     name: r.name,
     fqn: r.fqn,
     model,
     resolved: providers.resolve(model, r.name),
     strategy: str(a.strategy) || DEFAULT_STRATEGY,
     skills: skillNames,
-    tools,
-    executors,
+    tools: initial.tools,
+    executors: initial.executors,
     prompt: promptOf(prompt),
     maxTurns: int(a.max_turns) ?? DEFAULT_MAX_TURNS,
     timeoutMs,
@@ -246,6 +284,14 @@ function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource
     maxRetries,
     fallback,
   };
+  // Accessors, not values: every read sees the client's current list.
+  if (live !== undefined) {
+    Object.defineProperties(def, {
+      tools: { get: () => live().tools, enumerable: true },
+      executors: { get: () => live().executors, enumerable: true },
+    });
+  }
+  return def;
 }
 
 /** The agents one `agentspec run` serves, by name. */

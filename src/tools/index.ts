@@ -1,5 +1,5 @@
 export type { McpConnector, Tool, ToolCallContext, ToolKind, ToolOutcome, ToolSpec } from './types.ts';
-export { ToolSet, startToolSet, type ToolSetOptions } from './toolset.ts';
+export { ToolSet, clientOf, startToolSet, type ToolSetOptions } from './toolset.ts';
 export { ToolConfigError, SecretError, SecretsFileError, SandboxUnavailableError } from './errors.ts';
 export { SANDBOX_MODES, createSandbox, probeBwrap, bwrapArgv, type Sandbox, type SandboxMode } from './sandbox.ts';
 export { NetworkGuard, forbiddenReason, type GuardDecision } from './ssrf.ts';

@@ -77,7 +77,8 @@ function needsMcp(docs: IRDocument[]): boolean {
  */
 export class ToolSet {
   private readonly bySkill = new WeakMap<IRDocument, Map<string, Tool>>();
-  private readonly clientTools = new Map<string, Tool[]>();
+  // One wrapper per MCP tool object, so a live list does not allocate on every model call.
+  private readonly redacted = new WeakMap<Tool, Tool>();
 
   private constructor(
     readonly redactor: Redactor,
@@ -148,23 +149,36 @@ export class ToolSet {
       if (t === undefined) throw new ToolConfigError(s, `used by agent "${agent.name}" but not declared in its package`);
       out.push(t);
     }
-    const client = typeof agent.attributes.client === 'string' ? agent.attributes.client : '';
-    if (client !== '') {
-      let tools = this.clientTools.get(client);
-      if (tools === undefined) {
-        if (this.mcp === undefined) throw new ToolConfigError(client, `agent "${agent.name}" connects to client "${client}", which is not declared`);
-        tools = this.mcp.clientTools(client).map((t) => new Redacted(t, this.redactor));
-        this.clientTools.set(client, tools);
-      }
-      out.push(...tools);
-    }
+    const client = clientOf(agent);
+    if (client !== '') out.push(...this.clientToolsOf(client, agent.name));
     return out;
+  }
+
+  /**
+   * The tools the agent's MCP client offers now. A server's list changes at run time
+   * (`tools/list_changed`, a restart), so this is asked at every model call, not once.
+   */
+  clientToolsOf(client: string, agent: string): Tool[] {
+    if (this.mcp === undefined) throw new ToolConfigError(client, `agent "${agent}" connects to client "${client}", which is not declared`);
+    return this.mcp.clientTools(client).map((t) => {
+      let wrapped = this.redacted.get(t);
+      if (wrapped === undefined) {
+        wrapped = new Redacted(t, this.redactor);
+        this.redacted.set(t, wrapped);
+      }
+      return wrapped;
+    });
   }
 
   /** Stop every MCP server child. Safe to call twice. */
   async close(): Promise<void> {
     await this.mcp?.close();
   }
+}
+
+/** The MCP client an agent `connects to`, or ''. */
+export function clientOf(agent: Resource): string {
+  return typeof agent.attributes.client === 'string' ? agent.attributes.client : '';
 }
 
 export const startToolSet = (docs: IRDocument[], opts: ToolSetOptions): Promise<ToolSet> => ToolSet.start(docs, opts);

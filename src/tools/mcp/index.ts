@@ -38,6 +38,8 @@ export interface McpOptions {
 
 export class McpPool implements McpConnector {
   private readonly warnedDuplicates = new Set<string>();
+  // The same listed tool gives the same Tool object, so a caller can tell when a list changed.
+  private readonly clientToolObjects = new WeakMap<object, McpTool>();
 
   constructor(
     private readonly plan: McpPlan,
@@ -75,7 +77,12 @@ export class McpPool implements McpConnector {
           continue;
         }
         taken.set(t.name, server);
-        out.push(new McpTool(t.name, conn, t.name, undefined, this.maxOutputBytes));
+        let tool = this.clientToolObjects.get(t);
+        if (tool === undefined) {
+          tool = new McpTool(t.name, conn, t.name, undefined, this.maxOutputBytes);
+          this.clientToolObjects.set(t, tool);
+        }
+        out.push(tool);
       }
     }
     return out;

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { startMcp } from '../../../src/tools/mcp/index.ts';
+import { startToolSet } from '../../../src/tools/index.ts';
+import { call, startTestServer } from '../../runtime/fixtures.ts';
 import { compile, ctx, NODE, q, tempDir, waitFor } from './helpers.ts';
 
 const TEST_SERVER = fileURLToPath(new URL('./fixtures/test-server.ts', import.meta.url));
@@ -46,4 +48,47 @@ agent "bot" {
     await pool.close();
     await t.cleanup();
   }
+});
+
+test('a tool a server adds at run time is offered to the connected agent and runs through the runtime', async (t) => {
+  const tmp = await tempDir('mcp-list-changed-runtime');
+  t.after(() => tmp.cleanup());
+  const docs = await compile(
+    tmp.dir,
+    `package "t" version "0.1.0" lang "2.0"
+prompt "p" {
+  content "x"
+}
+server "dyn" {
+  transport "stdio"
+  command ${q(NODE)}
+  args ["--import", "tsx", ${q(TEST_SERVER)}, "stdio"]
+}
+client "c" {
+  connects to server "dyn"
+}
+agent "bot" {
+  uses prompt "p"
+  model "echo"
+  connects to client "c"
+}
+`,
+  );
+  const tools = await startToolSet(docs, { env: process.env, sandbox: 'off' });
+  const srv = await startTestServer(docs, { tools });
+  t.after(() => srv.close());
+  const before = await call(`${srv.url}/v1/agents/bot/invoke`, 'POST', { message: '/tool late_tool {"say": "hello"}' });
+  assert.equal(before.status, 200, JSON.stringify(before.body));
+  assert.match(String(before.body.output), /not available/);
+  const add = await call(`${srv.url}/v1/agents/bot/invoke`, 'POST', { message: '/tool add_tool {"name": "late_tool"}' });
+  assert.equal(add.status, 200, JSON.stringify(add.body));
+  assert.match(String(add.body.output), /added late_tool/);
+  // The server announces the change; the runtime offers and runs the new tool without a restart.
+  const output = await waitFor('the agent to run the added tool', async () => {
+    const late = await call(`${srv.url}/v1/agents/bot/invoke`, 'POST', { message: '/tool late_tool {"say": "hello"}' });
+    assert.equal(late.status, 200, JSON.stringify(late.body));
+    const text = String(late.body.output);
+    return /not available/.test(text) ? undefined : text;
+  }, 5000);
+  assert.match(output, /late_tool says hello/);
 });
