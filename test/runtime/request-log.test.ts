@@ -5,27 +5,16 @@ import { explain, makeWorkspace } from '../apply/support.ts';
 import { call } from './fixtures.ts';
 
 /**
- * The runtime's log file as `logs` prints it (the readable format): a `[time] LEVEL (pid): msg`
- * line, then one indented `key: JSON` line per field (objects spill over several lines).
+ * The runtime's log file as `logs` prints it (the readable format): one line per record,
+ * `[time] LEVEL (pid): msg {fields as JSON}`.
  */
 function textLogRecords(text: string): Array<Record<string, unknown>> {
   const records: Array<Record<string, unknown>> = [];
-  let current: Record<string, unknown> | undefined;
   for (const line of text.split('\n')) {
-    const head = /^\[[\d:.]+\] (\w+) \((\d+)\): (.*)$/.exec(line);
-    if (head !== null) {
-      current = { level: head[1], pid: Number(head[2]), msg: head[3] };
-      records.push(current);
-      continue;
-    }
-    const kv = /^ {4}(\w+): (.*)$/.exec(line);
-    if (kv === null || current === undefined) continue;
-    try {
-      current[kv[1]!] = JSON.parse(kv[2]!) as unknown;
-    } catch {
-      // A value printed over several lines (an array, an object): keep its first line as text.
-      current[kv[1]!] = kv[2];
-    }
+    const head = /^\[[\d:.]+\] (\w+) \((\d+)\): (.*?)(?: (\{.*\}))?$/.exec(line);
+    if (head === null) continue;
+    const fields = head[4] === undefined ? {} : (JSON.parse(head[4]) as Record<string, unknown>);
+    records.push({ ...fields, level: head[1], pid: Number(head[2]), msg: head[3] });
   }
   return records;
 }
