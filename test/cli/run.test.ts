@@ -1,4 +1,3 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -7,10 +6,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkBindAddress, isLoopback } from '../../src/runtime/index.ts';
-import { CLI, jsonLogLines, runCli } from '../helpers/cli.ts';
+import { jsonLogLines, runCli } from '../helpers/cli.ts';
 import { canConnect, freePort, redisUrlOrSkip } from '../helpers/services.ts';
 import { openaiCompletion, startFakeLlm } from '../runtime/fake-llm.ts';
 import { irDoc } from '../runtime/fixtures.ts';
+import { startRunChild } from '../runtime/run-child.ts';
 
 const SPEC = `package "run-test" version "0.1.0" lang "2.0"
 
@@ -28,42 +28,6 @@ agent "slow" {
   model "gpt-test"
 }
 `;
-
-interface Running {
-  child: ChildProcessWithoutNullStreams;
-  url: string;
-  stderr: () => string;
-  exited: Promise<[number | null, NodeJS.Signals | null]>;
-}
-
-/** Start `agentspec run` as a real child process and wait for its listening line on stdout. */
-async function startRun(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Running> {
-  const child = spawn(process.execPath, [CLI, '--log-format', 'json', 'run', ...args], {
-    cwd,
-    env: { ...process.env, NO_COLOR: '1', AGENTSPEC_API_KEYS: '', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr:\n${stderr}`)), 30_000);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      const m = /^listening on (http:\/\/\S+)$/m.exec(stdout);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    void exited.then(([code]) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before listening; stderr:\n${stderr}`));
-    });
-  });
-  return { child, url, stderr: () => stderr, exited };
-}
 
 describe('agentspec run (child process)', () => {
   let dir: string;
@@ -85,7 +49,7 @@ describe('agentspec run (child process)', () => {
       await gate;
       return openaiCompletion({ content: 'finished after SIGTERM' });
     });
-    const run = await startRun([spec, '--port', '0'], { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: fake.url }, dir);
+    const run = await startRunChild([spec], { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: fake.url }, dir);
     try {
       assert.match(run.url, /^http:\/\/127\.0\.0\.1:\d+$/);
       const health = await fetch(`${run.url}/healthz`);
@@ -125,7 +89,7 @@ describe('agentspec run (child process)', () => {
   test('--ir serves an IR snapshot; the default host is loopback', async () => {
     const snap = path.join(dir, 'snapshot.json');
     await writeFile(snap, JSON.stringify([irDoc({ pkg: 'snap', agents: [{ name: 'one' }, { name: 'two' }] })]));
-    const run = await startRun(['--ir', snap, '--port', '0', '--session-store', 'memory', '--session-ttl', '1h'], {}, dir);
+    const run = await startRunChild(['--ir', snap, '--session-store', 'memory', '--session-ttl', '1h'], {}, dir);
     try {
       assert.match(run.url, /^http:\/\/127\.0\.0\.1:/);
       const agents = (await (await fetch(`${run.url}/v1/agents`)).json()) as { agents: Array<{ fqn: string }> };
@@ -145,7 +109,7 @@ describe('agentspec run (child process)', () => {
       fetch(`${url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
         async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }),
       );
-    let run = await startRun([spec, '--port', '0', '--session-store', 'redis', '--redis-url', redisUrl], {}, dir);
+    let run = await startRunChild([spec, '--session-store', 'redis', '--redis-url', redisUrl], {}, dir);
     let id: string;
     try {
       const created = await post(run.url, '/v1/agents/bot/sessions', {});
@@ -157,7 +121,7 @@ describe('agentspec run (child process)', () => {
     } finally {
       if (run.child.exitCode === null) run.child.kill('SIGKILL');
     }
-    run = await startRun([spec, '--port', '0', '--session-store', 'redis'], { REDIS_URL: redisUrl }, dir);
+    run = await startRunChild([spec, '--session-store', 'redis'], { REDIS_URL: redisUrl }, dir);
     try {
       const again = await post(run.url, `/v1/agents/bot/sessions/${id}`, { message: 'still there?' });
       assert.equal(again.status, 200);
@@ -182,7 +146,7 @@ describe('agentspec run (child process)', () => {
       hash: 'sha256:test',
     });
     await writeFile(snap, JSON.stringify(doc));
-    const run = await startRun(['--ir', snap, '--env', 'prod', '--port', '0'], {}, dir);
+    const run = await startRunChild(['--ir', snap, '--env', 'prod'], {}, dir);
     try {
       const agents = (await (await fetch(`${run.url}/v1/agents`)).json()) as { agents: Array<{ model: string }> };
       assert.deepEqual(agents.agents.map((a) => a.model), ['echo-prod']);
@@ -207,7 +171,7 @@ describe('agentspec run (child process)', () => {
   });
 
   test('API keys from AGENTSPEC_API_KEYS and --api-key', async () => {
-    const run = await startRun([spec, '--port', '0', '--api-key', 'flag-key-0123456789'], { AGENTSPEC_API_KEYS: 'env-a-0123456789,env-b-0123456789' }, dir);
+    const run = await startRunChild([spec, '--api-key', 'flag-key-0123456789'], { AGENTSPEC_API_KEYS: 'env-a-0123456789,env-b-0123456789' }, dir);
     try {
       const get = (headers: Record<string, string>) => fetch(`${run.url}/v1/agents`, { headers }).then((r) => r.status);
       assert.equal(await get({}), 401);
@@ -231,7 +195,7 @@ describe('agentspec run (child process)', () => {
   test('--api-key-file: keys from a file, never on the command line', async () => {
     const file = path.join(dir, 'keys.txt');
     await writeFile(file, '# runtime keys\nfile-key-one-0123456789\n\nfile-key-two-0123456789\n', { mode: 0o600 });
-    const run = await startRun([spec, '--port', '0', '--api-key-file', file], {}, dir);
+    const run = await startRunChild([spec, '--api-key-file', file], {}, dir);
     try {
       const get = (key: string) => fetch(`${run.url}/v1/agents`, { headers: { 'x-api-key': key } }).then((r) => r.status);
       assert.equal(await get('file-key-one-0123456789'), 200);
@@ -247,7 +211,7 @@ describe('agentspec run (child process)', () => {
   });
 
   test('limits from flags and AGENTSPEC_* variables; a bad value is a usage error', async () => {
-    const run = await startRun([spec, '--port', '0', '--max-metadata-keys', '1', '--trust-proxy', '1', '--rate-limit', '2'], { AGENTSPEC_MAX_MESSAGE_BYTES: '10' }, dir);
+    const run = await startRunChild([spec, '--max-metadata-keys', '1', '--trust-proxy', '1', '--rate-limit', '2'], { AGENTSPEC_MAX_MESSAGE_BYTES: '10' }, dir);
     try {
       const post = (p: string, body: unknown, client: string) =>
         fetch(`${run.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': client }, body: JSON.stringify(body) }).then(
