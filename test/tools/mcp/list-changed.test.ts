@@ -8,11 +8,8 @@ import { compile, ctx, NODE, q, tempDir, waitFor } from './helpers.ts';
 
 const TEST_SERVER = fileURLToPath(new URL('./fixtures/test-server.ts', import.meta.url));
 
-test('tools/list_changed refreshes the tool list: a tool the server adds is offered and callable', async () => {
-  const t = await tempDir('mcp-list-changed');
-  const docs = await compile(
-    t.dir,
-    `package "t" version "0.1.0" lang "2.0"
+/** An agent connected to a client of one server whose tool list grows at run time. */
+const DYNAMIC_SPEC = `package "t" version "0.1.0" lang "2.0"
 prompt "p" {
   content "x"
 }
@@ -29,8 +26,11 @@ agent "bot" {
   model "echo"
   connects to client "c"
 }
-`,
-  );
+`;
+
+test('tools/list_changed refreshes the tool list: a tool the server adds is offered and callable', async () => {
+  const t = await tempDir('mcp-list-changed');
+  const docs = await compile(t.dir, DYNAMIC_SPEC);
   const pool = await startMcp(docs, { secrets: new Map() });
   try {
     const names = (): string[] => pool.clientTools('c').map((x) => x.name);
@@ -53,27 +53,7 @@ agent "bot" {
 test('a tool a server adds at run time is offered to the connected agent and runs through the runtime', async (t) => {
   const tmp = await tempDir('mcp-list-changed-runtime');
   t.after(() => tmp.cleanup());
-  const docs = await compile(
-    tmp.dir,
-    `package "t" version "0.1.0" lang "2.0"
-prompt "p" {
-  content "x"
-}
-server "dyn" {
-  transport "stdio"
-  command ${q(NODE)}
-  args ["--import", "tsx", ${q(TEST_SERVER)}, "stdio"]
-}
-client "c" {
-  connects to server "dyn"
-}
-agent "bot" {
-  uses prompt "p"
-  model "echo"
-  connects to client "c"
-}
-`,
-  );
+  const docs = await compile(tmp.dir, DYNAMIC_SPEC);
   const tools = await startToolSet(docs, { env: process.env, sandbox: 'off' });
   const srv = await startTestServer(docs, { tools });
   t.after(() => srv.close());
