@@ -105,6 +105,20 @@ export async function redisUrlOrSkip(t: TestContext): Promise<string | undefined
 }
 
 /**
+ * A private redis-server for a test that stops it, or a skip with the reason when redis-server
+ * cannot be started (under CI=true that is a failure).
+ */
+export async function privateRedisOrSkip(t: TestContext): Promise<RedisServer | undefined> {
+  try {
+    return await startRedisServer();
+  } catch (err) {
+    if (IN_CI) throw err;
+    t.skip(String(err));
+    return undefined;
+  }
+}
+
+/**
  * Like startRedisServer, but the server keeps its data in `dataDir` (append-only file, fsync on
  * every write), so stop() then start() brings back everything written before: an outage without
  * data loss.

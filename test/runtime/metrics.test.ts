@@ -5,7 +5,7 @@ import { createSessionStore, MemorySessionStore } from '../../src/session/index.
 import { buildAgentRegistry, ProviderRegistry } from '../../src/runtime/index.ts';
 import { instrumentStore, recordToolCall, RuntimeMetrics, withMetrics } from '../../src/runtime/metrics.ts';
 import { startToolSet } from '../../src/tools/index.ts';
-import { freePort, startRedisServer } from '../helpers/services.ts';
+import { freePort, privateRedisOrSkip } from '../helpers/services.ts';
 import { call, irDoc, startTestServer } from './fixtures.ts';
 
 /** The value of one sample line (`name{labels} value`) in exposition text, or undefined. */
@@ -88,14 +88,8 @@ test('the instrumented store counts appends, leaves caller errors out, and behav
 });
 
 test('Redis down: store errors are counted by operation, and /metrics still answers', { timeout: 60_000 }, async (t) => {
-  let redis;
-  try {
-    redis = await startRedisServer();
-  } catch (err) {
-    if (process.env.CI === 'true') throw err;
-    t.skip(String(err));
-    return;
-  }
+  const redis = await privateRedisOrSkip(t);
+  if (redis === undefined) return;
   const store = await createSessionStore({ kind: 'redis', url: redis.url, keyPrefix: `agentspec-metrics-${randomBytes(6).toString('hex')}` });
   const srv = await startTestServer([irDoc({ agents: [{ name: 'bot' }] })], { store });
   t.after(async () => {

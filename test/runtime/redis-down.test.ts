@@ -2,19 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSessionStore } from '../../src/session/index.ts';
-import { startRedisServer } from '../helpers/services.ts';
+import { privateRedisOrSkip } from '../helpers/services.ts';
 import { openaiCompletion, startFakeLlm } from './fake-llm.ts';
 import { call, irDoc, startTestServer } from './fixtures.ts';
 
 test('Redis down: session calls answer 503 unavailable and never claim a save', { timeout: 60_000 }, async (t) => {
-  let redis;
-  try {
-    redis = await startRedisServer();
-  } catch (err) {
-    if (process.env.CI === 'true') throw err;
-    t.skip(String(err));
-    return;
-  }
+  const redis = await privateRedisOrSkip(t);
+  if (redis === undefined) return;
   const fake = await startFakeLlm();
   const doc = irDoc({ agents: [{ name: 'chat', model: 'echo' }, { name: 'gated', model: 'gpt-test' }] });
   const store = await createSessionStore({ kind: 'redis', url: redis.url, keyPrefix: `agentspec-test-${randomBytes(6).toString('hex')}` });
