@@ -1,4 +1,5 @@
 import { AgentspecError } from '../errors.ts';
+import { parseSpecDuration } from '../ir/duration.ts';
 import type { Attributes, IRDocument, JsonValue, Resource } from '../ir/types.ts';
 import { logger } from '../log.ts';
 import { clientOf, SchemaBuilder, type Tool, type ToolSet } from '../tools/index.ts';
@@ -91,15 +92,6 @@ const int = (v: JsonValue | undefined): number | undefined => {
   const n = num(v);
   return n !== undefined && Number.isInteger(n) && n > 0 ? n : undefined;
 };
-
-/** `30s`, `500ms`, `2m`, `1h` or bare seconds, as written in `timeout` attributes. */
-export function parseSpecDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (m === null) return undefined;
-  const unit = m[2] ?? 's';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  return Math.round(Number(m[1]) * factor);
-}
 
 /** The tool a skill is offered as when no tool set is given: description and input schema. */
 export function skillTool(skill: Resource): ToolDefinition {

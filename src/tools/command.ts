@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Attributes, JsonValue } from '../ir/types.ts';
 import { baseToolEnv } from './env.ts';
 import { ToolConfigError } from './errors.ts';
-import { DEFAULT_OUTPUT_CAP, DEFAULT_TOOL_TIMEOUT_MS, STDERR_CAP, parseToolDuration } from './limits.ts';
+import { parseSpecDuration } from '../ir/duration.ts';
+import { DEFAULT_OUTPUT_CAP, DEFAULT_TOOL_TIMEOUT_MS, STDERR_CAP } from './limits.ts';
 import { checkInput, processOutcome } from './outcome.ts';
 import { findOnPath } from './path.ts';
 import { runProcess } from './process.ts';
@@ -30,8 +31,8 @@ export function stringMap(v: JsonValue | undefined): Record<string, string> {
 
 export function timeoutOf(skill: string, v: JsonValue | undefined): number {
   if (v === undefined || v === '') return DEFAULT_TOOL_TIMEOUT_MS;
-  const ms = typeof v === 'string' ? parseToolDuration(v) : undefined;
-  if (ms === undefined) throw new ToolConfigError(skill, `timeout "${String(v)}" is not a duration like 30s`);
+  const ms = typeof v === 'string' ? parseSpecDuration(v) : undefined;
+  if (ms === undefined || ms <= 0) throw new ToolConfigError(skill, `timeout "${String(v)}" is not a duration like 30s`);
   return ms;
 }
 

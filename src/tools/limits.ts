@@ -4,16 +4,6 @@ export const DEFAULT_OUTPUT_CAP = 256 * 1024;
 export const STDERR_CAP = 16 * 1024;
 export const DEFAULT_INLINE_MEMORY = 256 * 1024 * 1024;
 
-/** `30s`, `500ms`, `2m`, `1h` or bare seconds. */
-export function parseToolDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (m === null) return undefined;
-  const unit = m[2] ?? 's';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  const ms = Math.round(Number(m[1]) * factor);
-  return ms > 0 ? ms : undefined;
-}
-
 /** `256Mi`, `128MB`, `512m`, `1G`, `1048576` (bytes) as bytes. */
 export function parseMemory(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());

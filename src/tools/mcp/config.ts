@@ -7,6 +7,7 @@
  * every use is optional (or that is itself optional) may fail at start-up: the runtime starts
  * with a WARN, keeps retrying, and the tools answer with an error until it is up.
  */
+import { parseSpecDuration } from '../../ir/duration.ts';
 import type { IRDocument, JsonValue, Resource } from '../../ir/types.ts';
 import { McpConfigError } from './errors.ts';
 
@@ -58,15 +59,6 @@ const strMap = (v: JsonValue | undefined): Record<string, string> => {
 };
 const isOptional = (r: Resource | undefined): boolean => r?.metadata?.optional === 'true';
 
-/** `30s`, `500ms`, `2m`, or bare seconds. */
-export function parseDurationMs(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (m === null) return undefined;
-  const unit = m[2] ?? 's';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  return Math.round(Number(m[1]) * factor);
-}
-
 /** Split `server/tool` at the first slash; the tool part may contain more slashes. */
 export function splitServerTool(value: string): { server: string; tool: string } | undefined {
   const at = value.indexOf('/');
@@ -101,7 +93,7 @@ function serverConfig(r: Resource): Omit<ServerConfig, 'required' | 'usedBy'> {
   if (auth !== undefined && auth !== '') cfg.auth = auth;
   const timeout = r.metadata?.timeout;
   if (timeout !== undefined) {
-    const ms = parseDurationMs(timeout);
+    const ms = parseSpecDuration(timeout);
     if (ms === undefined || ms <= 0) throw new McpConfigError(`MCP server "${r.name}": metadata timeout "${timeout}" is not a duration (like 30s or 500ms)`, r.name);
     cfg.callTimeoutMs = ms;
   }
