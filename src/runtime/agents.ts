@@ -1,4 +1,5 @@
 import { AgentspecError } from '../errors.ts';
+import { attrString as str } from '../ir/attributes.ts';
 import { parseSpecDuration } from '../ir/duration.ts';
 import type { Attributes, IRDocument, JsonValue, Resource } from '../ir/types.ts';
 import { logger } from '../log.ts';
@@ -82,7 +83,6 @@ export const DEFAULT_STRATEGY = 'react';
 /** Retries when `on_error "retry"` is set without `max_retries`. */
 export const DEFAULT_RETRIES = 2;
 
-const str = (v: JsonValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 // Environment overrides may add an attribute as a string ("20"); read numbers either way.
 const num = (v: JsonValue | undefined): number | undefined => {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Attributes, JsonValue } from '../ir/types.ts';
 import { baseToolEnv } from './env.ts';
 import { ToolConfigError } from './errors.ts';
+import { attrStringMap } from '../ir/attributes.ts';
 import { parseSpecDuration } from '../ir/duration.ts';
 import { DEFAULT_OUTPUT_CAP, DEFAULT_TOOL_TIMEOUT_MS, STDERR_CAP } from './limits.ts';
 import { checkInput, processOutcome } from './outcome.ts';
@@ -21,12 +22,6 @@ export interface ProcessToolDeps {
   redactor: Redactor;
   secrets: ReadonlyMap<string, string>;
   outputCap?: number;
-}
-
-export function stringMap(v: JsonValue | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (typeof v === 'object' && v !== null && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
-  return out;
 }
 
 export function timeoutOf(skill: string, v: JsonValue | undefined): number {
@@ -68,8 +63,8 @@ export class CommandTool implements Tool {
     this.binary = found;
     this.args = Array.isArray(tool.args) ? tool.args.filter((a): a is string => typeof a === 'string') : [];
     this.timeoutMs = timeoutOf(spec.name, tool.timeout);
-    const env = { ...baseToolEnv(deps.env), ...stringMap(tool.env) };
-    for (const [variable, secret] of Object.entries(stringMap(tool.secrets))) {
+    const env = { ...baseToolEnv(deps.env), ...attrStringMap(tool.env) };
+    for (const [variable, secret] of Object.entries(attrStringMap(tool.secrets))) {
       const value = deps.secrets.get(secret);
       if (value === undefined) throw new ToolConfigError(spec.name, `secrets: ${variable} refers to secret "${secret}", which is not declared`);
       env[variable] = value;

@@ -3,7 +3,8 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { errorMessage } from '../errors.ts';
 import type { Attributes } from '../ir/types.ts';
-import { stringMap, timeoutOf } from './command.ts';
+import { attrStringMap } from '../ir/attributes.ts';
+import { timeoutOf } from './command.ts';
 import { ToolConfigError } from './errors.ts';
 import { DEFAULT_OUTPUT_CAP, truncationNote } from './limits.ts';
 import { checkInput, errorOutcome } from './outcome.ts';
@@ -55,7 +56,7 @@ export class HttpTool implements Tool {
     this.url = typeof tool.url === 'string' ? tool.url : '';
     if (this.url === '') throw new ToolConfigError(spec.name, 'tool http has no url');
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(stringMap(tool.headers))) {
+    for (const [k, v] of Object.entries(attrStringMap(tool.headers))) {
       headers[k.toLowerCase()] = v.replace(SECRET_REF, (_w, name: string) => {
         const value = deps.secrets.get(name);
         if (value === undefined) throw new ToolConfigError(spec.name, `header ${k} refers to secret "${name}", which is not declared`);

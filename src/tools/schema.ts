@@ -1,8 +1,8 @@
 import type { JsonValue, Resource } from '../ir/types.ts';
+import { attrString as str } from '../ir/attributes.ts';
 
 export type JsonSchema = Record<string, unknown>;
 
-const str = (v: JsonValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 
 function fieldsOf(raw: JsonValue | undefined): Array<{ name: string; type: string; required: boolean }> {
   const out: Array<{ name: string; type: string; required: boolean }> = [];

@@ -7,8 +7,9 @@
  * every use is optional (or that is itself optional) may fail at start-up: the runtime starts
  * with a WARN, keeps retrying, and the tools answer with an error until it is up.
  */
+import { attrString as str, attrStringList as strList, attrStringMap as strMap } from '../../ir/attributes.ts';
 import { parseSpecDuration } from '../../ir/duration.ts';
-import type { IRDocument, JsonValue, Resource } from '../../ir/types.ts';
+import type { IRDocument, Resource } from '../../ir/types.ts';
 import { McpConfigError } from './errors.ts';
 
 export type McpTransportKind = 'stdio' | 'sse' | 'streamable-http';
@@ -48,15 +49,6 @@ export interface McpPlan {
   declared: Set<string>;
 }
 
-const str = (v: JsonValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
-const strList = (v: JsonValue | undefined): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-const strMap = (v: JsonValue | undefined): Record<string, string> => {
-  const out: Record<string, string> = {};
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-    for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
-  }
-  return out;
-};
 const isOptional = (r: Resource | undefined): boolean => r?.metadata?.optional === 'true';
 
 /** Split `server/tool` at the first slash; the tool part may contain more slashes. */
