@@ -139,14 +139,6 @@ export class RuntimeMetrics {
   }
 }
 
-/**
- * The number of live sessions of `agent`: the one place that asks the store, so a cheaper count
- * than listing them replaces it here only.
- */
-export async function activeSessionCount(store: SessionStore, agent: string): Promise<number> {
-  return (await store.list(agent)).length;
-}
-
 // Failures that are the caller's (a missing session, a bad page range), not the store's.
 const CALLER_ERRORS = [SessionNotFoundError, InvalidMessageError, InvalidMessageRangeError];
 

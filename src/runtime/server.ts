@@ -4,14 +4,14 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AgentspecError } from '../errors.ts';
 import { logger } from '../log.ts';
-import type { SessionStore } from '../session/index.ts';
+import { countSessions, type SessionStore } from '../session/index.ts';
 import { AgentRunner } from './agent-loop.ts';
 import type { AgentRegistry } from './agents.ts';
 import { ApiKeys, presentedKey, setKeyId } from './auth.ts';
 import type { RuntimeContext } from './context.ts';
 import { DEFAULT_BODY_LIMIT, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RuntimeLimits } from './defaults.ts';
 import { HttpError, toHttpError } from './errors.ts';
-import { activeSessionCount, instrumentStore, RuntimeMetrics, withMetrics } from './metrics.ts';
+import { instrumentStore, RuntimeMetrics, withMetrics } from './metrics.ts';
 import { logRequest } from './request-log.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
 import { registerChatRoutes } from './routes/chat.ts';
@@ -114,7 +114,7 @@ function rawError(socket: Socket, status: number, code: string, message: string)
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const keys = new ApiKeys(opts.apiKeys ?? []);
   const limits: RuntimeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const metrics = new RuntimeMetrics({ agents: opts.agents, activeSessions: (agent) => activeSessionCount(store, agent) });
+  const metrics = new RuntimeMetrics({ agents: opts.agents, activeSessions: (agent) => countSessions(store, agent) });
   const store = instrumentStore(opts.store, metrics);
   const ctx: RuntimeContext = {
     agents: opts.agents,

@@ -12,3 +12,4 @@ export { isMessage } from './validate.ts';
 export { DEFAULT_SESSION_TTL_SECONDS, MemorySessionStore, SessionLimitError, type MemorySessionStoreOptions } from './memory-store.ts';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './redis-store.ts';
 export { createSessionStore, type CreateSessionStoreOptions } from './create.ts';
+export { countSessions } from './count.ts';

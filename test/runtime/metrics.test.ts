@@ -112,7 +112,7 @@ test('Redis down: store errors are counted by operation, and /metrics still answ
   // failed count shows from the next scrape on (the counter was written before it failed).
   assert.equal(sample(text, 'agentspec_active_sessions{agent="bot"}'), undefined);
   text = await scrape(srv.url);
-  assert.ok((sample(text, 'agentspec_session_store_errors_total{operation="list",code="E_SESSION_STORE_UNAVAILABLE"}') ?? 0) >= 1);
+  assert.ok((sample(text, 'agentspec_session_store_errors_total{operation="count",code="E_SESSION_STORE_UNAVAILABLE"}') ?? 0) >= 1);
   assert.equal(sample(text, 'agentspec_http_requests_total{method="GET",route="/v1/agents/:name/sessions/:id",status="503"}'), 1);
 });
 

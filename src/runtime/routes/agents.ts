@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { RuntimeContext } from '../context.ts';
+import { countSessions } from '../../session/index.ts';
 
 /**
  * GET /v1/agents: what is served. `status` is `running` (the original's word, which its clients
@@ -19,7 +20,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: RuntimeContext): 
           ...(problem === undefined ? {} : { status_reason: problem }),
           skills: a.skills,
           // Counted from the store's index, never by reading every session.
-          active_sessions: ctx.store.count === undefined ? (await ctx.store.list(a.name)).length : await ctx.store.count(a.name),
+          active_sessions: await countSessions(ctx.store, a.name),
         };
       }),
     );
