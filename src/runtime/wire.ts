@@ -48,19 +48,9 @@ export function wireToolCalls(r: RunResult): WireToolCall[] {
   });
 }
 
-/** The JSON body of invoke, a session message, and (minus `output`) the stream's `done` event. */
+/** The JSON body of invoke, a session message, and of `done` when a stream asks for the output. */
 export function answerBody(r: RunResult, sessionId: string | undefined): Record<string, unknown> {
-  return {
-    output: r.output,
-    tool_calls: wireToolCalls(r),
-    tokens: r.tokens,
-    turns: r.turns,
-    duration_ms: r.duration_ms,
-    // The original sent "" for a call without a session; its clients expect a string.
-    session_id: sessionId ?? '',
-    stop_reason: r.stop_reason,
-    agent: r.answered_by,
-  };
+  return { output: r.output, tool_calls: wireToolCalls(r), ...doneBody(r, sessionId) };
 }
 
 /** The stream's final `done` event without the output and tool calls the events before it carried. */
@@ -69,6 +59,7 @@ export function doneBody(r: RunResult, sessionId: string | undefined): Record<st
     tokens: r.tokens,
     turns: r.turns,
     duration_ms: r.duration_ms,
+    // The original sent "" for a call without a session; its clients expect a string.
     session_id: sessionId ?? '',
     stop_reason: r.stop_reason,
     agent: r.answered_by,
