@@ -9,6 +9,7 @@ import { register as registerFmt } from './fmt.ts';
 import { register as registerInit } from './init.ts';
 import { register as registerIr } from './ir.ts';
 import { register as registerLogs } from './logs.ts';
+import { register as registerPipeline } from './pipeline.ts';
 import { register as registerPlan } from './plan.ts';
 import { register as registerRun } from './run.ts';
 import { register as registerState } from './state.ts';
@@ -21,7 +22,8 @@ function logLevel(flag: string | undefined, cmd: Command): string {
   if (flag !== undefined) return flag;
   const env = process.env.AGENTSPEC_LOG_LEVEL;
   if (env !== undefined && isLogLevel(env)) return env;
-  return cmd.name() === 'run' ? 'info' : DEFAULT_LOG_LEVEL;
+  // `pipeline run` prints its result like any command; only the server `run` logs at info.
+  return cmd.name() === 'run' && cmd.parent?.parent === null ? 'info' : DEFAULT_LOG_LEVEL;
 }
 
 export function buildProgram(): Command {
@@ -54,6 +56,7 @@ export function buildProgram(): Command {
     registerLogs,
     registerState,
     registerRun,
+    registerPipeline,
   ]) {
     register(program);
   }

@@ -5,6 +5,7 @@ import { MissingVariableError, renderPrompt, type AgentDefinition, type AgentReg
 import { repairToolPairs } from './history.ts';
 import { recordModelCall } from './metrics.ts';
 import { ProviderError, type ModelResponse, type TokenUsage } from './providers/index.ts';
+import { withRunFrame } from './run-frame.ts';
 import { runTools } from './tool-calls.ts';
 
 /** The request's deadline (the agent's `timeout`) passed before the answer was complete. */
@@ -48,6 +49,15 @@ export interface RunInput {
   transcript?: Message[];
   /** The session the turn belongs to (for tool logs). */
   sessionId?: string;
+  /** Set when this run is a delegation: the agents that handed the task down, the first one first. */
+  delegatedBy?: readonly string[];
+}
+
+/** One agent of a fallback chain that failed before the next was tried. */
+export interface FallbackAttempt {
+  agent: string;
+  /** The failure's stable code (`E_PROVIDER`, `E_MISSING_API_KEY`, ...). */
+  code: string;
 }
 
 export interface RunResult {
@@ -63,9 +73,12 @@ export interface RunResult {
   messages: Message[];
   /** How long each executed tool call took, by tool_call_id. */
   tool_durations?: Record<string, number>;
+  /** Agents that failed before `answered_by` answered, in the order tried (absent without a fallback). */
+  fallbacks?: FallbackAttempt[];
 }
 
 const MAX_TOKENS_PER_CALL = 4096;
+const DEFAULT_MAX_FALLBACKS = 3;
 const RETRY_BASE_MS = 200;
 const RETRY_CAP_MS = 2000;
 
@@ -97,9 +110,12 @@ function addUsage(into: Tokens, u: TokenUsage): void {
 /** Runs agents: the model/tool loop with retries, budget, deadline and fallback. */
 export class AgentRunner {
   private readonly agents: AgentRegistry;
+  /** Fallback agents one request may try (each only once: a cycle of fallbacks ends too). */
+  private readonly maxFallbacks: number;
 
-  constructor(agents: AgentRegistry) {
+  constructor(agents: AgentRegistry, opts: { maxFallbacks?: number } = {}) {
     this.agents = agents;
+    this.maxFallbacks = opts.maxFallbacks ?? DEFAULT_MAX_FALLBACKS;
   }
 
   async run(agent: AgentDefinition, input: RunInput): Promise<RunResult> {
@@ -108,7 +124,8 @@ export class AgentRunner {
     const signal = input.signal === undefined ? deadline : AbortSignal.any([input.signal, deadline]);
     const tokens: Tokens = { input: 0, output: 0, cache_read: 0, total: 0 };
     try {
-      const result = await this.runWithFallback(agent, input, signal, tokens, new Set());
+      const frame = { chain: [...(input.delegatedBy ?? []), agent.name], tokens, variables: input.variables };
+      const result = await withRunFrame(frame, () => this.runWithFallback(agent, input, signal, tokens, []));
       return { ...result, tokens, duration_ms: Date.now() - started };
     } catch (err) {
       if (deadline.aborted) throw new RequestTimeoutError(agent.name, agent.timeoutMs);
@@ -121,18 +138,24 @@ export class AgentRunner {
     input: RunInput,
     signal: AbortSignal,
     tokens: Tokens,
-    tried: Set<string>,
+    failed: FallbackAttempt[],
   ): Promise<Omit<RunResult, 'tokens' | 'duration_ms'>> {
-    tried.add(agent.name);
     try {
-      return await this.loop(agent, input, signal, tokens);
+      const result = await this.loop(agent, input, signal, tokens);
+      return failed.length === 0 ? result : { ...result, fallbacks: failed };
     } catch (err) {
       const next = agent.onError === 'fallback' && agent.fallback !== undefined ? this.agents.get(agent.fallback) : undefined;
       // A deadline or a departed client ends the whole request, and a bad request stays bad:
       // a fallback cannot help with those.
-      if (next === undefined || signal.aborted || tried.has(next.name) || err instanceof MissingVariableError) throw err;
+      if (next === undefined || signal.aborted || err instanceof MissingVariableError) throw err;
+      const chain = [...failed.map((f) => f.agent), agent.name];
+      if (chain.includes(next.name) || failed.length >= this.maxFallbacks) {
+        logger('runtime').warn({ agent: agent.name, fallback: next.name, chain, max_fallbacks: this.maxFallbacks, err: errorMessage(err) }, 'fallback chain ended: agent already tried or the limit reached');
+        throw err;
+      }
       logger('runtime').warn({ agent: agent.name, fallback: next.name, err: errorMessage(err) }, 'agent failed, using fallback');
-      return this.runWithFallback(next, { ...input, transcript: undefined }, signal, tokens, tried);
+      const code = err instanceof AgentspecError ? err.code : 'E_INTERNAL';
+      return this.runWithFallback(next, { ...input, transcript: undefined }, signal, tokens, [...failed, { agent: agent.name, code }]);
     }
   }
 

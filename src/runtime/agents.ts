@@ -54,6 +54,13 @@ export interface AgentPrompt {
 
 export type OnError = 'retry' | 'fail' | 'fallback';
 
+/** `delegate to agent "x" when "..."`: an agent this one may hand a task to (see delegation.ts). */
+export interface DelegateRef {
+  agent: string;
+  /** The `when` text ("" when none): what the model reads about when to delegate. */
+  condition: string;
+}
+
 export interface AgentDefinition {
   name: string;
   fqn: string;
@@ -74,6 +81,7 @@ export interface AgentDefinition {
   onError: OnError | undefined;
   maxRetries: number;
   fallback: string | undefined;
+  delegates: DelegateRef[];
 }
 
 export const DEFAULT_MAX_TURNS = 10;
@@ -235,6 +243,16 @@ function liveToolsOf(r: Resource, toolset: ToolSet, client: string, initial: Age
   };
 }
 
+function delegatesOf(a: Attributes): DelegateRef[] {
+  const out: DelegateRef[] = [];
+  for (const d of Array.isArray(a.delegates) ? a.delegates : []) {
+    if (typeof d !== 'object' || d === null || Array.isArray(d)) continue;
+    const agent = str(d.agent);
+    if (agent !== undefined && agent !== '') out.push({ agent, condition: str(d.condition) ?? '' });
+  }
+  return out;
+}
+
 function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource>, skills: Map<string, Resource>, providers: ProviderRegistry, toolset: ToolSet | undefined): AgentDefinition {
   const a = r.attributes;
   const model = str(a.model) ?? '';
@@ -275,12 +293,13 @@ function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource
     onError,
     maxRetries,
     fallback,
+    delegates: delegatesOf(a),
   };
   // Accessors, not values: every read sees the client's current list.
   if (live !== undefined) {
     Object.defineProperties(def, {
-      tools: { get: () => live().tools, enumerable: true },
-      executors: { get: () => live().executors, enumerable: true },
+      tools: { get: () => live().tools, enumerable: true, configurable: true },
+      executors: { get: () => live().executors, enumerable: true, configurable: true },
     });
   }
   return def;
@@ -331,6 +350,7 @@ export function buildAgentRegistry(docs: IRDocument[], providers: ProviderRegist
   for (const a of agents) {
     if (a.fallback !== undefined && !seen.has(a.fallback)) throw new AgentConfigError(`fallback agent "${a.fallback}" is not served`, a.name);
     if (a.fallback === a.name) throw new AgentConfigError('cannot fall back to itself', a.name);
+    for (const d of a.delegates) if (!seen.has(d.agent)) throw new AgentConfigError(`delegate agent "${d.agent}" is not served`, a.name);
   }
   return new AgentRegistry(agents);
 }

@@ -2,11 +2,13 @@ import type { SessionStore } from '../session/index.ts';
 import type { AgentRunner } from './agent-loop.ts';
 import type { AgentDefinition, AgentRegistry } from './agents.ts';
 import type { RuntimeLimits } from './defaults.ts';
+import type { PipelineRegistry } from './pipelines/index.ts';
 import { notFound } from './errors.ts';
 
-/** What every route needs: the agents, the runner, the session store. */
+/** What every route needs: the agents, the pipelines, the runner, the session store. */
 export interface RuntimeContext {
   agents: AgentRegistry;
+  pipelines: PipelineRegistry;
   runner: AgentRunner;
   store: SessionStore;
   startedAt: number;

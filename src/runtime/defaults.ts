@@ -34,6 +34,10 @@ export interface RuntimeLimits {
   maxConnections: number;
   /** How often the memory store drops expired sessions. */
   sweepIntervalMs: number;
+  /** Agents deep a delegation may go (a delegate delegating again counts one more). */
+  maxDelegationDepth: number;
+  /** Fallback agents one request may try after the agent asked failed. */
+  maxFallbacks: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<RuntimeLimits> = Object.freeze({
@@ -50,6 +54,8 @@ export const DEFAULT_LIMITS: Readonly<RuntimeLimits> = Object.freeze({
   keepAliveTimeoutMs: 5_000,
   maxConnections: 1024,
   sweepIntervalMs: 60_000,
+  maxDelegationDepth: 3,
+  maxFallbacks: 3,
 });
 
 /** One limit as the CLI offers it: the flag, the environment variable, and its unit. */
@@ -76,6 +82,8 @@ export const LIMIT_OPTIONS: readonly LimitOption[] = [
   { key: 'keepAliveTimeoutMs', flag: '--keep-alive-timeout', env: 'AGENTSPEC_KEEP_ALIVE_TIMEOUT', unit: 'duration', description: 'idle time of a keep-alive connection' },
   { key: 'maxConnections', flag: '--max-connections', env: 'AGENTSPEC_MAX_CONNECTIONS', unit: 'count', description: 'open connections at once' },
   { key: 'sweepIntervalMs', flag: '--session-sweep-interval', env: 'AGENTSPEC_SESSION_SWEEP_INTERVAL', unit: 'duration', description: 'how often expired sessions are dropped (memory store)' },
+  { key: 'maxDelegationDepth', flag: '--max-delegation-depth', env: 'AGENTSPEC_MAX_DELEGATION_DEPTH', unit: 'count', description: 'agents deep a chain of delegations may go' },
+  { key: 'maxFallbacks', flag: '--max-fallbacks', env: 'AGENTSPEC_MAX_FALLBACKS', unit: 'count', description: 'fallback agents one request may try' },
 ];
 
 /** The flag that sets a limit, for error messages that tell the caller what to raise. */

@@ -2,7 +2,7 @@ export { startRuntime, ListenError, WeakApiKeyError, type RuntimeOptions, type R
 export { buildServer, shutdownServer, checkBindAddress, isLoopback, UnsafeBindError, type ServerOptions } from './server.ts';
 export { DEFAULT_BODY_LIMIT, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, LIMIT_OPTIONS, MIN_API_KEY_LENGTH, type RuntimeLimits } from './defaults.ts';
 export { buildAgentRegistry, AgentRegistry, AgentConfigError, InvalidVariableError, MissingVariableError, VariableTooLargeError, renderPrompt, turnVariables, skillTool, type AgentDefinition } from './agents.ts';
-export { AgentRunner, ClientGoneError, RequestTimeoutError, type RunInput, type RunResult, type Tokens, type StopReason } from './agent-loop.ts';
+export { AgentRunner, ClientGoneError, RequestTimeoutError, type FallbackAttempt, type RunInput, type RunResult, type Tokens, type StopReason } from './agent-loop.ts';
 export { ApiKeys, apiKeysFrom, presentedKey } from './auth.ts';
 export { HttpError, toHttpError, type ErrorCode } from './errors.ts';
 export * from './providers/index.ts';
@@ -10,3 +10,5 @@ export { goDuration, wireToolCalls, answerBody, doneBody, type WireToolCall } fr
 export { runTools, TOOL_CONCURRENCY, type ToolCallResult } from './tool-calls.ts';
 export { repairToolPairs, REPAIRED_RESULT } from './history.ts';
 export { RuntimeMetrics, recordModelCall, recordToolCall, withMetrics, type ModelOutcome } from './metrics.ts';
+export { buildPipelineRegistry, runPipeline, PipelineConfigError, PipelineRegistry, type PipelineDefinition, type PipelineEvent, type PipelineResult, type StepResult } from './pipelines/index.ts';
+export { DelegateTool, delegateToolName, withDelegates } from './delegation.ts';

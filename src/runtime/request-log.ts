@@ -17,7 +17,10 @@ function field(obj: unknown, name: string): string | undefined {
  */
 export function logRequest(req: FastifyRequest, reply: FastifyReply, route: string): void {
   const path = (req.url.split('?')[0] ?? '').slice(0, MAX_PATH);
-  const agent = field(req.params, 'name');
+  // `:name` is a pipeline's name under /v1/pipelines, an agent's everywhere else.
+  const named = field(req.params, 'name');
+  const isPipeline = route.startsWith('/v1/pipelines');
+  const agent = isPipeline ? undefined : named;
   const session = field(req.params, 'id') ?? field(req.body, 'session_id');
   const line = {
     method: req.method,
@@ -26,6 +29,7 @@ export function logRequest(req: FastifyRequest, reply: FastifyReply, route: stri
     status: reply.statusCode,
     duration_ms: Math.round(reply.elapsedTime),
     ...(agent === undefined ? {} : { agent }),
+    ...(isPipeline && named !== undefined ? { pipeline: named } : {}),
     ...(session === undefined ? {} : { session_id: session }),
   };
   const log = logger('http');

@@ -6,6 +6,8 @@ import { AgentspecError } from '../errors.ts';
 import { logger } from '../log.ts';
 import { countSessions, type SessionStore } from '../session/index.ts';
 import { AgentRunner } from './agent-loop.ts';
+import { withDelegates } from './delegation.ts';
+import { PipelineRegistry } from './pipelines/index.ts';
 import type { AgentRegistry } from './agents.ts';
 import { ApiKeys, presentedKey, setKeyId } from './auth.ts';
 import type { RuntimeContext } from './context.ts';
@@ -18,11 +20,14 @@ import { registerChatRoutes } from './routes/chat.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInvokeRoutes } from './routes/invoke.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
+import { registerPipelineRoutes } from './routes/pipelines.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerStreamRoutes } from './routes/stream.ts';
 
 export interface ServerOptions {
   agents: AgentRegistry;
+  /** The pipelines served (none when not given). */
+  pipelines?: PipelineRegistry;
   store: SessionStore;
   /** API keys; none means no authentication (then listen on loopback only, see checkBindAddress). */
   apiKeys?: readonly string[];
@@ -116,9 +121,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const limits: RuntimeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const metrics = new RuntimeMetrics({ agents: opts.agents, activeSessions: (agent) => countSessions(store, agent) });
   const store = instrumentStore(opts.store, metrics);
+  const runner = new AgentRunner(opts.agents, { maxFallbacks: limits.maxFallbacks });
+  withDelegates(opts.agents, () => runner, limits.maxDelegationDepth);
   const ctx: RuntimeContext = {
     agents: opts.agents,
-    runner: new AgentRunner(opts.agents),
+    pipelines: opts.pipelines ?? new PipelineRegistry([]),
+    runner,
     store,
     startedAt: Date.now(),
     limits,
@@ -262,6 +270,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     registerInvokeRoutes(v1, ctx);
     registerStreamRoutes(v1, ctx);
     registerSessionRoutes(v1, ctx);
+    registerPipelineRoutes(v1, ctx);
     registerMetricsRoutes(v1, metrics);
   });
   return app;

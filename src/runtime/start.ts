@@ -6,6 +6,7 @@ import { createSessionStore, MemorySessionStore, type SessionStore } from '../se
 import { startToolSet, type SandboxMode, type ToolSet } from '../tools/index.ts';
 import { buildAgentRegistry } from './agents.ts';
 import { DEFAULT_LIMITS, MIN_API_KEY_LENGTH, type RuntimeLimits } from './defaults.ts';
+import { buildPipelineRegistry, type PipelineRegistry } from './pipelines/index.ts';
 import { ProviderRegistry } from './providers/index.ts';
 import { buildServer, checkBindAddress, shutdownServer } from './server.ts';
 
@@ -95,8 +96,10 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
     ...(opts.tools?.allowPrivateNetwork === undefined ? {} : { allowPrivateNetwork: opts.tools.allowPrivateNetwork }),
   });
   let agents: ReturnType<typeof buildAgentRegistry>;
+  let pipelines: PipelineRegistry;
   try {
     agents = buildAgentRegistry(opts.documents, new ProviderRegistry(env), tools);
+    pipelines = buildPipelineRegistry(opts.documents, agents);
   } catch (err) {
     await closeTools(tools);
     throw err;
@@ -125,6 +128,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
   try {
     app = await buildServer({
       agents,
+      pipelines,
       store,
       apiKeys: opts.apiKeys,
       ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),

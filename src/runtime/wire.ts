@@ -63,5 +63,7 @@ export function doneBody(r: RunResult, sessionId: string | undefined): Record<st
     session_id: sessionId ?? '',
     stop_reason: r.stop_reason,
     agent: r.answered_by,
+    // Only after a fallback, so the original's shape is unchanged otherwise.
+    ...(r.fallbacks === undefined ? {} : { fallbacks: r.fallbacks }),
   };
 }

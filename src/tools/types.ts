@@ -4,7 +4,8 @@
  * (runtime -> tools, never the other way).
  */
 
-export type ToolKind = 'command' | 'http' | 'inline' | 'mcp';
+/** `delegate`: another agent offered as a tool (runtime/delegation.ts; the runtime implements it). */
+export type ToolKind = 'command' | 'http' | 'inline' | 'mcp' | 'delegate';
 
 /** What the model is offered: same shape as the runtime's provider ToolDefinition. */
 export interface ToolSpec {

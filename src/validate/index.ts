@@ -2,6 +2,7 @@ import type { File, Statement } from '../lang/ast.ts';
 import type { Diagnostic } from '../lang/diagnostics.ts';
 import type { ValidationInput } from './context.ts';
 import { validateEnvironments } from './environment.ts';
+import { validatePipelines } from './pipelines.ts';
 import { validateSemantic } from './semantic.ts';
 import { validateStructural } from './structural.ts';
 
@@ -9,11 +10,12 @@ export type { ValidationInput } from './context.ts';
 export { validateStructural } from './structural.ts';
 export { validateSemantic, templateVariables } from './semantic.ts';
 export { validateEnvironments } from './environment.ts';
+export { validatePipelines } from './pipelines.ts';
 export { suggestName, byteLevenshtein } from './suggest.ts';
 
 /**
- * Every check of REFERENCE section 4 after parsing: structural, then semantic, then the
- * environment checks, each in file order. `statements` defaults to the file's own; pass the
+ * Every check of REFERENCE section 4 after parsing: structural, then semantic, then pipeline and
+ * delegation cycles, then the environment checks, each in file order. `statements` defaults to the file's own; pass the
  * merged list to validate a root together with what it imports.
  */
 export function validateFile(
@@ -22,5 +24,5 @@ export function validateFile(
   fileOf?: (stmt: Statement) => string,
 ): Diagnostic[] {
   const input: ValidationInput = fileOf === undefined ? { file, statements } : { file, statements, fileOf };
-  return [...validateStructural(input), ...validateSemantic(input), ...validateEnvironments(input)];
+  return [...validateStructural(input), ...validateSemantic(input), ...validatePipelines(input), ...validateEnvironments(input)];
 }
