@@ -137,7 +137,8 @@ export async function runPipeline(def: PipelineDefinition, trigger: Record<strin
         variables: {},
         history: [],
         signal: controller.signal,
-        onText: (text) => opts.onEvent?.({ type: 'text', step: step.name, text }),
+        // Only a stream wants the deltas; without a listener the provider answers in one piece.
+        ...(opts.onEvent === undefined ? {} : { onText: (text: string) => opts.onEvent?.({ type: 'text', step: step.name, text }) }),
       })
       .then(
         (r) => finish(step, { agent: step.agent, output: r.output, duration_ms: ms(), status: 'completed', tokens: r.tokens }),
