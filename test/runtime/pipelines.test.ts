@@ -257,6 +257,15 @@ describe('pipelines through a real agentspec run', () => {
     assert.equal(missing.status, 404);
   });
 
+  test('stream of a failing run: every step ends with an event, also the one that never started', async () => {
+    const r = await postSse(`${run.url}/v1/pipelines/fanout/stream`, { trigger: {} }, AUTH);
+    const ends = Object.fromEntries(r.events.filter((e) => e.event === 'step_end').map((e) => [String(e.data.step), e.data.status]));
+    assert.deepEqual(ends, { boom: 'failed', slow: 'cancelled', after: 'cancelled' });
+    assert.equal(r.events.filter((e) => e.event === 'step_start' && e.data.step === 'after').length, 0);
+    assert.equal(r.events.at(-1)?.event, 'done');
+    assert.equal(r.events.at(-1)?.data.status, 'failed');
+  });
+
   test('a client that goes away cancels the running steps', async () => {
     const heldBefore = fake.requests.filter(isHeld).length;
     const abandonedBefore = fake.abandoned();

@@ -182,7 +182,11 @@ export async function runPipeline(def: PipelineDefinition, trigger: Record<strin
   const tokens = zero();
   for (const s of def.steps) {
     // Steps that never started (after a failure or a departed client) are reported as cancelled.
-    const r = results.get(s.name) ?? { agent: s.agent, output: '', duration_ms: 0, status: 'cancelled' as const, error: `not started: ${cancelledBy}`, tokens: zero() };
+    let r = results.get(s.name);
+    if (r === undefined) {
+      r = { agent: s.agent, output: '', duration_ms: 0, status: 'cancelled', error: `not started: ${cancelledBy}`, tokens: zero() };
+      opts.onEvent?.({ type: 'step_end', step: s.name, result: r });
+    }
     steps[s.name] = r;
     add(tokens, r.tokens);
   }
