@@ -169,7 +169,7 @@ describe('pipelines through a real agentspec run', () => {
     assert.equal(typeof body.total_duration_ms, 'number');
   });
 
-  test('the first failed step fails the pipeline and cancels the running one; the rest is kept', async () => {
+  test('the first failed step fails the pipeline and cancels the running one; the rest is kept', { timeout: 60_000 }, async () => {
     const abandonedBefore = fake.abandoned();
     const res = await post('/v1/pipelines/fanout/run', { trigger: {} });
     assert.equal(res.status, 200, res.text);
@@ -257,7 +257,7 @@ describe('pipelines through a real agentspec run', () => {
     assert.equal(missing.status, 404);
   });
 
-  test('stream of a failing run: every step ends with an event, also the one that never started', async () => {
+  test('stream of a failing run: every step ends with an event, also the one that never started', { timeout: 60_000 }, async () => {
     const r = await postSse(`${run.url}/v1/pipelines/fanout/stream`, { trigger: {} }, AUTH);
     const ends = Object.fromEntries(r.events.filter((e) => e.event === 'step_end').map((e) => [String(e.data.step), e.data.status]));
     assert.deepEqual(ends, { boom: 'failed', slow: 'cancelled', after: 'cancelled' });
@@ -266,7 +266,7 @@ describe('pipelines through a real agentspec run', () => {
     assert.equal(r.events.at(-1)?.data.status, 'failed');
   });
 
-  test('a client that goes away cancels the running steps', async () => {
+  test('a client that goes away cancels the running steps', { timeout: 60_000 }, async () => {
     const heldBefore = fake.requests.filter(isHeld).length;
     const abandonedBefore = fake.abandoned();
     const controller = new AbortController();
