@@ -3,8 +3,8 @@ import { logger } from '../../log.ts';
 import { agentOr404, type RuntimeContext } from '../context.ts';
 import { clientGoneSignal, prepareTurn, runTurn } from '../conversation.ts';
 import { toHttpError } from '../errors.ts';
-import { formatSse } from '../providers/index.ts';
 import { invokeBody, parseOr400, turnOf } from '../schemas.ts';
+import { openEventStream } from '../sse-response.ts';
 import { answerBody, doneBody } from '../wire.ts';
 import { ownerOf } from './sessions.ts';
 
@@ -20,20 +20,7 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: RuntimeContext):
     const body = parseOr400(invokeBody, req.body);
     const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits), owner: ownerOf(ctx, req) });
 
-    reply.hijack();
-    const res = reply.raw;
-    const headers: Record<string, string | string[] | number> = {};
-    for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v;
-    res.writeHead(200, {
-      ...headers,
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    const send = (event: string, data: unknown): void => {
-      if (!res.writableEnded && !res.destroyed) res.write(formatSse(event, data));
-    };
+    const { res, send } = openEventStream(reply);
     try {
       const r = await runTurn(ctx, prepared, {
         signal: clientGoneSignal(res),
