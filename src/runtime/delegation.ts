@@ -138,11 +138,12 @@ export function withDelegates(agents: AgentRegistry, runner: () => AgentRunner, 
       return { tools: [...base.tools, ...[...executors.values()].filter((t) => t.kind === 'delegate').map((t) => t.spec)], executors };
     };
     let built = build();
-    const own = Object.getOwnPropertyDescriptor(agent, 'tools');
-    const live = own?.get !== undefined;
+    // The accessors of an agent that connects to an MCP client, taken before they are replaced.
+    const liveTools = Object.getOwnPropertyDescriptor(agent, 'tools')?.get;
+    const liveExecutors = Object.getOwnPropertyDescriptor(agent, 'executors')?.get;
     const current = (): typeof built => {
-      if (!live) return built;
-      const now = { tools: own.get?.call(agent) as AgentDefinition['tools'], executors: Object.getOwnPropertyDescriptor(agent, 'executors')?.get?.call(agent) as AgentDefinition['executors'] };
+      if (liveTools === undefined || liveExecutors === undefined) return built;
+      const now = { tools: liveTools.call(agent) as AgentDefinition['tools'], executors: liveExecutors.call(agent) as AgentDefinition['executors'] };
       // Rebuilt only when the MCP client's list changed (the accessor returns the same arrays otherwise).
       if (now.tools !== base.tools || now.executors !== base.executors) {
         base = now;

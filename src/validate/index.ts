@@ -15,8 +15,8 @@ export { suggestName, byteLevenshtein } from './suggest.ts';
 
 /**
  * Every check of REFERENCE section 4 after parsing: structural, then semantic, then pipeline and
- * delegation cycles, then the environment checks, each in file order. `statements` defaults to the file's own; pass the
- * merged list to validate a root together with what it imports.
+ * delegation cycles, then the environment checks, each in file order. `statements` defaults to
+ * the file's own; pass the merged list to validate a root together with what it imports.
  */
 export function validateFile(
   file: File,
