@@ -8,6 +8,7 @@ import { ProviderError, type ModelResponse, type TokenUsage } from './providers/
 import { runTools } from './tool-calls.ts';
 import { AnswerRejectedError, failedRules, logWarnings, ReaskBudget, reaskText } from './answer-rules.ts';
 import { ExpressionError, OnInputError, runOnInput, stepsContext, type OnInputOutcome } from './on-input/index.ts';
+import type { AgentLogic } from './agent-logic.ts';
 
 /** The request's deadline (the agent's `timeout`) passed before the answer was complete. */
 export class RequestTimeoutError extends AgentspecError {
@@ -117,7 +118,8 @@ export class AgentRunner {
     const tokens: Tokens = { input: 0, output: 0, cache_read: 0, total: 0 };
     try {
       // --- on input (3.0): statements run before the model; a `respond` answers without it ---
-      const pre = agent.logic?.onInput === undefined ? undefined : await this.onInput(agent, input, signal, tokens);
+      const statements = agent.logic?.onInput;
+      const pre = statements === undefined ? undefined : await this.onInput(agent, statements, input, signal, tokens);
       if (pre?.answer !== undefined) return { ...respondedTurn(agent, input, pre.answer), tokens, duration_ms: Date.now() - started };
       const result = await this.runWithFallback(agent, pre === undefined ? input : { ...input, onInput: pre }, signal, tokens, new Set());
       // --- end on input ---
@@ -229,15 +231,13 @@ export class AgentRunner {
   }
 
   /** Run the agent's `on input` statements; a delegate's tokens count toward this turn's. */
-  private onInput(agent: AgentDefinition, input: RunInput, signal: AbortSignal, tokens: Tokens): Promise<OnInputOutcome> {
-    const logic = agent.logic;
-    if (logic?.onInput === undefined) throw new Error('onInput called for an agent without on input');
+  private onInput(agent: AgentDefinition, onInput: NonNullable<AgentLogic['onInput']>, input: RunInput, signal: AbortSignal, tokens: Tokens): Promise<OnInputOutcome> {
     const chain = [...(input.delegatedBy ?? []), agent.name];
-    return runOnInput(logic.onInput.statements, logic.config, {
+    return runOnInput(onInput.statements, agent.logic?.config ?? {}, {
       agent,
       message: input.message,
       variables: input.variables,
-      tools: logic.onInput.tools,
+      tools: onInput.tools,
       signal,
       ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
       delegate: async (name, message) => {

@@ -3,8 +3,7 @@ import { attrString } from '../ir/attributes.ts';
 import type { JsonValue } from '../ir/types.ts';
 import type { ExprValue } from '../lang/expression.ts';
 import { logger } from '../log.ts';
-import { compileExpression, InvalidAgentLogicError, type CompiledExpr } from './on-input/compile.ts';
-import { evaluateCondition, EvalFailure, ExpressionError } from './on-input/evaluate.ts';
+import { compileExpression, evaluateCondition, evaluateIn, InvalidAgentLogicError, objectOf, type CompiledExpr } from './on-input/index.ts';
 
 /**
  * An agent's `validate { rule ... }` (3.0): a model answer passes a rule when the rule's `when`
@@ -35,10 +34,6 @@ export class AnswerRejectedError extends AgentspecError {
     this.rule = rule.name;
     this.attempts = attempts;
   }
-}
-
-function objectOf(v: JsonValue): { [key: string]: JsonValue } | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : undefined;
 }
 
 /** The agent's `validation_rules`, compiled at start-up; undefined when it has none. */
@@ -81,13 +76,7 @@ export function failedRules(agent: string, rules: readonly AnswerRule[], answer:
   const errors: AnswerRule[] = [];
   const warnings: AnswerRule[] = [];
   for (const rule of rules) {
-    let ok: boolean;
-    try {
-      ok = evaluateCondition(rule.check.expr, scope);
-    } catch (err) {
-      if (err instanceof EvalFailure) throw new ExpressionError(agent, rule.check.where, rule.check.source, err.message);
-      throw err;
-    }
+    const ok = evaluateIn(agent, rule.check, () => evaluateCondition(rule.check.expr, scope));
     if (!ok) (rule.severity === 'error' ? errors : warnings).push(rule);
   }
   return { errors, warnings };

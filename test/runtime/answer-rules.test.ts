@@ -2,12 +2,10 @@
 // fake Anthropic API: scripted answers fail a rule and then pass it, or keep failing.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { anthropicMessage, startFakeLlm, type FakeLlm } from './fake-llm.ts';
+import { anthropicMessage, type FakeLlm } from './fake-llm.ts';
 import { call } from './fixtures.ts';
-import { startRunChild, type RunChild } from './run-child.ts';
+import type { RunChild } from './run-child.ts';
+import { startSpecRuntime, type SpecRuntime } from './spec-child.ts';
 import { postSse } from './sse-client.ts';
 
 const rule = (agent: string, rules: string): string => `
@@ -44,21 +42,15 @@ function sentTexts(body: Record<string, unknown>): string[] {
 }
 
 describe('validate rules of an agent', () => {
+  let srv: SpecRuntime;
   let fake: FakeLlm;
   let run: RunChild;
-  let dir: string;
 
   before(async () => {
-    fake = await startFakeLlm();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'agentspec-rules-'));
-    await writeFile(path.join(dir, 'rules.ias'), SPEC);
-    run = await startRunChild([path.join(dir, 'rules.ias')], { ANTHROPIC_API_KEY: 'k', ANTHROPIC_BASE_URL: fake.url });
+    srv = await startSpecRuntime(SPEC, 'rules');
+    ({ fake, run } = srv);
   });
-  after(async () => {
-    await run.stop();
-    await fake.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => srv.close());
   beforeEach(() => {
     fake.requests.length = 0;
     fake.replies.length = 0;

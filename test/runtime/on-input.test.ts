@@ -3,12 +3,10 @@
 // served agent, and an expression that fails is a clean 422 while the server keeps serving.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { anthropicMessage, startFakeLlm, type FakeLlm } from './fake-llm.ts';
+import { anthropicMessage, type FakeLlm } from './fake-llm.ts';
 import { call } from './fixtures.ts';
-import { startRunChild, type RunChild } from './run-child.ts';
+import type { RunChild } from './run-child.ts';
+import { startSpecRuntime, type SpecRuntime } from './spec-child.ts';
 import { postSse } from './sse-client.ts';
 
 const SPEC = `package "logic" version "1.0.0" lang "3.0"
@@ -110,21 +108,15 @@ agent "loop-b" {
 `;
 
 describe('on input statements', () => {
+  let srv: SpecRuntime;
   let fake: FakeLlm;
   let run: RunChild;
-  let dir: string;
 
   before(async () => {
-    fake = await startFakeLlm();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'agentspec-on-input-'));
-    await writeFile(path.join(dir, 'logic.ias'), SPEC);
-    run = await startRunChild([path.join(dir, 'logic.ias')], { ANTHROPIC_API_KEY: 'k', ANTHROPIC_BASE_URL: fake.url });
+    srv = await startSpecRuntime(SPEC, 'on-input');
+    ({ fake, run } = srv);
   });
-  after(async () => {
-    await run.stop();
-    await fake.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => srv.close());
   beforeEach(() => {
     fake.requests.length = 0;
     fake.replies.length = 0;

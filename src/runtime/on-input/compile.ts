@@ -1,22 +1,7 @@
-import { AgentspecError } from '../../errors.ts';
 import { attrString, attrStringMap } from '../../ir/attributes.ts';
 import type { JsonValue } from '../../ir/types.ts';
+import { InvalidAgentLogicError } from './errors.ts';
 import { ExpressionSyntaxError, parseInScope, parseRespond, ROOT_VARIABLES, type Expr, type ExprValue, type RespondForm } from '../../lang/expression.ts';
-
-/**
- * An expression or statement of the served spec cannot run (found at start-up, so `agentspec run`
- * refuses to serve it; `agentspec validate` reports the same with file:line).
- */
-export class InvalidAgentLogicError extends AgentspecError {
-  readonly agent: string;
-  readonly where: string;
-
-  constructor(agent: string, where: string, reason: string) {
-    super('E_AGENT_CONFIG', `agent "${agent}", ${where}: ${reason}`);
-    this.agent = agent;
-    this.where = where;
-  }
-}
 
 /** An expression ready to evaluate, with its text and where it is written (for error messages). */
 export interface CompiledExpr {
@@ -34,7 +19,7 @@ export type OnInputStatement =
 
 const BASE_SCOPE: readonly string[] = ROOT_VARIABLES;
 
-function objectOf(v: JsonValue | undefined): { [key: string]: JsonValue } | undefined {
+export function objectOf(v: JsonValue | undefined): { [key: string]: JsonValue } | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : undefined;
 }
 

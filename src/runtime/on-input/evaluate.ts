@@ -1,27 +1,6 @@
-import { AgentspecError } from '../../errors.ts';
 import type { Expr, ExprValue, FunctionName, TemplatePart } from '../../lang/expression.ts';
 import { compileRegex, ExpressionSyntaxError } from '../../lang/expression.ts';
-
-/**
- * An expression of the spec failed while a turn ran (a comparison of a string with a number,
- * `fromJSON` of text that is not JSON, ...). Surfaces as HTTP 500 `expression_error`, naming the
- * agent, where the expression is written and the expression itself.
- */
-export class ExpressionError extends AgentspecError {
-  readonly agent: string;
-  /** Where in the agent it is written, e.g. `on input: if condition` or `validate rule "short"`. */
-  readonly where: string;
-  readonly expression: string;
-  readonly reason: string;
-
-  constructor(agent: string, where: string, expression: string, reason: string) {
-    super('E_EXPRESSION', `agent "${agent}", ${where}: expression \`${expression}\` failed: ${reason}`);
-    this.agent = agent;
-    this.where = where;
-    this.expression = expression;
-    this.reason = reason;
-  }
-}
+import { ExpressionError } from './errors.ts';
 
 /** A failure inside evaluation; the caller knows where the expression is and wraps it. */
 export class EvalFailure extends Error {
@@ -232,4 +211,14 @@ export function evaluateCondition(e: Expr, scope: Scope): boolean {
 /** `respond` text with its `{{ EXPR }}` placeholders filled in. */
 export function renderTemplate(parts: readonly TemplatePart[], scope: Scope): string {
   return parts.map((p) => ('text' in p ? p.text : asText(evaluate(p.expr, scope)))).join('');
+}
+
+/** Evaluate a compiled expression of `agent`; a failure is an ExpressionError naming it and where it is written. */
+export function evaluateIn<T>(agent: string, at: { where: string; source: string }, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof EvalFailure) throw new ExpressionError(agent, at.where, at.source, err.message);
+    throw err;
+  }
 }

@@ -1,27 +1,15 @@
-import { AgentspecError } from '../../errors.ts';
 import type { ExprValue } from '../../lang/expression.ts';
 import type { Tool } from '../../tools/index.ts';
 import type { AgentDefinition } from '../agents.ts';
 import { runTools } from '../tool-calls.ts';
 import type { CompiledExpr, OnInputStatement } from './compile.ts';
-import { asText, evaluate, evaluateCondition, EvalFailure, ExpressionError, renderTemplate } from './evaluate.ts';
+import { asText, evaluate, evaluateCondition, evaluateIn, renderTemplate } from './evaluate.ts';
+import { ExpressionError, OnInputError } from './errors.ts';
 
 /** Skill and delegate runs one turn's `on input` may make (a `for each` over user data is bounded). */
 export const MAX_ON_INPUT_ACTIONS = 50;
 /** Items one `for each` may loop over. */
 export const MAX_FOR_EACH_ITEMS = 100;
-
-/** `on input` could not finish (a bound was reached, a delegation loops). Surfaces as HTTP 500. */
-export class OnInputError extends AgentspecError {
-  readonly agent: string;
-  readonly where: string;
-
-  constructor(agent: string, where: string, reason: string) {
-    super('E_ON_INPUT', `agent "${agent}", ${where}: ${reason}`);
-    this.agent = agent;
-    this.where = where;
-  }
-}
 
 export interface OnInputContext {
   agent: AgentDefinition;
@@ -70,12 +58,7 @@ class Runner {
   }
 
   private value(e: CompiledExpr, condition = false): ExprValue {
-    try {
-      return condition ? evaluateCondition(e.expr, this.scope) : evaluate(e.expr, this.scope);
-    } catch (err) {
-      if (err instanceof EvalFailure) throw new ExpressionError(this.ctx.agent.name, e.where, e.source, err.message);
-      throw err;
-    }
+    return evaluateIn(this.ctx.agent.name, e, () => (condition ? evaluateCondition(e.expr, this.scope) : evaluate(e.expr, this.scope)));
   }
 
   private record(step: StepResult): void {
@@ -107,13 +90,10 @@ class Runner {
         this.record({ kind: 'agent', name: s.agent, result: answer, failed: false });
         return undefined;
       }
-      case 'respond':
-        try {
-          return 'expr' in s.form ? asText(evaluate(s.form.expr, this.scope)) : renderTemplate(s.form.template, this.scope);
-        } catch (err) {
-          if (err instanceof EvalFailure) throw new ExpressionError(this.ctx.agent.name, s.where, s.source, err.message);
-          throw err;
-        }
+      case 'respond': {
+        const form = s.form;
+        return evaluateIn(this.ctx.agent.name, s, () => ('expr' in form ? asText(evaluate(form.expr, this.scope)) : renderTemplate(form.template, this.scope)));
+      }
       case 'if': {
         for (const b of s.branches) {
           if (this.value(b.condition, true) === true) return this.block(b.body);
