@@ -8,10 +8,10 @@ import type { RunChild } from './run-child.ts';
 import { startSpecRuntime, type SpecRuntime } from './spec-child.ts';
 import { postSse } from './sse-client.ts';
 
-const rule = (agent: string, rules: string): string => `
+const rule = (agent: string, rules: string, extra = ''): string => `
 agent "${agent}" {
   uses prompt "p"
-  model "claude-test"
+  model "claude-test"${extra}
   validate {
 ${rules}
   }
@@ -29,6 +29,7 @@ ${rule('phone', '    rule phone error max_retries 1\n      "Answer with a phone 
 ${rule('json', '    rule json error max_retries 1\n      "Answer with a JSON object whose ok is true"\n      when isJSON(output) and fromJSON(output).ok == true')}
 ${rule('secretless', '    rule no_password error max_retries 1\n      "Never say the password"\n      when not (lower(output) contains "password")')}
 ${rule('stubborn', '    rule short error max_retries 2\n      "At most 3 characters"\n      when len(output) <= 3')}
+${rule('bounded', '    rule short error max_retries 5\n      "At most 3 characters"\n      when len(output) <= 3', '\n  max_turns 2')}
 ${rule('strict', '    rule short error\n      "At most 3 characters"\n      when len(output) <= 3')}
 ${rule('polite', '    rule polite warning\n      "Should say please"\n      when output contains "please"\n    rule non_empty error\n      "Must not be empty"\n      when output != ""')}
 `;
@@ -112,6 +113,14 @@ describe('validate rules of an agent', () => {
         ['assistant', 'ok'],
       ],
     );
+  });
+
+  test('re-asks are model calls of the turn: max_turns ends them with the same 422', async () => {
+    fake.replies.push(text('too long, always'));
+    const r = await invoke('bounded', { message: 'q' });
+    assert.equal(r.status, 422, JSON.stringify(r.body));
+    assert.equal(r.body.error, 'answer_rejected');
+    assert.equal(fake.requests.length, 2);
   });
 
   test('a rule without max_retries is not re-asked', async () => {

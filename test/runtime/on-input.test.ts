@@ -3,8 +3,12 @@
 // served agent, and an expression that fails is a clean 422 while the server keeps serving.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli } from '../helpers/cli.ts';
 import { anthropicMessage, type FakeLlm } from './fake-llm.ts';
-import { call } from './fixtures.ts';
+import { call, irDoc } from './fixtures.ts';
 import type { RunChild } from './run-child.ts';
 import { startSpecRuntime, type SpecRuntime } from './spec-child.ts';
 import { postSse } from './sse-client.ts';
@@ -232,4 +236,14 @@ describe('on input statements', () => {
     assert.match(String(r.body.message), /loop-a -> loop-b -> loop-a/);
     assert.equal((await invoke('ping')).status, 200);
   });
+});
+
+test('agentspec run refuses, before listening, an IR whose on input expression does not parse', { timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'agentspec-on-input-ir-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const doc = irDoc({ agents: [{ name: 'bad', attrs: { on_input: [{ type: 'if', condition: 'input = "x"', body: [] }] } }] });
+  await writeFile(path.join(dir, 'ir.json'), JSON.stringify(doc));
+  const r = await runCli(['run', '--port', '0', '--ir', path.join(dir, 'ir.json')]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /agent "bad", on input statement 1 \(if condition\): expression `input = "x"`: unexpected "=" \(comparisons are == != < <= > >=\) at column 7/);
 });
