@@ -231,7 +231,11 @@ class Parser {
     this.next();
     const right = this.postfix();
     const node: Expr = { kind: 'binary', op: op as BinaryOp, left, right, column: t.column };
-    if (op === 'matches' && right.kind === 'literal' && typeof right.value === 'string') node.regex = compileRegex(right.value, right.column);
+    if (op === 'matches') {
+      // A pattern from data (the user's message) could be one that never finishes matching.
+      if (right.kind !== 'literal' || typeof right.value !== 'string') throw new ExpressionSyntaxError('the pattern of "matches" must be a string literal', right.column);
+      node.regex = compileRegex(right.value, right.column);
+    }
     const after = this.tok;
     if (after.kind === 'op' || (after.kind === 'ident' && WORD_OPS.has(after.text))) {
       throw new ExpressionSyntaxError(`"${after.text}" cannot follow another comparison; use and/or and parentheses`, after.column);

@@ -76,6 +76,7 @@ describe('expression parser', () => {
     assert.deepEqual(syntaxError('a b'), { reason: 'unexpected "b"', column: 3 });
     assert.deepEqual(syntaxError('1.2.3 == a'), { reason: 'invalid number "1.2.3"', column: 1 });
     assert.deepEqual(syntaxError('output matches "(["').column, 16);
+    assert.deepEqual(syntaxError('output matches input'), { reason: 'the pattern of "matches" must be a string literal', column: 16 });
     assert.deepEqual(syntaxError('"open'), { reason: 'unterminated string', column: 1 });
     assert.deepEqual(syntaxError('a = b'), { reason: 'unexpected "=" (comparisons are == != < <= > >=)', column: 3 });
     assert.deepEqual(syntaxError('and'), { reason: '"and" needs a value before it', column: 1 });

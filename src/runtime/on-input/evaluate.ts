@@ -1,5 +1,4 @@
 import type { Expr, ExprValue, FunctionName, TemplatePart } from '../../lang/expression.ts';
-import { compileRegex, ExpressionSyntaxError } from '../../lang/expression.ts';
 import { ExpressionError } from './errors.ts';
 
 /** A failure inside evaluation; the caller knows where the expression is and wraps it. */
@@ -91,23 +90,6 @@ const FUNCTION_IMPLS: Record<FunctionName, (args: ExprValue[], column: number) =
   },
 };
 
-const regexCache = new Map<string, RegExp>();
-
-function regexOf(e: Extract<Expr, { kind: 'binary' }>, pattern: string): RegExp {
-  if (e.regex !== undefined) return e.regex;
-  let re = regexCache.get(pattern);
-  if (re === undefined) {
-    try {
-      re = compileRegex(pattern, e.right.column);
-    } catch (err) {
-      if (err instanceof ExpressionSyntaxError) throw new EvalFailure(err.reason, err.column);
-      throw err;
-    }
-    if (regexCache.size < 256) regexCache.set(pattern, re);
-  }
-  return re;
-}
-
 function compare(op: string, a: ExprValue, b: ExprValue, column: number): boolean {
   if (!((typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string'))) {
     throw new EvalFailure(`"${op}" compares two numbers or two strings, got ${typeName(a)} and ${typeName(b)}`, column);
@@ -145,7 +127,9 @@ function binary(e: Extract<Expr, { kind: 'binary' }>, scope: Scope): boolean {
     case '>=':
       return compare(e.op, a, b, e.column);
     case 'matches':
-      return regexOf(e, str(b, '"matches" pattern', e.column)).test(str(a, '"matches"', e.column));
+      // The parser compiled the pattern, which is always a literal of the spec.
+      if (e.regex === undefined) throw new EvalFailure('the pattern of "matches" must be a string literal', e.right.column);
+      return e.regex.test(str(a, '"matches"', e.column));
     case 'contains':
       return contains(a, b, e.op, e.column);
     case 'in':
