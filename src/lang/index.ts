@@ -15,3 +15,14 @@ export { parse, type ParseResult } from './parser.ts';
 export { listSpecFiles, loadSources, SPEC_EXTENSION, type LoadedRoot, type LoadOptions, type LoadResult } from './load.ts';
 export { KEYWORDS, type Token, type TokenKind } from './tokens.ts';
 export { format } from './format.ts';
+export {
+  ExpressionSyntaxError,
+  FUNCTIONS,
+  parseExpression,
+  parseInScope,
+  parseRespond,
+  ROOT_VARIABLES,
+  type Expr,
+  type ExprValue,
+  type RespondForm,
+} from './expression.ts';

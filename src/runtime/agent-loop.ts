@@ -7,6 +7,9 @@ import { recordModelCall } from './metrics.ts';
 import { ProviderError, type ModelResponse, type TokenUsage } from './providers/index.ts';
 import { withRunFrame } from './run-frame.ts';
 import { runTools } from './tool-calls.ts';
+import { AnswerRejectedError, failedRules, logWarnings, ReaskBudget, reaskText } from './answer-rules.ts';
+import { ExpressionError, OnInputError, runOnInput, stepsContext, type OnInputOutcome } from './on-input/index.ts';
+import type { AgentLogic } from './agent-logic.ts';
 
 /** The request's deadline (the agent's `timeout`) passed before the answer was complete. */
 export class RequestTimeoutError extends AgentspecError {
@@ -49,7 +52,12 @@ export interface RunInput {
   transcript?: Message[];
   /** The session the turn belongs to (for tool logs). */
   sessionId?: string;
-  /** Set when this run is a delegation: the agents that handed the task down, the first one first. */
+  /** Set by the runner: what the agent's `on input` gathered before the model is called. */
+  onInput?: OnInputOutcome;
+  /**
+   * Set when this run is a delegation (a delegate tool call or an `on input` delegate): the agents
+   * that handed the task down, the outermost first.
+   */
   delegatedBy?: readonly string[];
 }
 
@@ -79,6 +87,8 @@ export interface RunResult {
 
 const MAX_TOKENS_PER_CALL = 4096;
 const DEFAULT_MAX_FALLBACKS = 3;
+/** How deep `on input` delegations may nest (a loop is refused before that). */
+const MAX_ON_INPUT_DELEGATION_DEPTH = 8;
 const RETRY_BASE_MS = 200;
 const RETRY_CAP_MS = 2000;
 
@@ -125,7 +135,14 @@ export class AgentRunner {
     const tokens: Tokens = { input: 0, output: 0, cache_read: 0, total: 0 };
     try {
       const frame = { chain: [...(input.delegatedBy ?? []), agent.name], tokens, variables: input.variables };
-      const result = await withRunFrame(frame, () => this.runWithFallback(agent, input, signal, tokens, []));
+      const result = await withRunFrame(frame, async () => {
+        // --- on input (3.0): statements run before the model; a `respond` answers without it ---
+        const statements = agent.logic?.onInput;
+        const pre = statements === undefined ? undefined : await this.onInput(agent, statements, input, signal, tokens);
+        if (pre?.answer !== undefined) return respondedTurn(agent, input, pre.answer);
+        return this.runWithFallback(agent, pre === undefined ? input : { ...input, onInput: pre }, signal, tokens, []);
+        // --- end on input ---
+      });
       return { ...result, tokens, duration_ms: Date.now() - started };
     } catch (err) {
       if (deadline.aborted) throw new RequestTimeoutError(agent.name, agent.timeoutMs);
@@ -147,7 +164,7 @@ export class AgentRunner {
       const next = agent.onError === 'fallback' && agent.fallback !== undefined ? this.agents.get(agent.fallback) : undefined;
       // A deadline or a departed client ends the whole request, and a bad request stays bad:
       // a fallback cannot help with those.
-      if (next === undefined || signal.aborted || err instanceof MissingVariableError) throw err;
+      if (next === undefined || signal.aborted || err instanceof MissingVariableError || isSpecLogicError(err)) throw err;
       const chain = [...failed.map((f) => f.agent), agent.name];
       if (chain.includes(next.name) || failed.length >= this.maxFallbacks) {
         logger('runtime').warn({ agent: agent.name, fallback: next.name, chain, max_fallbacks: this.maxFallbacks, err: errorMessage(err) }, 'fallback chain ended: agent already tried or the limit reached');
@@ -160,14 +177,27 @@ export class AgentRunner {
   }
 
   private async loop(agent: AgentDefinition, input: RunInput, signal: AbortSignal, tokens: Tokens): Promise<Omit<RunResult, 'tokens' | 'duration_ms'>> {
-    const system = renderPrompt(agent.prompt, input.variables);
+    const system = renderPrompt(agent.prompt, input.variables) + stepsContext(input.onInput?.ran ?? []);
     const userMessage: Message = { role: 'user', content: input.message };
     const turnMessages: Message[] = [userMessage];
+    // What the model is sent: the turn's messages plus answers a rule rejected and their re-asks,
+    // which are never stored (the session keeps the question and the accepted answer).
+    const conversation: Message[] = [userMessage];
     input.transcript?.push(userMessage);
     const record = (m: Message): void => {
       turnMessages.push(m);
+      conversation.push(m);
       input.transcript?.push(m);
     };
+    // --- validate rules (answer-rules.ts) ---
+    const rules = agent.logic?.rules;
+    const reasks = new ReaskBudget(agent.name);
+    let rejected: AnswerRejectedError | undefined;
+    let answers = 0;
+    // An answer that an error rule may still reject is not streamed; the accepted one is sent whole.
+    const holdText = rules?.some((r) => r.severity === 'error') === true && input.onText !== undefined;
+    const modelInput: RunInput = holdText ? withoutStreaming(input) : input;
+    // --- end validate rules ---
     const toolCalls: ToolCall[] = [];
     const durations: Record<string, number> = {};
     // One bad stored turn (a call without its result) must not make every later call a 400.
@@ -181,17 +211,34 @@ export class AgentRunner {
         stop = 'token_budget';
         break;
       }
-      const res = await this.callModel(agent, system, [...history, ...turnMessages], Math.min(MAX_TOKENS_PER_CALL, remaining), input, signal);
+      const res = await this.callModel(agent, system, [...history, ...conversation], Math.min(MAX_TOKENS_PER_CALL, remaining), modelInput, signal);
       turns++;
       addUsage(tokens, res.usage);
       output = res.text;
       const assistant: Message = { role: 'assistant', content: res.text };
       if (res.tool_calls.length > 0) assistant.tool_calls = res.tool_calls;
-      record(assistant);
       if (res.tool_calls.length === 0) {
+        // --- validate rules: a failed error rule re-asks the model within this turn ---
+        answers++;
+        if (rules !== undefined) {
+          const config = agent.logic?.config ?? {};
+          const failed = failedRules(agent.name, rules, { input: input.message, output: res.text, steps: input.onInput?.steps ?? {}, variables: input.variables, config });
+          if (failed.errors.length > 0) {
+            reasks.spend(failed.errors, answers);
+            rejected = new AnswerRejectedError(agent.name, failed.errors[0]!, answers);
+            conversation.push(assistant, { role: 'user', content: reaskText(failed.errors) });
+            continue;
+          }
+          rejected = undefined;
+          logWarnings(agent.name, input.sessionId, failed.warnings);
+          if (holdText) input.onText?.(res.text);
+        }
+        // --- end validate rules ---
+        record(assistant);
         stop = res.stop_reason === 'max_tokens' ? 'max_tokens' : 'end_turn';
         break;
       }
+      record(assistant);
       toolCalls.push(...res.tool_calls);
       const results = await runTools(agent, res.tool_calls, { signal, ...(input.sessionId === undefined ? {} : { session: input.sessionId }) });
       for (const r of results) {
@@ -203,8 +250,33 @@ export class AgentRunner {
         break;
       }
     }
+    // The turn ran out of turns or budget while re-asking: the last answer is still a rejected one.
+    if (rejected !== undefined) throw rejected;
     if (stop !== 'end_turn') logger('runtime').warn({ agent: agent.name, turns, tokens: tokens.total, stop_reason: stop }, 'agent stopped before a final answer');
     return { output, tool_calls: toolCalls, tool_durations: durations, turns, stop_reason: stop, answered_by: agent.name, messages: turnMessages };
+  }
+
+  /** Run the agent's `on input` statements; a delegate's tokens count toward this turn's. */
+  private onInput(agent: AgentDefinition, onInput: NonNullable<AgentLogic['onInput']>, input: RunInput, signal: AbortSignal, tokens: Tokens): Promise<OnInputOutcome> {
+    const chain = [...(input.delegatedBy ?? []), agent.name];
+    return runOnInput(onInput.statements, agent.logic?.config ?? {}, {
+      agent,
+      message: input.message,
+      variables: input.variables,
+      tools: onInput.tools,
+      signal,
+      ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+      delegate: async (name, message) => {
+        const target = this.agents.get(name);
+        if (target === undefined) throw new OnInputError(agent.name, `delegate to ${name}`, `agent "${name}" is not served`);
+        if (chain.includes(name) || chain.length >= MAX_ON_INPUT_DELEGATION_DEPTH) {
+          throw new OnInputError(agent.name, `delegate to ${name}`, `delegation loops or nests too deep: ${[...chain, name].join(' -> ')}`);
+        }
+        const r = await this.run(target, { message, variables: input.variables, history: [], signal, delegatedBy: chain });
+        addUsage(tokens, r.tokens);
+        return r.output;
+      },
+    });
   }
 
   /** One model call with the agent's retries. A stream that already sent text is not retried. */
@@ -250,4 +322,26 @@ export class AgentRunner {
       }
     }
   }
+}
+
+/** Errors of the spec's own logic: a fallback agent would not make them go away. */
+function isSpecLogicError(err: unknown): boolean {
+  return err instanceof AnswerRejectedError || err instanceof ExpressionError || err instanceof OnInputError;
+}
+
+function withoutStreaming(input: RunInput): RunInput {
+  const copy = { ...input };
+  delete copy.onText;
+  return copy;
+}
+
+/** The turn of an `on input` that answered by itself: the question and that answer, no model call. */
+function respondedTurn(agent: AgentDefinition, input: RunInput, answer: string): Omit<RunResult, 'tokens' | 'duration_ms'> {
+  const messages: Message[] = [
+    { role: 'user', content: input.message },
+    { role: 'assistant', content: answer },
+  ];
+  input.transcript?.push(...messages);
+  input.onText?.(answer);
+  return { output: answer, tool_calls: [], tool_durations: {}, turns: 0, stop_reason: 'end_turn', answered_by: agent.name, messages };
 }

@@ -5,6 +5,7 @@ import type { Attributes, IRDocument, JsonValue, Resource } from '../ir/types.ts
 import { logger } from '../log.ts';
 import { clientOf, SchemaBuilder, type Tool, type ToolSet } from '../tools/index.ts';
 import type { ProviderRegistry, ResolvedModel, ToolDefinition } from './providers/index.ts';
+import { agentLogicOf, type AgentLogic } from './agent-logic.ts';
 
 /** The served package is inconsistent (a missing prompt, two agents with one name, ...). */
 export class AgentConfigError extends AgentspecError {
@@ -82,6 +83,8 @@ export interface AgentDefinition {
   maxRetries: number;
   fallback: string | undefined;
   delegates: DelegateRef[];
+  /** [3.0] `on input` and `validate` rules (agent-logic.ts); absent when the agent has neither. */
+  logic?: AgentLogic;
 }
 
 export const DEFAULT_MAX_TURNS = 10;
@@ -295,6 +298,8 @@ function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource
     fallback,
     delegates: delegatesOf(a),
   };
+  const logic = agentLogicOf(r, doc, toolset);
+  if (logic !== undefined) def.logic = logic;
   // Accessors, not values: every read sees the client's current list.
   if (live !== undefined) {
     Object.defineProperties(def, {
@@ -351,6 +356,7 @@ export function buildAgentRegistry(docs: IRDocument[], providers: ProviderRegist
     if (a.fallback !== undefined && !seen.has(a.fallback)) throw new AgentConfigError(`fallback agent "${a.fallback}" is not served`, a.name);
     if (a.fallback === a.name) throw new AgentConfigError('cannot fall back to itself', a.name);
     for (const d of a.delegates) if (!seen.has(d.agent)) throw new AgentConfigError(`delegate agent "${d.agent}" is not served`, a.name);
+    for (const d of a.logic?.onInput?.agents ?? []) if (!seen.has(d)) throw new AgentConfigError(`on input delegates to agent "${d}", which is not served`, a.name);
   }
   return new AgentRegistry(agents);
 }

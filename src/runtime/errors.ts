@@ -11,6 +11,8 @@ import {
   SessionStoreUnavailableError,
 } from '../session/index.ts';
 import { limitFlag, type RuntimeLimits } from './defaults.ts';
+import { AnswerRejectedError } from './answer-rules.ts';
+import { ExpressionError, OnInputError } from './on-input/index.ts';
 
 /** Codes of the JSON error body `{error, message}`; clients branch on them. */
 export type ErrorCode =
@@ -26,6 +28,12 @@ export type ErrorCode =
   | 'upstream_error'
   | 'timeout'
   | 'internal_error'
+  /** The model's answer failed an error-severity `validate` rule after its re-asks (422). */
+  | 'answer_rejected'
+  /** An expression of the agent's `on input` or `validate` rules failed on this turn (422). */
+  | 'expression_error'
+  /** The agent's `on input` could not finish: a bound was reached or a delegation loops (500). */
+  | 'on_input_error'
   /** Never seen by anyone: the client is gone. Logged, so the access log says what happened. */
   | 'client_closed_request';
 
@@ -80,6 +88,12 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
     logger('runtime').warn({ request_id: requestId, provider: err.provider, status: err.status, err: err.message }, 'model provider failed');
     const status = err.status === undefined ? 'no HTTP answer' : `HTTP ${err.status}`;
     return new HttpError(502, 'upstream_error', `model provider "${err.provider}" failed (${status})`, err);
+  }
+  // --- answer rules and on input (3.0) ---
+  if (err instanceof AnswerRejectedError) return new HttpError(422, 'answer_rejected', err.message, err);
+  if (err instanceof ExpressionError || err instanceof OnInputError) {
+    logger('runtime').warn({ request_id: requestId, agent: err.agent, where: err.where, code: err.code, err: err.message }, 'agent logic failed');
+    return err instanceof ExpressionError ? new HttpError(422, 'expression_error', err.message, err) : new HttpError(500, 'on_input_error', err.message, err, requestId);
   }
   if (err instanceof SessionNotFoundError) return notFound(err.message);
   if (err instanceof SessionLimitError) return overLimit('session', 'maxSessionsPerAgent', err.limit, err.limit, 'sessions');

@@ -154,6 +154,11 @@ export class ToolSet {
     return out;
   }
 
+  /** The tool of one skill of `doc`, whether or not an agent offers it to its model (`on input` runs skills itself). */
+  skillOf(doc: IRDocument, skill: string): Tool | undefined {
+    return this.bySkill.get(doc)?.get(skill);
+  }
+
   /**
    * The tools the agent's MCP client offers now. A server's list changes at run time
    * (`tools/list_changed`, a restart), so this is asked at every model call, not once.

@@ -2,6 +2,7 @@ import type { File, Statement } from '../lang/ast.ts';
 import type { Diagnostic } from '../lang/diagnostics.ts';
 import type { ValidationInput } from './context.ts';
 import { validateEnvironments } from './environment.ts';
+import { validateExpressions } from './expressions.ts';
 import { validatePipelines } from './pipelines.ts';
 import { validateSemantic } from './semantic.ts';
 import { validateStructural } from './structural.ts';
@@ -11,6 +12,7 @@ export { validateStructural } from './structural.ts';
 export { validateSemantic, templateVariables } from './semantic.ts';
 export { validateEnvironments } from './environment.ts';
 export { validatePipelines } from './pipelines.ts';
+export { validateExpressions } from './expressions.ts';
 export { suggestName, byteLevenshtein } from './suggest.ts';
 
 /**
@@ -24,5 +26,11 @@ export function validateFile(
   fileOf?: (stmt: Statement) => string,
 ): Diagnostic[] {
   const input: ValidationInput = fileOf === undefined ? { file, statements } : { file, statements, fileOf };
-  return [...validateStructural(input), ...validateSemantic(input), ...validatePipelines(input), ...validateEnvironments(input)];
+  return [
+    ...validateStructural(input),
+    ...validateSemantic(input),
+    ...validatePipelines(input),
+    ...validateExpressions(input),
+    ...validateEnvironments(input),
+  ];
 }
