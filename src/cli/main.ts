@@ -11,6 +11,7 @@ import { register as registerIr } from './ir.ts';
 import { register as registerLogs } from './logs.ts';
 import { register as registerPlan } from './plan.ts';
 import { register as registerRun } from './run.ts';
+import { register as registerSessions } from './sessions.ts';
 import { register as registerState } from './state.ts';
 import { register as registerStatus } from './status.ts';
 import { register as registerValidate } from './validate.ts';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
     registerLogs,
     registerState,
     registerRun,
+    registerSessions,
   ]) {
     register(program);
   }

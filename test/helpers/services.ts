@@ -48,10 +48,11 @@ export interface RedisServer {
 
 /**
  * Start a private redis-server on a free loopback port (for tests that stop and restart Redis,
- * which must never touch a shared server). Without `dataDir` it keeps nothing on disk.
+ * which must never touch a shared server). Without `dataDir` it keeps nothing on disk. `args` come
+ * last on its command line, so they override the persistence settings.
  * Throws when redis-server is not installed.
  */
-export async function startRedisServer(opts: { dataDir?: string } = {}): Promise<RedisServer> {
+export async function startRedisServer(opts: { dataDir?: string; args?: string[] } = {}): Promise<RedisServer> {
   if (!(await onPath('redis-server'))) throw new Error('redis-server is not installed (apt-get install redis-server)');
   const port = await freePort();
   const persistence =
@@ -60,7 +61,7 @@ export async function startRedisServer(opts: { dataDir?: string } = {}): Promise
       : ['--dir', opts.dataDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence], { stdio: 'ignore' });
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence, ...(opts.args ?? [])], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     while (!(await canConnect('127.0.0.1', port))) {
       if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
