@@ -106,12 +106,12 @@ export async function redisUrlOrSkip(t: TestContext): Promise<string | undefined
 }
 
 /**
- * A private redis-server for a test that stops it, or a skip with the reason when redis-server
+ * A private redis-server (options as for startRedisServer) for a test that stops or reconfigures it, or a skip with the reason when redis-server
  * cannot be started (under CI=true that is a failure).
  */
-export async function privateRedisOrSkip(t: TestContext): Promise<RedisServer | undefined> {
+export async function privateRedisOrSkip(t: TestContext, opts: { dataDir?: string; args?: string[] } = {}): Promise<RedisServer | undefined> {
   try {
-    return await startRedisServer();
+    return await startRedisServer(opts);
   } catch (err) {
     if (IN_CI) throw err;
     t.skip(String(err));
