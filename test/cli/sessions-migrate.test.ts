@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { newSessionId, RedisSessionStore } from '../../src/session/index.ts';
 import { runCli } from '../helpers/cli.ts';
-import { redisUrlOrSkip } from '../helpers/services.ts';
+import { deleteKeysMatching, redisUrlOrSkip } from '../helpers/services.ts';
 import { ORIGINAL_MESSAGES, writeOriginalSession } from '../session/original-layout-fixture.ts';
 
 // Its own prefix on the shared server: the command only ever looks at keys under it.
@@ -15,14 +15,7 @@ let raw: ReturnType<typeof newRawClient> | undefined;
 after(async () => {
   if (raw === undefined) return;
   // Test-only cleanup of this run's keys, ours, the original's and the backups.
-  for (const pattern of [`${PREFIX}*`, `{${PREFIX}*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = (await raw.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [string, string[]];
-      cursor = next;
-      if (keys.length > 0) await raw.sendCommand(['DEL', ...keys]);
-    } while (cursor !== '0');
-  }
+  await deleteKeysMatching(raw, [`${PREFIX}*`, `{${PREFIX}*`]);
   await raw.close();
 });
 

@@ -127,3 +127,15 @@ export async function privateRedisOrSkip(t: TestContext, opts: { dataDir?: strin
 export function startPersistentRedisServer(dataDir: string): Promise<RedisServer> {
   return startRedisServer({ dataDir });
 }
+
+/** Test-only cleanup: deletes every key matching each pattern (SCAN, so the server never blocks). */
+export async function deleteKeysMatching(client: { sendCommand(args: string[]): Promise<unknown> }, patterns: string[]): Promise<void> {
+  for (const pattern of patterns) {
+    let cursor = '0';
+    do {
+      const [next, keys] = (await client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [string, string[]];
+      cursor = next;
+      if (keys.length > 0) await client.sendCommand(['DEL', ...keys]);
+    } while (cursor !== '0');
+  }
+}

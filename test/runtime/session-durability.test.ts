@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,7 +7,7 @@ import { createClient } from 'redis';
 import { runCli } from '../helpers/cli.ts';
 import { privateRedisOrSkip } from '../helpers/services.ts';
 import { irDoc } from './fixtures.ts';
-import { startRunChild } from './run-child.ts';
+import { startRunChild, type RunChild } from './run-child.ts';
 
 const AOF_WARNING = /acknowledged session messages can be lost on a Redis restart/;
 
@@ -17,41 +17,40 @@ async function irFile(dir: string): Promise<string> {
   return file;
 }
 
-test('no AOF warning with appendonly yes and appendfsync everysec', { timeout: 60_000 }, async (t) => {
+/** `agentspec run` on a private Redis with AOF on and the given appendfsync; both are stopped after the test. */
+async function runOnAof(t: TestContext, appendfsync: string): Promise<RunChild | undefined> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'agentspec-aof-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const redis = await privateRedisOrSkip(t, { dataDir: dir, args: ['--appendfsync', 'everysec'] });
-  if (redis === undefined) return;
-  const run = await startRunChild(['--ir', await irFile(dir), '--session-store', 'redis', '--redis-url', redis.url]);
+  const redis = await privateRedisOrSkip(t, { dataDir: dir, args: ['--appendfsync', appendfsync] });
+  if (redis === undefined) return undefined;
+  t.after(() => redis.stop());
   const raw = createClient({ url: redis.url });
   await raw.connect();
   try {
-    assert.deepEqual(await raw.sendCommand(['CONFIG', 'GET', 'appendonly', 'appendfsync']), { appendonly: 'yes', appendfsync: 'everysec' }, 'the server runs with the settings under test');
-    assert.doesNotMatch(run.stderr(), AOF_WARNING);
-    assert.ok(run.logs().some((l) => l.msg === 'runtime listening'));
+    assert.deepEqual(await raw.sendCommand(['CONFIG', 'GET', 'appendonly', 'appendfsync']), { appendonly: 'yes', appendfsync }, 'the server runs with the settings under test');
   } finally {
     await raw.close();
-    await run.stop();
-    await redis.stop();
   }
+  const run = await startRunChild(['--ir', await irFile(dir), '--session-store', 'redis', '--redis-url', redis.url]);
+  t.after(() => run.stop());
+  return run;
+}
+
+test('no AOF warning with appendonly yes and appendfsync everysec', { timeout: 60_000 }, async (t) => {
+  const run = await runOnAof(t, 'everysec');
+  if (run === undefined) return;
+  assert.doesNotMatch(run.stderr(), AOF_WARNING);
+  assert.ok(run.logs().some((l) => l.msg === 'runtime listening'));
 });
 
 test('the AOF warning names appendfsync no', { timeout: 60_000 }, async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'agentspec-aof-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const redis = await privateRedisOrSkip(t, { dataDir: dir, args: ['--appendfsync', 'no'] });
-  if (redis === undefined) return;
-  const run = await startRunChild(['--ir', await irFile(dir), '--session-store', 'redis', '--redis-url', redis.url]);
-  try {
-    const warn = run.logs().find((l) => AOF_WARNING.test(String(l.msg)));
-    assert.ok(warn !== undefined, run.stderr());
-    assert.equal(warn.level, 40);
-    assert.equal(warn.appendfsync, 'no');
-    assert.match(String(warn.msg), /appendfsync no/);
-  } finally {
-    await run.stop();
-    await redis.stop();
-  }
+  const run = await runOnAof(t, 'no');
+  if (run === undefined) return;
+  const warn = run.logs().find((l) => AOF_WARNING.test(String(l.msg)));
+  assert.ok(warn !== undefined, run.stderr());
+  assert.equal(warn.level, 40);
+  assert.equal(warn.appendfsync, 'no');
+  assert.match(String(warn.msg), /appendfsync no/);
 });
 
 test('--session-durability fsync is refused at start-up by a Redis older than 7.2, naming its version', { timeout: 60_000 }, async (t) => {

@@ -1,24 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { RedisSessionStore, SessionDurabilityUnsupportedError, SessionNotDurableError } from '../../src/session/index.ts';
 import { assertOnDisk, persistenceRisk, waitAofCommand } from '../../src/session/durability.ts';
+import { capturingLogger } from '../helpers/log-capture.ts';
 import { privateRedisOrSkip } from '../helpers/services.ts';
-
-function capturingLogger(): { logger: pino.Logger; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk.toString('utf8'));
-      cb();
-    },
-  });
-  return {
-    logger: pino({ level: 'info' }, sink),
-    lines: () => chunks.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
-}
 
 test('with CONFIG disabled the settings come from INFO persistence, and AOF off still warns', async (t) => {
   const redis = await privateRedisOrSkip(t, { args: ['--rename-command', 'CONFIG', ''] });

@@ -1,12 +1,11 @@
 import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { createClient } from 'redis';
 import { newSessionId, RedisSessionStore, SessionCorruptError, type Message } from '../../src/session/index.ts';
 import { ORIGINAL_BACKUP_TTL_SECONDS } from '../../src/session/original-layout.ts';
-import { redisUrlOrSkip } from '../helpers/services.ts';
+import { capturingLogger } from '../helpers/log-capture.ts';
+import { deleteKeysMatching, redisUrlOrSkip } from '../helpers/services.ts';
 import { ORIGINAL_MESSAGES, writeOriginalSession } from './original-layout-fixture.ts';
 
 // One prefix per run keeps this file apart from every other test on the shared server.
@@ -21,15 +20,7 @@ after(async () => {
   for (const s of stores) await s.close();
   if (sharedUrl !== undefined) {
     // Test-only cleanup of this run's keys, ours, the original's and the backups ({PREFIX:...}).
-    const c = await raw(sharedUrl);
-    for (const pattern of [`${PREFIX}*`, `{${PREFIX}*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = (await c.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [string, string[]];
-        cursor = next;
-        if (keys.length > 0) await c.sendCommand(['DEL', ...keys]);
-      } while (cursor !== '0');
-    }
+    await deleteKeysMatching(await raw(sharedUrl), [`${PREFIX}*`, `{${PREFIX}*`]);
   }
   for (const c of clients) if (c.isOpen) await c.close();
 });
@@ -39,20 +30,6 @@ async function raw(url: string): Promise<Raw> {
   await c.connect();
   clients.push(c);
   return c;
-}
-
-function capturingLogger(): { logger: pino.Logger; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk.toString('utf8'));
-      cb();
-    },
-  });
-  return {
-    logger: pino({ level: 'info' }, sink),
-    lines: () => chunks.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
 }
 
 async function setup(t: TestContext): Promise<{ url: string; raw: Raw; store: RedisSessionStore } | undefined> {
