@@ -20,10 +20,15 @@ async function irFile(dir: string): Promise<string> {
 /** `agentspec run` on a private Redis with AOF on and the given appendfsync; both are stopped after the test. */
 async function runOnAof(t: TestContext, appendfsync: string): Promise<RunChild | undefined> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'agentspec-aof-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
   const redis = await privateRedisOrSkip(t, { dataDir: dir, args: ['--appendfsync', appendfsync] });
+  const started: { run?: RunChild } = {};
+  // One hook, in this order: the runtime stops before its Redis, the Redis before its files go.
+  t.after(async () => {
+    await started.run?.stop();
+    await redis?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
   if (redis === undefined) return undefined;
-  t.after(() => redis.stop());
   const raw = createClient({ url: redis.url });
   await raw.connect();
   try {
@@ -31,9 +36,8 @@ async function runOnAof(t: TestContext, appendfsync: string): Promise<RunChild |
   } finally {
     await raw.close();
   }
-  const run = await startRunChild(['--ir', await irFile(dir), '--session-store', 'redis', '--redis-url', redis.url]);
-  t.after(() => run.stop());
-  return run;
+  started.run = await startRunChild(['--ir', await irFile(dir), '--session-store', 'redis', '--redis-url', redis.url]);
+  return started.run;
 }
 
 test('no AOF warning with appendonly yes and appendfsync everysec', { timeout: 60_000 }, async (t) => {

@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createClient } from 'redis';
 import { RedisSessionStore, SessionDurabilityUnsupportedError, SessionNotDurableError } from '../../src/session/index.ts';
 import { assertOnDisk, persistenceRisk, waitAofCommand } from '../../src/session/durability.ts';
 import { capturingLogger } from '../helpers/log-capture.ts';
@@ -33,6 +37,36 @@ test('fsync is refused on a server without WAITAOF with the error class, its cod
       return true;
     });
   } finally {
+    await redis.stop();
+  }
+});
+
+test('fsync on Redis >= 7.2: every append is confirmed by WAITAOF before it returns', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'agentspec-waitaof-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const redis = await privateRedisOrSkip(t, { dataDir: dir, args: ['--appendfsync', 'everysec'] });
+  if (redis === undefined) return;
+  const raw = createClient({ url: redis.url });
+  await raw.connect();
+  try {
+    const version = /redis_version:(\S+)/.exec(String(await raw.sendCommand(['INFO', 'server'])))![1]!;
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    if (major < 7 || (major === 7 && minor < 2)) {
+      // The refusal is what such a server gets (the test above and test/runtime/session-durability.test.ts).
+      t.skip(`redis-server ${version} has no WAITAOF (7.2+)`);
+      return;
+    }
+    const store = await RedisSessionStore.open({ url: redis.url, durability: 'fsync' });
+    try {
+      const { id } = await store.create('durable');
+      for (let i = 0; i < 3; i++) await store.appendMessages(id, [{ role: 'user', content: `m${i}` }]);
+      assert.match(String(await raw.sendCommand(['INFO', 'commandstats'])), /cmdstat_waitaof:calls=3,/);
+      assert.equal((await store.loadMessages(id)).total, 3);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await raw.close();
     await redis.stop();
   }
 });
