@@ -77,20 +77,33 @@ function infoFields(reply: unknown): Map<string, string> {
   return out;
 }
 
-/** Reads the server's version and AOF settings; CONFIG first, INFO persistence when CONFIG is refused. */
+/**
+ * Reads the server's version and AOF settings: CONFIG first, INFO persistence when CONFIG is
+ * refused. A server that refuses INFO too (an ACL) is reported as unknown, never as an error:
+ * the store works without knowing. An outage is thrown.
+ */
 export async function readPersistence(send: (args: string[]) => Promise<unknown>): Promise<PersistenceSettings> {
-  const version = infoFields(await send(['INFO', 'server'])).get('redis_version') ?? 'unknown';
-  try {
-    const values = configValues(await send(['CONFIG', 'GET', 'appendonly']));
-    const fsync = configValues(await send(['CONFIG', 'GET', 'appendfsync']));
-    const appendonly = values.get('appendonly');
-    return { version, appendonly: appendonly === undefined ? undefined : appendonly === 'yes', appendfsync: fsync.get('appendfsync'), source: 'config' };
-  } catch (err) {
-    // Managed services rename or forbid CONFIG; only a refusal falls back, an outage is thrown.
-    if (!isRefusal(err)) throw err;
+  const version = (await unlessRefused(send(['INFO', 'server']), (r) => infoFields(r).get('redis_version'))) ?? 'unknown';
+  const config = await unlessRefused(Promise.all([send(['CONFIG', 'GET', 'appendonly']), send(['CONFIG', 'GET', 'appendfsync'])]), ([a, f]) => ({
+    appendonly: configValues(a).get('appendonly'),
+    appendfsync: configValues(f).get('appendfsync'),
+  }));
+  if (config !== undefined) {
+    return { version, appendonly: config.appendonly === undefined ? undefined : config.appendonly === 'yes', appendfsync: config.appendfsync, source: 'config' };
   }
-  const aof = infoFields(await send(['INFO', 'persistence'])).get('aof_enabled');
+  // Managed services rename or forbid CONFIG.
+  const aof = await unlessRefused(send(['INFO', 'persistence']), (r) => infoFields(r).get('aof_enabled'));
   return { version, appendonly: aof === undefined ? undefined : aof === '1', appendfsync: undefined, source: 'info' };
+}
+
+/** `read` of the reply, or undefined when the server refuses the command. */
+async function unlessRefused<T, R>(reply: Promise<T>, read: (r: T) => R): Promise<R | undefined> {
+  try {
+    return read(await reply);
+  } catch (err) {
+    if (isRefusal(err)) return undefined;
+    throw err;
+  }
 }
 
 /** The server's error reply (kept as the cause by the store's error translation) refuses the command. */

@@ -25,6 +25,24 @@ test('with CONFIG disabled the settings come from INFO persistence, and AOF off 
   }
 });
 
+test('an ACL that forbids INFO and CONFIG: the store still opens, and warns that it could not read the settings', async (t) => {
+  const redis = await privateRedisOrSkip(t, { args: ['--user', 'default', 'on', 'nopass', '~*', '&*', '+@all', '-info', '-config'] });
+  if (redis === undefined) return;
+  const { logger, lines } = capturingLogger();
+  try {
+    const store = await RedisSessionStore.open({ url: redis.url, logger });
+    const { id } = await store.create('acl');
+    assert.equal(await store.appendMessages(id, [{ role: 'user', content: 'still works' }]), 1);
+    await store.close();
+    const warn = lines().find((l) => l.msg === 'could not read the Redis persistence settings: acknowledged session messages may be lost on a Redis restart');
+    assert.ok(warn !== undefined, JSON.stringify(lines()));
+    assert.equal(warn.redis_version, 'unknown');
+    await assert.rejects(RedisSessionStore.open({ url: redis.url, durability: 'fsync' }), SessionDurabilityUnsupportedError);
+  } finally {
+    await redis.stop();
+  }
+});
+
 test('fsync is refused on a server without WAITAOF with the error class, its code and the version', async (t) => {
   const redis = await privateRedisOrSkip(t);
   if (redis === undefined) return;
