@@ -143,6 +143,8 @@ export interface MigrationPlan {
 
 export class OriginalLayout {
   private readonly o: OriginalLayoutOptions;
+  /** Migrations this process is running or waiting for, so concurrent calls for one session share one. */
+  private readonly inFlight = new Map<string, Promise<MigrationOutcome>>();
 
   constructor(options: OriginalLayoutOptions) {
     this.o = options;
@@ -172,7 +174,16 @@ export class OriginalLayout {
   }
 
   /** Moves one original session into our layout (see the module comment for the steps). */
-  async migrate(id: string): Promise<MigrationOutcome> {
+  migrate(id: string): Promise<MigrationOutcome> {
+    let running = this.inFlight.get(id);
+    if (running === undefined) {
+      running = this.claimAndMigrate(id).finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, running);
+    }
+    return running;
+  }
+
+  private async claimAndMigrate(id: string): Promise<MigrationOutcome> {
     const deadline = Date.now() + WAIT_LIMIT_MS;
     for (let attempt = 0; ; attempt++) {
       const [original, ours] = await Promise.all([this.o.send(['EXISTS', this.sessionKey(id)]), this.hasOurs(id)]);
@@ -244,12 +255,15 @@ export class OriginalLayout {
     return Number(await this.o.send(['HEXISTS', this.o.ours.metaKey(id), 'agent'])) === 1;
   }
 
-  /** Deletes the renamed original keys of a session (after it was deleted in our layout). */
-  async discardBackups(id: string): Promise<void> {
-    await Promise.all([
-      this.o.send(['DEL', this.beside(this.sessionKey(id), 'original')]),
-      this.o.send(['DEL', this.beside(this.messagesKey(id), 'original')]),
-    ]);
+  /**
+   * Deletes every original key of a session deleted in our layout: the backups, and the original
+   * keys themselves when a migrator died before retiring them (else a later access would find
+   * them and bring the deleted session back).
+   */
+  async discard(id: string): Promise<void> {
+    const keys = [this.sessionKey(id), this.messagesKey(id)];
+    // One DEL per key: in a Cluster each can be in a slot of its own.
+    await Promise.all([...keys, ...keys.map((k) => this.beside(k, 'original'))].map((k) => this.o.send(['DEL', k])));
   }
 
   private async copyAndSwitch(id: string): Promise<MigrationOutcome> {

@@ -172,12 +172,9 @@ export class RedisSessionStore implements SessionStore {
     if (!isSessionId(id)) return false;
     const agent = await this.call(() => this.script(DELETE, this.keys(id), []), id);
     this.agents.delete(id);
-    if (agent === null) {
-      // original layout: moved first so one delete removes it everywhere, its backup keys too.
-      if (!(await this.original.adopt(id))) return false;
-      await this.original.discardBackups(id);
-      return this.delete(id);
-    }
+    if (agent === null) return (await this.original.adopt(id)) && this.delete(id); // original layout: moved, then deleted
+    // original layout: the backups, and original keys an interrupted migration left, go with it.
+    await this.original.discard(id);
     await this.call(() => this.send(['ZREM', this.indexKey(String(agent)), id]));
     return true;
   }

@@ -123,3 +123,16 @@ test('deleting an original session removes it from both layouts and its backups'
   assert.equal(await env.store.get(id), null);
   assert.equal(await env.store.delete(id), false);
 });
+
+test('a deleted session never comes back from original keys an interrupted migration left behind', async (t) => {
+  const env = await setup(t);
+  if (env === undefined) return;
+  const id = newSessionId();
+  await writeOriginalSession(env.raw, PREFIX, id, { agent: 'lingering', form: 'list' });
+  assert.notEqual(await env.store.get(id), null);
+  // As if a migrator had switched and died before retiring the original keys.
+  await writeOriginalSession(env.raw, PREFIX, id, { agent: 'lingering', form: 'list' });
+  assert.equal(await env.store.delete(id), true);
+  assert.equal(await env.store.get(id), null);
+  assert.equal(await env.raw.sendCommand(['EXISTS', `${PREFIX}:session:${id}`, `${PREFIX}:session:${id}:messages`, `{${PREFIX}:session:${id}}:original`]), 0);
+});
