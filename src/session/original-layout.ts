@@ -216,20 +216,9 @@ export class OriginalLayout {
     ]);
     if (raw === null) return null;
     const session = parseOriginalSession(id, text(raw));
-    const [kind, values] = history as [unknown, unknown[]];
-    const form = text(kind);
-    let items: unknown[];
-    if (form === 'list') items = values.map((v) => parseElement(text(v)));
-    else if (form === 'string') items = parseStringHistory(id, text(values[0]));
-    else if (form === 'none') items = [];
-    else throw new SessionCorruptError(id, `the original messages key is a ${form}, not a list or a string`);
+    const { form, items } = historyItems(id, history as [unknown, unknown[]]);
     const ttl = Number(pttl);
-    return {
-      ...session,
-      elements: items.map((item, i) => migratedElement(item, i + 1)),
-      form: form === 'none' ? 'none' : form === 'list' ? 'list' : 'string',
-      ttlMs: ttl > 0 ? ttl : this.o.ttlSeconds * 1000,
-    };
+    return { ...session, elements: items.map((item, i) => migratedElement(item, i + 1)), form, ttlMs: ttl > 0 ? ttl : this.o.ttlSeconds * 1000 };
   }
 
   /** Every session id with an original session key, each once (SCAN, never KEYS). */
@@ -346,6 +335,15 @@ function parseOriginalSession(id: string, raw: string): Omit<MigrationPlan, 'ele
     for (const [k, value] of Object.entries(v.metadata)) metadata[k] = typeof value === 'string' ? value : JSON.stringify(value);
   }
   return { agent: v.agent_name, created_at: isoTime(id, 'created_at', v.created_at), last_active: isoTime(id, 'last_active', v.last_active), metadata };
+}
+
+/** READ_HISTORY's reply `[type, elements]` as the original messages, each decoded. */
+function historyItems(id: string, [kind, values]: [unknown, unknown[]]): { form: MigrationPlan['form']; items: unknown[] } {
+  const form = text(kind);
+  if (form === 'list') return { form, items: values.map((v) => parseElement(text(v))) };
+  if (form === 'string') return { form, items: parseStringHistory(id, text(values[0])) };
+  if (form === 'none') return { form, items: [] };
+  throw new SessionCorruptError(id, `the original messages key is a ${form}, not a list or a string`);
 }
 
 /** Pre-008 history: one string holding a JSON array of messages. */
