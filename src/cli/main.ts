@@ -12,6 +12,7 @@ import { register as registerLogs } from './logs.ts';
 import { register as registerPipeline } from './pipeline.ts';
 import { register as registerPlan } from './plan.ts';
 import { register as registerRun } from './run.ts';
+import { register as registerSessions } from './sessions.ts';
 import { register as registerState } from './state.ts';
 import { register as registerStatus } from './status.ts';
 import { register as registerValidate } from './validate.ts';
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
     registerState,
     registerRun,
     registerPipeline,
+    registerSessions,
   ]) {
     register(program);
   }

@@ -4,6 +4,7 @@ import { AgentspecError, UsageError, errorMessage } from '../errors.ts';
 import { applyEnvironment, compileSpec, SpecInvalidError, type IRDocument } from '../ir/index.ts';
 import { logger } from '../log.ts';
 import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, LIMIT_OPTIONS, type RuntimeLimits } from '../runtime/defaults.ts';
+import { SESSION_DURABILITY_MODES, type SessionDurability } from '../session/durability.ts';
 import { action, io, parseDuration } from './context.ts';
 
 interface RunFlags {
@@ -14,6 +15,7 @@ interface RunFlags {
   sessionStore: 'memory' | 'redis';
   redisUrl?: string;
   sessionTtl: string;
+  sessionDurability?: string;
   apiKey: string[];
   auth: boolean;
   rateLimit: string;
@@ -144,6 +146,16 @@ function toolOptions(flags: RunFlags, env: NodeJS.ProcessEnv): { sandbox: (typeo
   };
 }
 
+/** `--session-durability`, else AGENTSPEC_SESSION_DURABILITY, else `ack`; `fsync` needs the Redis store. */
+export function durabilityFrom(flag: string | undefined, env: NodeJS.ProcessEnv, store: 'memory' | 'redis'): SessionDurability {
+  const raw = flag ?? (env.AGENTSPEC_SESSION_DURABILITY || 'ack');
+  const name = flag === undefined ? 'AGENTSPEC_SESSION_DURABILITY' : '--session-durability';
+  const mode = SESSION_DURABILITY_MODES.find((m) => m === raw);
+  if (mode === undefined) throw new UsageError(`${name}: "${raw}" is not one of ${SESSION_DURABILITY_MODES.join(', ')}`);
+  if (mode === 'fsync' && store !== 'redis') throw new UsageError(`${name} fsync needs --session-store redis: the memory store keeps nothing on disk`);
+  return mode;
+}
+
 function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const on = (sig: NodeJS.Signals): void => {
@@ -168,6 +180,7 @@ export function register(program: Command): void {
     .addOption(new Option('--session-store <kind>', 'where conversations are kept').choices(['memory', 'redis']).default('memory'))
     .option('--redis-url <url>', 'Redis for --session-store redis (default: REDIS_URL)')
     .option('--session-ttl <duration>', 'idle time after which a conversation expires', '24h')
+    .option('--session-durability <mode>', 'ack: an append is acknowledged once Redis applied it; fsync: once it is in Redis\'s append-only file on disk (Redis >= 7.2; also AGENTSPEC_SESSION_DURABILITY)')
     .option('--api-key <key>', 'accept this API key (repeatable; also AGENTSPEC_API_KEYS, comma-separated)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-auth', 'allow listening beyond loopback without API keys')
     .option('--rate-limit <n>', 'requests per minute per API key (or client IP); 0 turns it off', String(DEFAULT_RATE_LIMIT))
@@ -192,6 +205,7 @@ export function register(program: Command): void {
         const binding = process.env.AGENTSPEC_SESSION_BINDING;
         const bindSessions = flags.sessionBinding && binding !== 'off' && binding !== 'false';
         if (ttlMs < 1000) throw new UsageError('--session-ttl: must be at least 1s');
+        const durability = durabilityFrom(flags.sessionDurability, process.env, flags.sessionStore);
         const tools = toolOptions(flags, process.env);
         const documents = await loadDocuments(paths, flags);
         const redisUrl = flags.redisUrl ?? process.env.REDIS_URL;
@@ -213,6 +227,7 @@ export function register(program: Command): void {
             kind: flags.sessionStore,
             ttlSeconds: Math.ceil(ttlMs / 1000),
             ...(flags.sessionStore === 'redis' && redisUrl !== undefined ? { url: redisUrl } : {}),
+            ...(flags.sessionStore === 'redis' ? { durability } : {}),
           },
         });
         const log = logger('runtime');

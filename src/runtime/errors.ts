@@ -9,6 +9,8 @@ import {
   SessionLimitError,
   SessionNotFoundError,
   SessionStoreUnavailableError,
+  SessionMigrationError,
+  SessionNotDurableError,
 } from '../session/index.ts';
 import { limitFlag, type RuntimeLimits } from './defaults.ts';
 import { AnswerRejectedError } from './answer-rules.ts';
@@ -101,6 +103,8 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
     logger('runtime').warn({ request_id: requestId, err: err.message }, 'session store unavailable');
     return new HttpError(503, 'unavailable', 'the session store is unavailable; nothing from this call was confirmed, retry later', err);
   }
+  // Not confirmed on disk, or another runtime is still moving the session: nothing a retry later cannot fix.
+  if (err instanceof SessionNotDurableError || err instanceof SessionMigrationError) return new HttpError(503, 'unavailable', err.message, err);
   if (err instanceof InvalidMessageRangeError) return invalidRequest(err.message);
   if (err instanceof InvalidMessageError) return invalidRequest(err.message);
   const status = (err as { statusCode?: unknown } | null)?.statusCode;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { AgentspecError, errorMessage } from '../errors.ts';
 import type { IRDocument } from '../ir/types.ts';
 import { logger } from '../log.ts';
-import { createSessionStore, MemorySessionStore, type SessionStore } from '../session/index.ts';
+import { createSessionStore, MemorySessionStore, type SessionDurability, type SessionStore } from '../session/index.ts';
 import { startToolSet, type SandboxMode, type ToolSet } from '../tools/index.ts';
 import { buildAgentRegistry } from './agents.ts';
 import { DEFAULT_LIMITS, MIN_API_KEY_LENGTH, type RuntimeLimits } from './defaults.ts';
@@ -44,7 +44,7 @@ export interface RuntimeOptions {
   trustProxy?: boolean | number | string | string[];
   /** Bind sessions to the API key that created them (default on when keys are configured). */
   bindSessions?: boolean;
-  sessionStore: { kind: 'memory' | 'redis'; url?: string; ttlSeconds?: number };
+  sessionStore: { kind: 'memory' | 'redis'; url?: string; ttlSeconds?: number; durability?: SessionDurability };
   /** Where provider keys and base URLs are read from; also `env(NAME)` secrets and tools' PATH. */
   env?: NodeJS.ProcessEnv;
   tools?: RuntimeToolOptions;

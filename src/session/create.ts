@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.ts';
+import type { SessionDurability } from './durability.ts';
 import type { SessionStore } from './types.ts';
 import { MemorySessionStore } from './memory-store.ts';
 import { RedisSessionStore } from './redis-store.ts';
@@ -10,6 +11,8 @@ export interface CreateSessionStoreOptions {
   ttlSeconds?: number;
   /** Redis only; defaults to 'agentspec'. */
   keyPrefix?: string;
+  /** Redis only; defaults to 'ack' (docs/sessions.md "Durability"). */
+  durability?: SessionDurability;
 }
 
 /** The store the runtime is configured for. Redis: connects first, SessionStoreUnavailableError when it cannot. */
@@ -20,5 +23,5 @@ export async function createSessionStore(opts: CreateSessionStoreOptions): Promi
   if (url === undefined || url === '') {
     throw new UsageError('the redis session store needs a URL: set REDIS_URL (e.g. redis://127.0.0.1:6379) or pass one');
   }
-  return RedisSessionStore.open({ url, ttlSeconds: opts.ttlSeconds, keyPrefix: opts.keyPrefix });
+  return RedisSessionStore.open({ url, ttlSeconds: opts.ttlSeconds, keyPrefix: opts.keyPrefix, durability: opts.durability });
 }

@@ -13,3 +13,5 @@ export { DEFAULT_SESSION_TTL_SECONDS, MemorySessionStore, SessionLimitError, typ
 export { RedisSessionStore, type RedisSessionStoreOptions } from './redis-store.ts';
 export { createSessionStore, type CreateSessionStoreOptions } from './create.ts';
 export { countSessions } from './count.ts';
+export { SESSION_DURABILITY_MODES, SessionDurabilityUnsupportedError, SessionNotDurableError, type SessionDurability } from './durability.ts';
+export { OriginalLayout, SessionMigrationError, type MigrationOutcome } from './original-layout.ts';

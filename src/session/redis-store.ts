@@ -7,6 +7,10 @@ import { isSessionId, newSessionId } from './ids.ts';
 import { DEFAULT_SESSION_TTL_SECONDS, sortByActivity } from './memory-store.ts';
 import { CORRUPT_REPLY_PREFIX, CREATE, DELETE, MIGRATE, TOUCH, type RedisScript } from './redis-scripts.ts';
 import { assertMessages, messageProblem, normalizeRange } from './validate.ts';
+// original layout + durability: begin
+import { OriginalLayout } from './original-layout.ts';
+import { assertOnDisk, checkDurability, readPersistence, waitAofCommand, waitAofTimeoutMs, type SessionDurability } from './durability.ts';
+// original layout + durability: end
 
 export interface RedisSessionStoreOptions {
   url: string;
@@ -18,6 +22,8 @@ export interface RedisSessionStoreOptions {
   commandTimeoutMs?: number;
   /** Where warnings go (unreadable history elements, connection changes). Default: the 'session' logger. */
   logger?: Logger;
+  /** `fsync`: an append is acknowledged only once WAITAOF confirms it on disk (Redis >= 7.2). Default `ack`. */
+  durability?: SessionDurability;
 }
 
 type Client = ReturnType<typeof createClient>;
@@ -47,6 +53,9 @@ export class RedisSessionStore implements SessionStore {
   private readonly agents = new Map<string, string>();
   private everReady = false;
   private down = false;
+  /** Sessions still in the original agentspec's layout are moved into ours on first access. */
+  readonly original: OriginalLayout;
+  private readonly durability: SessionDurability;
 
   private constructor(opts: RedisSessionStoreOptions) {
     const ttl = opts.ttlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
@@ -55,6 +64,15 @@ export class RedisSessionStore implements SessionStore {
     this.prefix = opts.keyPrefix ?? 'agentspec';
     this.timeout = opts.commandTimeoutMs ?? 5000;
     this.log = opts.logger;
+    this.durability = opts.durability ?? 'ack';
+    this.original = new OriginalLayout({
+      prefix: this.prefix,
+      ttlSeconds: ttl,
+      ours: { metaKey: (id) => this.metaKey(id), messagesKey: (id) => this.messagesKey(id), indexKey: (agent) => this.indexKey(agent) },
+      send: (args) => this.call(() => this.send(args)),
+      script: (s, keys, args) => this.call(() => this.script(s, keys, args)),
+      logger: () => this.logger(),
+    });
     this.client = createClient({
       url: opts.url,
       // While disconnected, calls reject at once instead of waiting in a queue for a server that may never return.
@@ -89,6 +107,14 @@ export class RedisSessionStore implements SessionStore {
       if (store.client.isOpen) store.client.destroy();
       throw new SessionStoreUnavailableError('redis', err);
     }
+    // original layout + durability: begin
+    try {
+      checkDurability(await readPersistence((args) => store.call(() => store.send(args))), store.durability, store.logger());
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    // original layout + durability: end
     return store;
   }
 
@@ -116,7 +142,9 @@ export class RedisSessionStore implements SessionStore {
   async get(id: string): Promise<SessionInfo | null> {
     if (!isSessionId(id)) return null;
     const flat = await this.call(() => this.send(['HGETALL', this.metaKey(id)]));
-    return this.parseInfo(id, flat);
+    const info = this.parseInfo(id, flat);
+    if (info === null && (await this.original.adopt(id))) return this.get(id); // original layout
+    return info;
   }
 
   async touch(id: string): Promise<void> {
@@ -132,7 +160,10 @@ export class RedisSessionStore implements SessionStore {
       id,
     );
     if (saved.status === 'rejected') throw this.translate(saved.reason, id);
-    if (saved.value === null) throw new SessionNotFoundError(id);
+    if (saved.value === null) {
+      if (await this.original.adopt(id)) return this.touch(id); // original layout
+      throw new SessionNotFoundError(id);
+    }
     const agent = asStrings([saved.value])[0]!;
     await this.afterIndexRefresh(id, agent, now, known === undefined ? undefined : indexed);
   }
@@ -141,7 +172,9 @@ export class RedisSessionStore implements SessionStore {
     if (!isSessionId(id)) return false;
     const agent = await this.call(() => this.script(DELETE, this.keys(id), []), id);
     this.agents.delete(id);
-    if (agent === null) return false;
+    if (agent === null) return (await this.original.adopt(id)) && this.delete(id); // original layout: moved, then deleted
+    // original layout: the backups, and original keys an interrupted migration left, go with it.
+    await this.original.discard(id);
     await this.call(() => this.send(['ZREM', this.indexKey(String(agent)), id]));
     return true;
   }
@@ -203,6 +236,8 @@ export class RedisSessionStore implements SessionStore {
     const ttl = String(this.ttlSeconds);
     const elements = messages.map((m) => JSON.stringify(m));
     const known = this.agents.get(id);
+    // original layout: a session this process has not seen may still be in it; move it before writing.
+    if (known === undefined) await this.original.adopt(id);
     const commands = [
       ['HGET', meta, 'agent'],
       // RPUSH needs at least one element; an empty append still counts as activity.
@@ -222,6 +257,7 @@ export class RedisSessionStore implements SessionStore {
     }
     this.throwFirstError(replies.slice(0, 5), id);
     await this.afterIndexRefresh(id, String(agent), now, known === undefined ? undefined : settle(replies[5]));
+    if (this.durability === 'fsync') await this.confirmOnDisk(id); // durability
     return Number(replies[1]);
   }
 
@@ -238,7 +274,10 @@ export class RedisSessionStore implements SessionStore {
       ['LRANGE', list, String(start), String(stop)],
     ];
     const replies = await this.transactionMigrating(id, commands, 1);
-    if (replies[0] === null) throw new SessionNotFoundError(id);
+    if (replies[0] === null) {
+      if (await this.original.adopt(id)) return this.loadMessages(id, range); // original layout
+      throw new SessionNotFoundError(id);
+    }
     this.throwFirstError(replies, id);
     this.rememberAgent(id, String(replies[0]));
     const messages: Message[] = [];
@@ -263,6 +302,14 @@ export class RedisSessionStore implements SessionStore {
       if (this.client.isOpen) this.client.destroy();
     }
   }
+
+  // durability: begin
+  /** WAITAOF on the connection that sent the append: it covers every write sent before it. */
+  private async confirmOnDisk(id: string): Promise<void> {
+    const timeoutMs = waitAofTimeoutMs(this.timeout);
+    assertOnDisk(await this.call(() => this.send(waitAofCommand(timeoutMs)), id), id, timeoutMs);
+  }
+  // durability: end
 
   /** ZADD XX only updates an entry that is still there, so it never revives a deleted session in the listing. */
   private indexRefresh(agent: string, id: string, now: number): string[] {

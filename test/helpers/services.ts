@@ -48,10 +48,11 @@ export interface RedisServer {
 
 /**
  * Start a private redis-server on a free loopback port (for tests that stop and restart Redis,
- * which must never touch a shared server). Without `dataDir` it keeps nothing on disk.
+ * which must never touch a shared server). Without `dataDir` it keeps nothing on disk. `args` come
+ * last on its command line, so they override the persistence settings.
  * Throws when redis-server is not installed.
  */
-export async function startRedisServer(opts: { dataDir?: string } = {}): Promise<RedisServer> {
+export async function startRedisServer(opts: { dataDir?: string; args?: string[] } = {}): Promise<RedisServer> {
   if (!(await onPath('redis-server'))) throw new Error('redis-server is not installed (apt-get install redis-server)');
   const port = await freePort();
   const persistence =
@@ -60,7 +61,7 @@ export async function startRedisServer(opts: { dataDir?: string } = {}): Promise
       : ['--dir', opts.dataDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence], { stdio: 'ignore' });
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence, ...(opts.args ?? [])], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     while (!(await canConnect('127.0.0.1', port))) {
       if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
@@ -105,12 +106,12 @@ export async function redisUrlOrSkip(t: TestContext): Promise<string | undefined
 }
 
 /**
- * A private redis-server for a test that stops it, or a skip with the reason when redis-server
+ * A private redis-server (options as for startRedisServer) for a test that stops or reconfigures it, or a skip with the reason when redis-server
  * cannot be started (under CI=true that is a failure).
  */
-export async function privateRedisOrSkip(t: TestContext): Promise<RedisServer | undefined> {
+export async function privateRedisOrSkip(t: TestContext, opts: { dataDir?: string; args?: string[] } = {}): Promise<RedisServer | undefined> {
   try {
-    return await startRedisServer();
+    return await startRedisServer(opts);
   } catch (err) {
     if (IN_CI) throw err;
     t.skip(String(err));
@@ -125,4 +126,16 @@ export async function privateRedisOrSkip(t: TestContext): Promise<RedisServer | 
  */
 export function startPersistentRedisServer(dataDir: string): Promise<RedisServer> {
   return startRedisServer({ dataDir });
+}
+
+/** Test-only cleanup: deletes every key matching each pattern (SCAN, so the server never blocks). */
+export async function deleteKeysMatching(client: { sendCommand(args: string[]): Promise<unknown> }, patterns: string[]): Promise<void> {
+  for (const pattern of patterns) {
+    let cursor = '0';
+    do {
+      const [next, keys] = (await client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [string, string[]];
+      cursor = next;
+      if (keys.length > 0) await client.sendCommand(['DEL', ...keys]);
+    } while (cursor !== '0');
+  }
 }
