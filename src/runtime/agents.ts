@@ -4,6 +4,7 @@ import { parseSpecDuration } from '../ir/duration.ts';
 import type { Attributes, IRDocument, JsonValue, Resource } from '../ir/types.ts';
 import { logger } from '../log.ts';
 import { clientOf, SchemaBuilder, type Tool, type ToolSet } from '../tools/index.ts';
+import { memoryWindowOf, type MemoryWindow } from './memory-window.ts';
 import type { ProviderRegistry, ResolvedModel, ToolDefinition } from './providers/index.ts';
 
 /** The served package is inconsistent (a missing prompt, two agents with one name, ...). */
@@ -74,6 +75,8 @@ export interface AgentDefinition {
   onError: OnError | undefined;
   maxRetries: number;
   fallback: string | undefined;
+  /** What part of a session's history a turn sends (the `memory` block, else the default window). */
+  memory: MemoryWindow;
 }
 
 export const DEFAULT_MAX_TURNS = 10;
@@ -254,6 +257,8 @@ function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource
     timeoutMs = parsed;
   }
   const onError = onErrorOf(a, r.name);
+  const memory = memoryWindowOf(a.memory);
+  if ('problem' in memory) throw new AgentConfigError(memory.problem, r.name);
   const fallback = str(a.fallback) || undefined;
   const retriesValue = num(a.max_retries);
   const explicitRetries = retriesValue !== undefined && retriesValue >= 0 ? Math.floor(retriesValue) : undefined;
@@ -275,6 +280,7 @@ function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource
     onError,
     maxRetries,
     fallback,
+    memory,
   };
   // Accessors, not values: every read sees the client's current list.
   if (live !== undefined) {
