@@ -1,3 +1,4 @@
+import { MEMORY_STRATEGIES } from '../ir/attributes.ts';
 import type { JsonValue } from '../ir/types.ts';
 import { logger } from '../log.ts';
 import type { Message, SessionStore, SessionSummary } from '../session/index.ts';
@@ -11,7 +12,6 @@ import type { TokenUsage } from './providers/index.ts';
  * is never changed; only what is read and sent is bounded.
  */
 
-export const MEMORY_STRATEGIES = ['sliding_window', 'summary'] as const;
 export type MemoryStrategy = (typeof MEMORY_STRATEGIES)[number];
 
 export interface MemoryWindow {

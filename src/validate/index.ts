@@ -2,6 +2,7 @@ import type { File, Statement } from '../lang/ast.ts';
 import type { Diagnostic } from '../lang/diagnostics.ts';
 import type { ValidationInput } from './context.ts';
 import { validateEnvironments } from './environment.ts';
+import { validatePolicies } from './policies.ts';
 import { validateSemantic } from './semantic.ts';
 import { validateStructural } from './structural.ts';
 
@@ -9,11 +10,13 @@ export type { ValidationInput } from './context.ts';
 export { validateStructural } from './structural.ts';
 export { validateSemantic, templateVariables } from './semantic.ts';
 export { validateEnvironments } from './environment.ts';
+export { checkPolicies, documentPolicyFindings, enforcePolicies, PolicyViolationError, POLICY_FORMS, validatePolicies } from './policies.ts';
+export { checkRunnable, type RunnableOptions, type RunnableReport } from './runnable.ts';
 export { suggestName, byteLevenshtein } from './suggest.ts';
 
 /**
  * Every check of REFERENCE section 4 after parsing: structural, then semantic, then the
- * environment checks, each in file order. `statements` defaults to the file's own; pass the
+ * environment checks, each in file order, then the package's policies (docs/policies.md). `statements` defaults to the file's own; pass the
  * merged list to validate a root together with what it imports.
  */
 export function validateFile(
@@ -22,5 +25,5 @@ export function validateFile(
   fileOf?: (stmt: Statement) => string,
 ): Diagnostic[] {
   const input: ValidationInput = fileOf === undefined ? { file, statements } : { file, statements, fileOf };
-  return [...validateStructural(input), ...validateSemantic(input), ...validateEnvironments(input)];
+  return [...validateStructural(input), ...validateSemantic(input), ...validateEnvironments(input), ...validatePolicies(input)];
 }
