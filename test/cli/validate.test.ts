@@ -55,7 +55,7 @@ test('validate: the examples are valid (exit 0, a success line on stdout, only w
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '✓ 12 file(s) valid\n');
   // Their tool binaries are not installed here: warned about, never an error.
-  for (const line of r.stderr.trimEnd().split('\n')) assert.match(line, /^(\S+:\d+:\d+: warning: |  hint: )/);
+  for (const line of r.stderr.trimEnd().split('\n')) assert.match(line, /^(\S+:\d+:\d+: warning: | {2}hint: )/);
   assert.match(r.stderr, /multi-skill-agent\.ias:16:12: warning: skill "web-search": binary "search-tool" is not on PATH here\n/);
 });
 
