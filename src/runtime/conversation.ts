@@ -77,7 +77,7 @@ export async function runTurn(
 ): Promise<RunResult> {
   const { agent, turn, history } = prepared;
   const transcript: Message[] = [];
-  const memory = await foldSummary(agent, prepared.memory, opts.signal === undefined ? AbortSignal.timeout(agent.timeoutMs) : AbortSignal.any([opts.signal, AbortSignal.timeout(agent.timeoutMs)]));
+  const memory = await foldSummary(agent, prepared.memory, opts.signal);
   let result: RunResult;
   try {
     result = await ctx.runner.run(agent, {

@@ -2,6 +2,7 @@ import { MEMORY_STRATEGIES } from '../ir/attributes.ts';
 import type { JsonValue } from '../ir/types.ts';
 import { logger } from '../log.ts';
 import type { Message, SessionStore, SessionSummary } from '../session/index.ts';
+import { RequestTimeoutError } from './agent-loop.ts';
 import type { AgentDefinition } from './agents.ts';
 import { recordModelCall } from './metrics.ts';
 import type { TokenUsage } from './providers/index.ts';
@@ -176,11 +177,14 @@ export interface TurnMemory {
  * call of the agent's own model. The new summary is sent with this turn and stored with its
  * append, so the stored summary and the history it covers change together.
  */
-export async function foldSummary(agent: AgentDefinition, loaded: LoadedWindow | undefined, signal: AbortSignal): Promise<TurnMemory> {
+export async function foldSummary(agent: AgentDefinition, loaded: LoadedWindow | undefined, clientSignal?: AbortSignal): Promise<TurnMemory> {
   if (loaded === undefined || agent.memory.strategy !== 'summary') return {};
   const previous = loaded.summary?.text;
   if (loaded.unsummarized.length === 0) return previous === undefined ? {} : { summaryText: previous };
   const provider = agent.resolved.provider;
+  // Bounded by the agent's timeout like the model calls of the turn itself.
+  const deadline = AbortSignal.timeout(agent.timeoutMs);
+  const signal = clientSignal === undefined ? deadline : AbortSignal.any([clientSignal, deadline]);
   const started = performance.now();
   try {
     const res = await provider.complete({
@@ -197,6 +201,7 @@ export async function foldSummary(agent: AgentDefinition, loaded: LoadedWindow |
     return { summaryText: text, store: { text, covers: loaded.start }, usage: res.usage };
   } catch (err) {
     recordModelCall(agent.name, provider.name, signal.aborted ? 'aborted' : 'error', performance.now() - started);
+    if (deadline.aborted) throw new RequestTimeoutError(agent.name, agent.timeoutMs);
     throw err;
   }
 }
