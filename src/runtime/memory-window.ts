@@ -25,7 +25,7 @@ export interface MemoryWindow {
 export const DEFAULT_WINDOW_MESSAGES = 100;
 /** Tokens left free for the answer when the window is fitted into the model's context. */
 export const ANSWER_RESERVE_TOKENS = 4096;
-/** A window starting at a tool result is widened back to its call by reading at most this many more messages. */
+/** A window cutting into a turn is widened back to the user message that began it, reading at most this many more messages. */
 const PAIR_LOOKBACK = 16;
 const PAIR_LOOKBACK_READS = 8;
 /** At most this many messages are folded into a summary at once (a long history switched to `summary`). */
@@ -79,17 +79,19 @@ export interface LoadedWindow {
   unsummarized: Message[];
 }
 
-function dropLeadingResults(messages: Message[]): number {
-  let n = 0;
-  while (messages[n]?.role === 'tool') n++;
-  return n;
+/** How many messages precede the first user message (all of them when there is none). */
+function beforeFirstUser(messages: Message[], from = 0): number {
+  let n = from;
+  while (n < messages.length && messages[n]?.role !== 'user') n++;
+  return n - from;
 }
 
 /**
- * Reads the window of a session's history: the last `maxMessages` messages (one tail read),
- * widened back so that a tool result never arrives without the call that asked for it, then cut
- * from the front until it fits the model's context next to the system prompt, the new message
- * and room for the answer. For strategy `summary` it also reads what fell out of the window since
+ * Reads the window of a session's history: the last `maxMessages` messages (one tail read). A
+ * window starts at a user message, as providers expect a conversation to: one that would cut into
+ * a turn is widened back to the user message that began it, so a tool result never arrives
+ * without the call that asked for it. Then it is cut from the front, a turn at a time, until it
+ * fits the model's context next to the system prompt, the new message and room for the answer. For strategy `summary` it also reads what fell out of the window since
  * the summary was last updated.
  */
 export async function loadWindow(
@@ -102,32 +104,30 @@ export async function loadWindow(
   const page = await store.loadMessages(sessionId, { tail: window.maxMessages });
   let messages = page.messages;
   let start = page.total - messages.length;
-  for (let reads = 0; messages[0]?.role === 'tool' && start > 0 && reads < PAIR_LOOKBACK_READS; reads++) {
+  for (let reads = 0; messages.length > 0 && messages[0]?.role !== 'user' && start > 0 && reads < PAIR_LOOKBACK_READS; reads++) {
     const from = Math.max(0, start - PAIR_LOOKBACK);
     const before = (await store.loadMessages(sessionId, { offset: from, limit: start - from })).messages;
-    let call = before.length - 1;
-    while (call >= 0 && before[call]?.role === 'tool') call--;
-    if (call >= 0) {
-      messages = [...before.slice(call), ...messages];
-      start = from + call;
+    let turnStart = before.length - 1;
+    while (turnStart >= 0 && before[turnStart]?.role !== 'user') turnStart--;
+    if (turnStart >= 0) {
+      messages = [...before.slice(turnStart), ...messages];
+      start = from + turnStart;
       break;
     }
     messages = [...before, ...messages];
     start = from;
   }
-  // Results whose call is out of reach: left out rather than sent without their call.
-  let cut = dropLeadingResults(messages);
+  // A turn whose beginning is out of reach is left out rather than sent cut.
+  let cut = beforeFirstUser(messages);
   const budget = agent.resolved.contextTokens - ANSWER_RESERVE_TOKENS - estimateTokens(sent.system) - estimateTokens(sent.message) - estimateTokens(page.summary?.text ?? '');
   let tokens = messages.slice(cut).reduce((n, m) => n + estimateTokens(m), 0);
   while (cut < messages.length && tokens > budget) {
-    tokens -= estimateTokens(messages[cut]!);
-    cut++;
-    const results = dropLeadingResults(messages.slice(cut));
-    for (let i = 0; i < results; i++) tokens -= estimateTokens(messages[cut + i]!);
-    cut += results;
+    const turn = 1 + beforeFirstUser(messages, cut + 1);
+    for (let i = 0; i < turn; i++) tokens -= estimateTokens(messages[cut + i]!);
+    cut += turn;
   }
   if (cut > 0) {
-    logger('runtime').debug({ agent: agent.name, session_id: sessionId, left_out: cut }, 'memory window narrowed to keep tool results with their calls and the request under the model context');
+    logger('runtime').debug({ agent: agent.name, session_id: sessionId, left_out: cut }, 'memory window narrowed to whole turns under the model context');
     messages = messages.slice(cut);
     start += cut;
   }

@@ -42,20 +42,21 @@ test('sliding_window: the last max_messages messages, and how many are left out'
   assert.deepEqual(w.unsummarized, []);
 });
 
-test('a window that would start at a tool result is widened back to the call', async () => {
+test('a window that would start inside a turn (at a tool result) is widened back to the user message that began it', async () => {
   const history: Message[] = Array.from({ length: 40 }, (_, i) => plain(i));
   history.push({ role: 'assistant', content: '', tool_calls: [1, 2, 3].map((n) => ({ id: `t${n}`, name: 's', input: {} })) });
   for (const n of [1, 2, 3]) history.push({ role: 'tool', tool_result: { tool_call_id: `t${n}`, content: `r${n}` } });
   for (let i = 0; i < 6; i++) history.push(plain(i));
   const { store, id } = await sessionWith(history);
-  // The last 8 start at the second result: the call and its first result are read as well.
+  // The last 8 start at the second result: the turn it belongs to is read back to its user message (m38).
   const w = await loadWindow(store, id, agentWith({ memory: { max_messages: 8 } }), sent);
-  assert.equal(w.start, 40);
-  assert.equal(w.messages.length, 10);
-  assert.deepEqual(w.messages[0]!.tool_calls?.map((c) => c.id), ['t1', 't2', 't3']);
+  assert.equal(w.start, 38);
+  assert.equal(w.messages.length, 12);
+  assert.deepEqual(w.messages.slice(0, 2), [plain(38), plain(39)]);
+  assert.deepEqual(w.messages[2]!.tool_calls?.map((c) => c.id), ['t1', 't2', 't3']);
 });
 
-test('results whose call is out of reach are left out, never sent alone', async () => {
+test('a turn whose beginning is out of reach is left out, never sent cut', async () => {
   const history: Message[] = [{ role: 'user', content: 'go' }, { role: 'assistant', content: '', tool_calls: [] }];
   const calls = Array.from({ length: 200 }, (_, n) => ({ id: `t${n}`, name: 's', input: {} }));
   history[1] = { role: 'assistant', content: '', tool_calls: calls };
@@ -63,8 +64,8 @@ test('results whose call is out of reach are left out, never sent alone', async 
   history.push({ role: 'assistant', content: 'done' });
   const { store, id } = await sessionWith(history);
   const w = await loadWindow(store, id, agentWith({ memory: { max_messages: 3 } }), sent);
-  assert.deepEqual(w.messages, [{ role: 'assistant', content: 'done' }]);
-  assert.equal(w.start, history.length - 1);
+  assert.deepEqual(w.messages, []);
+  assert.equal(w.start, history.length);
 });
 
 test('without a memory block the default window applies, not the whole history', async () => {
