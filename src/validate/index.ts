@@ -10,7 +10,7 @@ export type { ValidationInput } from './context.ts';
 export { validateStructural } from './structural.ts';
 export { validateSemantic, templateVariables } from './semantic.ts';
 export { validateEnvironments } from './environment.ts';
-export { checkPolicies, documentPolicyFindings, enforcePolicies, PolicyViolationError, POLICY_FORMS, validatePolicies } from './policies.ts';
+export { documentPolicyFindings, enforcePolicies, PolicyViolationError, validatePolicies } from './policies.ts';
 export { checkRunnable, type RunnableOptions, type RunnableReport } from './runnable.ts';
 export { suggestName, byteLevenshtein } from './suggest.ts';
 
