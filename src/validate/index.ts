@@ -16,8 +16,9 @@ export { suggestName, byteLevenshtein } from './suggest.ts';
 
 /**
  * Every check of REFERENCE section 4 after parsing: structural, then semantic, then the
- * environment checks, each in file order, then the package's policies (docs/policies.md). `statements` defaults to the file's own; pass the
- * merged list to validate a root together with what it imports.
+ * environment checks, each in file order, then the package's policies (docs/policies.md).
+ * `statements` defaults to the file's own; pass the merged list to validate a root together with
+ * what it imports.
  */
 export function validateFile(
   file: File,
