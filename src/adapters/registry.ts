@@ -1,12 +1,13 @@
+import { DEPLOYABLE_ADAPTERS, REGISTERED_ADAPTERS } from '../ir/target.ts';
 import { UnknownAdapterError } from './errors.ts';
 import { ProcessAdapter } from './process-adapter.ts';
 import type { Adapter } from './types.ts';
 import { UnsupportedAdapter } from './unsupported.ts';
 
 /** Adapter names of REFERENCE 3.7. `local-mcp` is what a `process` deploy target resolves to. */
-export const ADAPTER_NAMES = ['local-mcp', 'process', 'docker', 'docker-compose', 'kubernetes'] as const;
+export const ADAPTER_NAMES = REGISTERED_ADAPTERS;
 
-const PROCESS_NAMES = new Set(['process', 'local-mcp']);
+const PROCESS_NAMES = new Set<string>(DEPLOYABLE_ADAPTERS);
 
 /** The adapter for a resolved adapter name. */
 export function adapterFor(name: string): Adapter {

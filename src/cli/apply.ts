@@ -15,6 +15,7 @@ import {
 import { hasChanges, planToJson, renderPlan } from '../plan/index.ts';
 import { PLAN_ADVICE, confirmOnTerminal } from './confirm.ts';
 import { action, globalOptions, openStateBackend, io, parseDuration } from './context.ts';
+import { printDiagnostics } from './validate.ts';
 
 interface ApplyFlags {
   env?: string;
@@ -55,6 +56,8 @@ export function register(program: Command): void {
         const specs = await loadPackages(paths, {
           ...(flags.env === undefined ? {} : { env: flags.env }),
           ...(flags.target === undefined ? {} : { target: flags.target }),
+          checkDeploy: true,
+          onWarnings: (w) => printDiagnostics(cmd, w),
         });
         const backend = openStateBackend(g);
         const stateDir = path.dirname(path.resolve(g.stateFile));

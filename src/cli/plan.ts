@@ -4,6 +4,7 @@ import { chooseTarget, describeTarget, loadDocuments, previousAttributes, refres
 import { AgentspecError } from '../errors.ts';
 import { computePlan, hasChanges, planToJson, renderPlan } from '../plan/index.ts';
 import { action, globalOptions, openStateBackend, io } from './context.ts';
+import { printDiagnostics } from './validate.ts';
 
 interface PlanFlags {
   env?: string;
@@ -41,6 +42,9 @@ export function register(program: Command): void {
         const color = g.color && process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
         const docs = await loadDocuments(paths, {
           ...(flags.env === undefined ? {} : { env: flags.env }),
+          ...(flags.target === undefined ? {} : { target: flags.target }),
+          checkDeploy: true,
+          onWarnings: (w) => printDiagnostics(cmd, w),
         });
         const backend = openStateBackend(g);
         const stateDir = path.dirname(path.resolve(g.stateFile));

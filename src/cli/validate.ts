@@ -39,16 +39,17 @@ export function printDiagnostics(
 export function register(program: Command): void {
   program
     .command('validate')
-    .description('check .ias files: syntax, required attributes, references and environments')
+    .description('check .ias files: syntax, required attributes, references, environments, policies, models and deploy targets')
     .argument('<paths...>', '.ias files or directories (a directory means the *.ias files under it, recursively)')
     .addOption(new Option('--format <format>', 'diagnostics format on stderr').choices(['text', 'json']).default('text'))
     .action(
       action(async (paths: string[], opts: { format: 'text' | 'json' }, cmd: Command) => {
-        const checked = await checkSpec(paths);
-        if (checked.diagnostics.length > 0) {
-          printDiagnostics(cmd, checked.diagnostics, opts.format, checked.sources);
-          return ExitCode.failure;
+        const checked = await checkSpec(paths, { deploy: {} });
+        // Warnings print with the errors but never fail the run: what they name may exist where the spec runs.
+        if (checked.diagnostics.length > 0 || checked.warnings.length > 0) {
+          printDiagnostics(cmd, [...checked.diagnostics, ...checked.warnings], opts.format, checked.sources);
         }
+        if (checked.diagnostics.length > 0) return ExitCode.failure;
         io.out(`✓ ${checked.files.length} file(s) valid\n`);
         return ExitCode.ok;
       }),

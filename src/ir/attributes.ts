@@ -15,3 +15,6 @@ export function attrStringMap(v: JsonValue | undefined): Record<string, string> 
   if (typeof v === 'object' && v !== null && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
   return out;
 }
+
+/** The strategies of an agent's `memory` block (docs/runtime.md "Memory windows"). */
+export const MEMORY_STRATEGIES = ['sliding_window', 'summary'] as const;

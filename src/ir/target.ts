@@ -4,6 +4,9 @@ import type { Binding, DeployTarget, IRDocument } from './types.ts';
 /** Adapters apply can drive (REFERENCE 3.7). */
 export const REGISTERED_ADAPTERS = ['local-mcp', 'process', 'docker', 'docker-compose', 'kubernetes'] as const;
 
+/** The adapters of REGISTERED_ADAPTERS that can deploy today (the process adapter); the others refuse. */
+export const DEPLOYABLE_ADAPTERS = ['local-mcp', 'process'] as const;
+
 export type SelectedTarget =
   | { source: 'binding'; name: string; adapter: string; binding: Binding }
   | { source: 'deploy'; name: string; adapter: string; deployTarget: DeployTarget };

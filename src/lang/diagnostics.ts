@@ -7,7 +7,8 @@ export interface Diagnostic {
   column: number;
   message: string;
   hint?: string;
-  severity: 'error';
+  /** A warning is printed but does not make a spec invalid. */
+  severity: 'error' | 'warning';
 }
 
 /** The `--format json` shape of a diagnostic. */
@@ -17,6 +18,8 @@ export interface DiagnosticJson {
   column: number;
   message: string;
   hint?: string;
+  /** Only on warnings (errors keep the original shape). */
+  severity?: 'warning';
 }
 
 export function diagnostic(file: string, line: number, column: number, message: string, hint?: string): Diagnostic {
@@ -27,6 +30,10 @@ export function diagnostic(file: string, line: number, column: number, message: 
 
 export function diagnosticAt(file: string, pos: Pos, message: string, hint?: string): Diagnostic {
   return diagnostic(file, pos.line, pos.column, message, hint);
+}
+
+export function warningAt(file: string, pos: Pos, message: string, hint?: string): Diagnostic {
+  return { ...diagnosticAt(file, pos, message, hint), severity: 'warning' };
 }
 
 /** Stable order for reporting: by file, then line, then column (the sort keeps ties in order). */
@@ -43,6 +50,7 @@ export interface FormatOptions {
 }
 
 const RED_BOLD = '\u001b[1;31m';
+const YELLOW_BOLD = '\u001b[1;33m';
 const CYAN = '\u001b[36m';
 const GREEN_BOLD = '\u001b[1;32m';
 const BOLD = '\u001b[1m';
@@ -61,7 +69,8 @@ export function formatDiagnostics(diags: readonly Diagnostic[], opts: FormatOpti
   };
   let out = '';
   for (const d of diags) {
-    out += `${paint(BOLD, `${d.file}:${d.line}:${d.column}:`)} ${paint(RED_BOLD, 'error:')} ${d.message}\n`;
+    const label = d.severity === 'warning' ? paint(YELLOW_BOLD, 'warning:') : paint(RED_BOLD, 'error:');
+    out += `${paint(BOLD, `${d.file}:${d.line}:${d.column}:`)} ${label} ${d.message}\n`;
     if (d.hint !== undefined) out += `  ${paint(CYAN, 'hint:')} ${d.hint}\n`;
     if (opts.source === undefined) continue;
     const text = linesOf(d.file)?.[d.line - 1];
@@ -82,6 +91,7 @@ export function diagnosticsToJson(diags: readonly Diagnostic[]): DiagnosticJson[
   return diags.map((d) => {
     const j: DiagnosticJson = { file: d.file, line: d.line, column: d.column, message: d.message };
     if (d.hint !== undefined) j.hint = d.hint;
+    if (d.severity === 'warning') j.severity = 'warning';
     return j;
   });
 }

@@ -3,6 +3,7 @@ import { logger } from '../log.ts';
 import type { Message, ToolCall } from '../session/types.ts';
 import { MissingVariableError, renderPrompt, type AgentDefinition, type AgentRegistry } from './agents.ts';
 import { repairToolPairs } from './history.ts';
+import { withSummary } from './memory-window.ts';
 import { recordModelCall } from './metrics.ts';
 import { ProviderError, type ModelResponse, type TokenUsage } from './providers/index.ts';
 import { withRunFrame } from './run-frame.ts';
@@ -39,8 +40,12 @@ export type StopReason = 'end_turn' | 'max_turns' | 'token_budget' | 'max_tokens
 export interface RunInput {
   message: string;
   variables: Record<string, string>;
-  /** Earlier conversation (from the session), oldest first. */
+  /** Earlier conversation (from the session, within the memory window), oldest first. */
   history: Message[];
+  /** Stored messages before `history` that the memory window leaves out. */
+  earlier?: number;
+  /** The running summary of what the window leaves out (memory strategy `summary`), sent with the system prompt. */
+  summary?: string;
   /** Streaming: called with each text delta as the model produces it. */
   onText?: (delta: string) => void;
   /** Aborted when the client goes away; the agent's own timeout is added to it. */
@@ -177,7 +182,7 @@ export class AgentRunner {
   }
 
   private async loop(agent: AgentDefinition, input: RunInput, signal: AbortSignal, tokens: Tokens): Promise<Omit<RunResult, 'tokens' | 'duration_ms'>> {
-    const system = renderPrompt(agent.prompt, input.variables) + stepsContext(input.onInput?.ran ?? []);
+    const system = withSummary(renderPrompt(agent.prompt, input.variables), input.summary) + stepsContext(input.onInput?.ran ?? []);
     const userMessage: Message = { role: 'user', content: input.message };
     const turnMessages: Message[] = [userMessage];
     // What the model is sent: the turn's messages plus answers a rule rejected and their re-asks,
@@ -304,6 +309,7 @@ export class AgentRunner {
           model: agent.resolved.model,
           system,
           messages,
+          ...(input.earlier === undefined ? {} : { earlierMessages: input.earlier }),
           tools: agent.tools,
           ...(agent.temperature === undefined ? {} : { temperature: agent.temperature }),
           maxTokens,

@@ -4,6 +4,7 @@ import { parseSpecDuration } from '../ir/duration.ts';
 import type { Attributes, IRDocument, JsonValue, Resource } from '../ir/types.ts';
 import { logger } from '../log.ts';
 import { clientOf, SchemaBuilder, type Tool, type ToolSet } from '../tools/index.ts';
+import { memoryWindowOf, type MemoryWindow } from './memory-window.ts';
 import type { ProviderRegistry, ResolvedModel, ToolDefinition } from './providers/index.ts';
 import { agentLogicOf, type AgentLogic } from './agent-logic.ts';
 
@@ -85,6 +86,8 @@ export interface AgentDefinition {
   delegates: DelegateRef[];
   /** [3.0] `on input` and `validate` rules (agent-logic.ts); absent when the agent has neither. */
   logic?: AgentLogic;
+  /** What part of a session's history a turn sends (the `memory` block, else the default window). */
+  memory: MemoryWindow;
 }
 
 export const DEFAULT_MAX_TURNS = 10;
@@ -275,6 +278,8 @@ function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource
     timeoutMs = parsed;
   }
   const onError = onErrorOf(a, r.name);
+  const memory = memoryWindowOf(a.memory);
+  if ('problem' in memory) throw new AgentConfigError(memory.problem, r.name);
   const fallback = str(a.fallback) || undefined;
   const retriesValue = num(a.max_retries);
   const explicitRetries = retriesValue !== undefined && retriesValue >= 0 ? Math.floor(retriesValue) : undefined;
@@ -297,6 +302,7 @@ function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource
     maxRetries,
     fallback,
     delegates: delegatesOf(a),
+    memory,
   };
   const logic = agentLogicOf(r, doc, toolset);
   if (logic !== undefined) def.logic = logic;

@@ -5,6 +5,7 @@ import { ClientGoneError, type RunResult } from './agent-loop.ts';
 import { renderPrompt, turnVariables, type AgentDefinition } from './agents.ts';
 import type { RuntimeContext } from './context.ts';
 import { notFound, overLimit } from './errors.ts';
+import { addSummaryUsage, foldSummary, loadWindow, type LoadedWindow } from './memory-window.ts';
 
 /**
  * The session `id` as seen from `agent`'s path. A session of another agent is reported exactly
@@ -39,6 +40,8 @@ export interface PreparedTurn {
   agent: AgentDefinition;
   turn: Turn;
   history: Message[];
+  /** The session's memory window the history was read through. */
+  memory?: LoadedWindow;
 }
 
 /** Everything that can fail before the model is called (so a stream can still answer with JSON). */
@@ -53,12 +56,12 @@ export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, t
   const info = await sessionOf(ctx, agent, turn.sessionId, turn.owner);
   // Variables the request leaves out come from the session's metadata (set once, at creation).
   const variables = turnVariables(agent.prompt, turn.variables, info.metadata, limit);
-  renderPrompt(agent.prompt, variables);
-  const page = await ctx.store.loadMessages(turn.sessionId);
+  const system = renderPrompt(agent.prompt, variables);
+  const page = await loadWindow(ctx.store, turn.sessionId, agent, { system, message: turn.message });
   if (page.total >= ctx.limits.maxMessagesPerSession) {
     throw overLimit(`session ${turn.sessionId}`, 'maxMessagesPerSession', ctx.limits.maxMessagesPerSession, page.total, 'messages');
   }
-  return { agent, turn: { ...turn, variables }, history: page.messages };
+  return { agent, turn: { ...turn, variables }, history: page.messages, memory: page };
 }
 
 /**
@@ -74,12 +77,15 @@ export async function runTurn(
 ): Promise<RunResult> {
   const { agent, turn, history } = prepared;
   const transcript: Message[] = [];
+  const memory = await foldSummary(agent, prepared.memory, opts.signal);
   let result: RunResult;
   try {
     result = await ctx.runner.run(agent, {
       message: turn.message,
       variables: turn.variables,
       history,
+      ...(prepared.memory === undefined ? {} : { earlier: prepared.memory.start }),
+      ...(memory.summaryText === undefined ? {} : { summary: memory.summaryText }),
       transcript,
       ...(turn.sessionId === undefined ? {} : { sessionId: turn.sessionId }),
       ...(opts.onText === undefined ? {} : { onText: opts.onText }),
@@ -97,7 +103,8 @@ export async function runTurn(
     }
     throw err;
   }
-  if (turn.sessionId !== undefined) await ctx.store.appendMessages(turn.sessionId, result.messages);
+  if (turn.sessionId !== undefined) await ctx.store.appendMessages(turn.sessionId, result.messages, memory.store === undefined ? {} : { summary: memory.store });
+  if (memory.usage !== undefined) addSummaryUsage(result, memory.usage);
   logger('runtime').debug(
     { agent: agent.name, answered_by: result.answered_by, session_id: turn.sessionId, turns: result.turns, tokens: result.tokens.total, duration_ms: result.duration_ms, stop_reason: result.stop_reason },
     'turn completed',

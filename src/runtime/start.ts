@@ -4,6 +4,7 @@ import type { IRDocument } from '../ir/types.ts';
 import { logger } from '../log.ts';
 import { createSessionStore, MemorySessionStore, type SessionDurability, type SessionStore } from '../session/index.ts';
 import { startToolSet, type SandboxMode, type ToolSet } from '../tools/index.ts';
+import { enforcePolicies } from '../validate/policies.ts';
 import { buildAgentRegistry } from './agents.ts';
 import { DEFAULT_LIMITS, MIN_API_KEY_LENGTH, type RuntimeLimits } from './defaults.ts';
 import { buildPipelineRegistry, type PipelineRegistry } from './pipelines/index.ts';
@@ -88,6 +89,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
   const limits: RuntimeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const log = logger('runtime');
   const env = opts.env ?? process.env;
+  // A spec that breaks its own policies never serves (an IR snapshot was not validated here).
+  enforcePolicies(opts.documents);
   // Tools first: a missing binary, secret or MCP server is a start-up error, before anything listens.
   const tools = await startToolSet(opts.documents, {
     env,

@@ -1,4 +1,4 @@
-export type { CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore, ToolCall, ToolResult } from './types.ts';
+export type { AppendOptions, CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore, SessionSummary, ToolCall, ToolResult } from './types.ts';
 export {
   InvalidMessageError,
   InvalidMessageRangeError,

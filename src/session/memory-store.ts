@@ -1,9 +1,9 @@
 import { AgentspecError } from '../errors.ts';
 import { logger } from '../log.ts';
-import type { CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore } from './types.ts';
+import type { AppendOptions, CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore, SessionSummary } from './types.ts';
 import { SessionNotFoundError } from './errors.ts';
 import { newSessionId } from './ids.ts';
-import { assertMessages, normalizeRange } from './validate.ts';
+import { assertMessages, assertSummary, normalizeRange, tailOf } from './validate.ts';
 
 export interface MemorySessionStoreOptions {
   /** A session expires this long after its last activity (create, touch, append). Default 1 day. */
@@ -31,6 +31,7 @@ export class SessionLimitError extends AgentspecError {
 interface Entry {
   info: SessionInfo;
   messages: Message[];
+  summary?: SessionSummary;
   expiresAt: number;
 }
 
@@ -130,16 +131,26 @@ export class MemorySessionStore implements SessionStore {
     return dropped;
   }
 
-  async appendMessages(id: string, messages: Message[]): Promise<number> {
+  async appendMessages(id: string, messages: Message[], options: AppendOptions = {}): Promise<number> {
     assertMessages(messages);
+    assertSummary(options.summary);
     const entry = this.require(id);
     // Copies, so that a caller mutating its objects later cannot rewrite stored history.
     entry.messages.push(...messages.map((m) => structuredClone(m)));
+    if (options.summary !== undefined) entry.summary = { text: options.summary.text, covers: options.summary.covers };
     this.activate(entry);
     return entry.messages.length;
   }
 
   async loadMessages(id: string, range?: MessageRange): Promise<MessagePage> {
+    const tail = tailOf(range);
+    if (tail !== undefined) {
+      const entry = this.require(id);
+      const from = Math.max(0, entry.messages.length - tail);
+      const page: MessagePage = { messages: entry.messages.slice(from).map((m) => structuredClone(m)), total: entry.messages.length };
+      if (entry.summary !== undefined) page.summary = { ...entry.summary };
+      return page;
+    }
     const { offset, limit } = normalizeRange(range);
     const entry = this.require(id);
     const end = limit === undefined ? undefined : offset + limit;

@@ -1,12 +1,12 @@
 import { ClientOfflineError, createClient, ErrorReply, MultiErrorReply } from 'redis';
-import { AgentspecError } from '../errors.ts';
+import { AgentspecError, errorMessage } from '../errors.ts';
 import { logger as componentLogger, type Logger } from '../log.ts';
-import type { CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore } from './types.ts';
+import type { AppendOptions, CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore, SessionSummary } from './types.ts';
 import { SessionCorruptError, SessionNotFoundError, SessionStoreError, SessionStoreUnavailableError } from './errors.ts';
 import { isSessionId, newSessionId } from './ids.ts';
 import { DEFAULT_SESSION_TTL_SECONDS, sortByActivity } from './memory-store.ts';
 import { CORRUPT_REPLY_PREFIX, CREATE, DELETE, MIGRATE, TOUCH, type RedisScript } from './redis-scripts.ts';
-import { assertMessages, messageProblem, normalizeRange } from './validate.ts';
+import { assertMessages, assertSummary, messageProblem, normalizeRange, summaryProblem, tailOf } from './validate.ts';
 // original layout + durability: begin
 import { OriginalLayout } from './original-layout.ts';
 import { assertOnDisk, checkDurability, readPersistence, waitAofCommand, waitAofTimeoutMs, type SessionDurability } from './durability.ts';
@@ -227,8 +227,9 @@ export class RedisSessionStore implements SessionStore {
    * ran the rest of the transaction, which only set values the retry sets again, so the history is
    * converted and the transaction sent once more.
    */
-  async appendMessages(id: string, messages: Message[]): Promise<number> {
+  async appendMessages(id: string, messages: Message[], options: AppendOptions = {}): Promise<number> {
     assertMessages(messages);
+    assertSummary(options.summary);
     if (!isSessionId(id)) throw new SessionNotFoundError(id);
     const now = Date.now();
     const meta = this.metaKey(id);
@@ -243,7 +244,8 @@ export class RedisSessionStore implements SessionStore {
       // RPUSH needs at least one element; an empty append still counts as activity.
       elements.length > 0 ? ['RPUSH', list, ...elements] : ['LLEN', list],
       // Before the EXPIREs, so a hash this creates for a vanished session expires too.
-      ['HSET', meta, 'last_active', new Date(now).toISOString()],
+      // The summary rides in the same HSET, so it changes exactly when the messages it goes with are stored.
+      ['HSET', meta, 'last_active', new Date(now).toISOString(), ...(options.summary === undefined ? [] : ['summary', JSON.stringify(options.summary)])],
       ['EXPIRE', meta, ttl],
       ['EXPIRE', list, ttl],
     ];
@@ -262,16 +264,19 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async loadMessages(id: string, range?: MessageRange): Promise<MessagePage> {
-    const { offset, limit } = normalizeRange(range);
+    const tail = tailOf(range);
+    const { offset, limit } = tail === undefined ? normalizeRange(range) : { offset: 0, limit: undefined };
     if (!isSessionId(id)) throw new SessionNotFoundError(id);
     const list = this.messagesKey(id);
     // LRANGE's stop is inclusive and -1 means "the end", so an empty page needs a range that selects nothing.
-    const [start, stop] = limit === 0 ? [1, 0] : [offset, limit === undefined ? -1 : offset + limit - 1];
-    // In one transaction, so the total and the page come from the same moment.
+    const [start, stop] =
+      tail !== undefined ? (tail === 0 ? [1, 0] : [-tail, -1]) : limit === 0 ? [1, 0] : [offset, limit === undefined ? -1 : offset + limit - 1];
+    // In one transaction, so the total, the page and the summary come from the same moment.
     const commands = [
       ['HGET', this.metaKey(id), 'agent'],
       ['LLEN', list],
       ['LRANGE', list, String(start), String(stop)],
+      ...(tail === undefined ? [] : [['HGET', this.metaKey(id), 'summary']]),
     ];
     const replies = await this.transactionMigrating(id, commands, 1);
     if (replies[0] === null) {
@@ -280,16 +285,41 @@ export class RedisSessionStore implements SessionStore {
     }
     this.throwFirstError(replies, id);
     this.rememberAgent(id, String(replies[0]));
+    const total = Number(replies[1]);
+    const raws = asStrings(replies[2]);
+    const first = tail === undefined ? offset : total - raws.length;
     const messages: Message[] = [];
-    asStrings(replies[2]).forEach((raw, i) => {
+    raws.forEach((raw, i) => {
       const message = parseMessage(raw);
       if (typeof message === 'string') {
-        this.logger().warn({ sessionId: id, index: offset + i, reason: message }, 'skipping an unreadable message in the session history');
+        this.logger().warn({ sessionId: id, index: first + i, reason: message }, 'skipping an unreadable message in the session history');
       } else {
         messages.push(message);
       }
     });
-    return { messages, total: Number(replies[1]) };
+    const page: MessagePage = { messages, total };
+    if (tail !== undefined && replies[3] !== null && replies[3] !== undefined) {
+      const summary = this.parseSummary(id, String(replies[3]));
+      if (summary !== undefined) page.summary = summary;
+    }
+    return page;
+  }
+
+  /** A summary that cannot be read is logged and left out: the next turn that folds history writes a new one. */
+  private parseSummary(id: string, raw: string): SessionSummary | undefined {
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      this.logger().warn({ sessionId: id, reason: errorMessage(err) }, 'ignoring an unreadable session summary');
+      return undefined;
+    }
+    const problem = summaryProblem(value);
+    if (problem !== null) {
+      this.logger().warn({ sessionId: id, reason: problem }, 'ignoring an unreadable session summary');
+      return undefined;
+    }
+    return value as SessionSummary;
   }
 
   async close(): Promise<void> {
@@ -344,7 +374,7 @@ export class RedisSessionStore implements SessionStore {
   private async discardVanished(id: string, agent: string | undefined): Promise<void> {
     this.agents.delete(id);
     const commands = [
-      ['HDEL', this.metaKey(id), 'last_active'],
+      ['HDEL', this.metaKey(id), 'last_active', 'summary'],
       ['DEL', this.messagesKey(id)],
     ];
     if (agent !== undefined) commands.push(['ZREM', this.indexKey(agent), id]);
@@ -522,7 +552,7 @@ function parseMessage(raw: string): Message | string {
   try {
     value = JSON.parse(raw);
   } catch (err) {
-    return `not JSON: ${err instanceof Error ? err.message : String(err)}`;
+    return `not JSON: ${errorMessage(err)}`;
   }
   const problem = messageProblem(value);
   return problem === null ? (value as Message) : problem;

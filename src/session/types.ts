@@ -40,12 +40,33 @@ export interface MessageRange {
   offset?: number;
   /** Omitted: to the end. */
   limit?: number;
+  /**
+   * Only the last `tail` messages (not with offset/limit). The store reads just those (Redis:
+   * `LRANGE key -N -1`, with the total from LLEN in the same transaction), and the page carries
+   * the session's summary.
+   */
+  tail?: number;
+}
+
+/** A running summary of the oldest part of a history (memory strategy `summary`). */
+export interface SessionSummary {
+  text: string;
+  /** How many messages, from the start of the history, the summary stands for. */
+  covers: number;
 }
 
 export interface MessagePage {
   messages: Message[];
   /** Messages in the whole history (not only this page). */
   total: number;
+  /** With `tail`: the summary stored with the session, when there is one. */
+  summary?: SessionSummary;
+}
+
+/** What else an append stores, in the same atomic step as its messages. */
+export interface AppendOptions {
+  /** Replaces the session's summary. */
+  summary?: SessionSummary;
 }
 
 export interface SessionStore {
@@ -59,7 +80,7 @@ export interface SessionStore {
   /** Live sessions of `agent`, without reading them (stores that cannot count leave it out). */
   count?(agent: string): Promise<number>;
   /** Atomic: all of `messages` are stored, in order, or none are. Returns the new history length. */
-  appendMessages(id: string, messages: Message[]): Promise<number>;
+  appendMessages(id: string, messages: Message[], options?: AppendOptions): Promise<number>;
   loadMessages(id: string, range?: MessageRange): Promise<MessagePage>;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { Message, MessageRange } from './types.ts';
+import type { Message, MessageRange, SessionSummary } from './types.ts';
 import { InvalidMessageError, InvalidMessageRangeError } from './errors.ts';
 
 const ROLES = new Set(['user', 'assistant', 'system', 'tool']);
@@ -45,9 +45,34 @@ export function assertMessages(messages: readonly unknown[]): asserts messages i
 export function normalizeRange(range: MessageRange | undefined): { offset: number; limit: number | undefined } {
   const offset = range?.offset ?? 0;
   const limit = range?.limit;
+  if (range?.tail !== undefined) throw new InvalidMessageRangeError('tail cannot be combined with offset or limit');
   if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidMessageRangeError(`offset must be a non-negative integer, got ${String(offset)}`);
   if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
     throw new InvalidMessageRangeError(`limit must be a non-negative integer, got ${String(limit)}`);
   }
   return { offset, limit };
+}
+
+/** The validated `tail` of a range, or undefined when the range selects by offset/limit. */
+export function tailOf(range: MessageRange | undefined): number | undefined {
+  const tail = range?.tail;
+  if (tail === undefined) return undefined;
+  if (!Number.isSafeInteger(tail) || tail < 0) throw new InvalidMessageRangeError(`tail must be a non-negative integer, got ${String(tail)}`);
+  if (range?.offset !== undefined || range?.limit !== undefined) throw new InvalidMessageRangeError('tail cannot be combined with offset or limit');
+  return tail;
+}
+
+/** Why `v` is not a SessionSummary, or null when it is one. */
+export function summaryProblem(v: unknown): string | null {
+  if (!isRecord(v)) return 'not an object';
+  if (typeof v.text !== 'string') return 'text must be a string';
+  if (!Number.isSafeInteger(v.covers) || (v.covers as number) < 0) return 'covers must be a non-negative integer';
+  return null;
+}
+
+/** Throws InvalidMessageError when an append's summary is malformed. */
+export function assertSummary(summary: SessionSummary | undefined): void {
+  if (summary === undefined) return;
+  const problem = summaryProblem(summary);
+  if (problem !== null) throw new InvalidMessageError(0, `summary: ${problem}`);
 }

@@ -4,6 +4,7 @@ import type { ValidationInput } from './context.ts';
 import { validateEnvironments } from './environment.ts';
 import { validateExpressions } from './expressions.ts';
 import { validatePipelines } from './pipelines.ts';
+import { validatePolicies } from './policies.ts';
 import { validateSemantic } from './semantic.ts';
 import { validateStructural } from './structural.ts';
 
@@ -13,11 +14,14 @@ export { validateSemantic, templateVariables } from './semantic.ts';
 export { validateEnvironments } from './environment.ts';
 export { validatePipelines } from './pipelines.ts';
 export { validateExpressions } from './expressions.ts';
+export { documentPolicyFindings, enforcePolicies, PolicyViolationError, validatePolicies } from './policies.ts';
+export { checkRunnable, type RunnableOptions, type RunnableReport } from './runnable.ts';
 export { suggestName, byteLevenshtein } from './suggest.ts';
 
 /**
  * Every check of REFERENCE section 4 after parsing: structural, then semantic, then pipeline and
- * delegation cycles, then the environment checks, each in file order. `statements` defaults to
+ * delegation cycles and the expressions of `on input` and rules, then the environment checks,
+ * each in file order, then the package's policies (docs/policies.md). `statements` defaults to
  * the file's own; pass the merged list to validate a root together with what it imports.
  */
 export function validateFile(
@@ -32,5 +36,6 @@ export function validateFile(
     ...validatePipelines(input),
     ...validateExpressions(input),
     ...validateEnvironments(input),
+    ...validatePolicies(input),
   ];
 }

@@ -15,7 +15,7 @@ before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'agentspec-ir-cli-'));
   await writeFile(path.join(dir, 'a.ias'), 'package "a" version "1" lang "3.0"\nprompt "p" {\n  content "a < b"\n}\n');
   await writeFile(path.join(dir, 'b.ias'), 'package "b" version "1" lang "3.0"\nprompt "p" {\n  content "b"\n}\n');
-  await writeFile(path.join(dir, 'bad.ias'), 'package "bad" version "1" lang "3.0"\nagent "x" {\n  model "m"\n}\n');
+  await writeFile(path.join(dir, 'bad.ias'), 'package "bad" version "1" lang "3.0"\nagent "x" {\n  model "echo"\n}\n');
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });

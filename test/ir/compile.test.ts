@@ -42,12 +42,12 @@ import "./lib/index.ias" as lib
 agent "bot" {
   uses prompt "shared"
   uses skill "lookup"
-  model "small"
+  model "echo-small"
   max_turns 3
 }
 environment "prod" {
   agent "bot" {
-    model "large"
+    model "echo-large"
     max_turns "10"
   }
 }
@@ -84,7 +84,7 @@ describe('compileSpec', () => {
     const out = await compileSpec([app], { env: 'prod' });
     assert.deepEqual(out.diagnostics, []);
     const bot = out.documents[0]?.resources?.find((r) => r.name === 'bot');
-    assert.equal(bot?.attributes.model, 'large');
+    assert.equal(bot?.attributes.model, 'echo-large');
     assert.equal(bot?.attributes.max_turns, 10);
     assert.ok(!out.documents[0]?.resources?.some((r) => r.kind === 'Environment'));
   });
@@ -132,7 +132,7 @@ describe('compileSpec', () => {
   });
 
   test('a missing import reports the import and holds back "not found" noise; structural checks still run', async () => {
-    const app = await write('noimport/app.ias', APP.replace('model "small"', 'model ""'));
+    const app = await write('noimport/app.ias', APP.replace('model "echo-small"', 'model ""'));
     const out = await compileSpec([app]);
     assert.deepEqual(out.documents, []);
     const messages = out.diagnostics.map(where);

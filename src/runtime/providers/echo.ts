@@ -15,6 +15,14 @@ function lastUserText(messages: Message[]): string {
   return '';
 }
 
+/** How many words of what it is asked to summarize echo keeps: a summary must stay bounded. */
+const SUMMARY_WORDS = 32;
+
+function lastWords(text: string, n: number): string {
+  const words = text.trim().split(/\s+/);
+  return words.slice(Math.max(0, words.length - n)).join(' ');
+}
+
 const TOOL_COMMAND = /^\/tool\s+(\S+)\s*([\s\S]*)$/;
 
 /**
@@ -39,7 +47,9 @@ function toolCommand(text: string, position: number): { call: ToolCall } | { tex
 
 /**
  * A deterministic local model that needs no key: it answers `echo: <last user message>
- * (messages: N)` where N is how many messages it was sent. A user message `/tool SKILL {json}`
+ * (messages: N)` where N is how many messages the conversation holds (those it was sent plus the
+ * earlier ones the memory window left out). Asked for a summary, it answers `summary: ` and the
+ * last 32 words of the text to summarize. A user message `/tool SKILL {json}`
  * is a call of that tool with those arguments, answered with the tool's result once it is back.
  * Streaming sends the answer word by word.
  */
@@ -65,7 +75,9 @@ export class EchoProvider implements Provider {
       const r = last.tool_result;
       return this.answer(r.is_error === true ? `tool error: ${r.content}` : r.content, req, input);
     }
-    return this.answer(`echo: ${lastUserText(req.messages)} (messages: ${req.messages.length})`, req, input);
+    if (req.task === 'summarize') return this.answer(`summary: ${lastWords(lastUserText(req.messages), SUMMARY_WORDS)}`, req, input);
+    const conversation = req.messages.length + (req.earlierMessages ?? 0);
+    return this.answer(`echo: ${lastUserText(req.messages)} (messages: ${conversation})`, req, input);
   }
 
   private async answer(text: string, req: ModelRequest, input: number): Promise<ModelResponse> {

@@ -1,6 +1,7 @@
 import { AnthropicProvider } from './anthropic.ts';
 import { EchoProvider } from './echo.ts';
 import { UnknownModelError } from './errors.ts';
+import { CONTEXT_TOKENS, providerKindOf, type ProviderKind } from './models.ts';
 import { OpenAiProvider } from './openai.ts';
 import type { Provider } from './types.ts';
 
@@ -11,36 +12,19 @@ export { parseSse, formatSse, type SseEvent } from './sse.ts';
 export { AnthropicProvider, toAnthropicMessages, ANTHROPIC_VERSION } from './anthropic.ts';
 export { OpenAiProvider, toOpenAiMessages } from './openai.ts';
 export { EchoProvider } from './echo.ts';
-
-export type ProviderKind = 'anthropic' | 'openai' | 'ollama' | 'echo';
+export { CONTEXT_TOKENS, providerKindOf, type ProviderKind } from './models.ts';
 
 export interface ResolvedModel {
   provider: Provider;
   /** The model name sent to the provider (without a `provider/` prefix). */
   model: string;
+  /** Tokens of context the request must stay under (CONTEXT_TOKENS of the provider). */
+  contextTokens: number;
 }
 
 export const DEFAULT_ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 export const DEFAULT_OLLAMA_BASE_URL = 'http://127.0.0.1:11434/v1';
-
-/** Which provider serves a model name: an explicit `provider/` prefix, else the name's family. */
-export function providerKindOf(model: string): { kind: ProviderKind; model: string } | undefined {
-  const slash = model.indexOf('/');
-  if (slash > 0) {
-    const prefix = model.slice(0, slash).toLowerCase();
-    const rest = model.slice(slash + 1);
-    if (rest !== '' && (prefix === 'anthropic' || prefix === 'openai' || prefix === 'ollama' || prefix === 'echo')) {
-      return { kind: prefix, model: rest };
-    }
-    return undefined;
-  }
-  const m = model.toLowerCase();
-  if (m.startsWith('claude')) return { kind: 'anthropic', model };
-  if (m.startsWith('gpt') || /^o[134](\b|-|$)/.test(m)) return { kind: 'openai', model };
-  if (m.startsWith('echo')) return { kind: 'echo', model };
-  return undefined;
-}
 
 /**
  * Builds providers from the environment once (keys and base URLs are read at startup) and maps
@@ -59,7 +43,7 @@ export class ProviderRegistry {
   resolve(model: string, agent?: string): ResolvedModel {
     const found = providerKindOf(model);
     if (found === undefined) throw new UnknownModelError(model, agent);
-    return { provider: this.provider(found.kind), model: found.model };
+    return { provider: this.provider(found.kind), model: found.model, contextTokens: CONTEXT_TOKENS[found.kind] };
   }
 
   private provider(kind: ProviderKind): Provider {

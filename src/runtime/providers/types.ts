@@ -13,6 +13,13 @@ export interface ModelRequest {
   system: string;
   /** Conversation so far, oldest first; never contains `system` messages. */
   messages: Message[];
+  /**
+   * Messages of the conversation older than `messages` that the memory window left out (or that
+   * a summary in `system` stands for). Providers send nothing for them; echo counts them.
+   */
+  earlierMessages?: number;
+  /** `summarize`: the call asks for a running summary of the conversation (memory strategy `summary`). */
+  task?: 'summarize';
   tools: ToolDefinition[];
   temperature?: number;
   maxTokens: number;
