@@ -58,11 +58,15 @@ function build(opts: LogOptions): Logger {
 
 let options: LogOptions = {};
 let root: Logger | undefined;
+// One child per component of the current root: the runtime logs a line per request, and
+// building a child each time showed in its profile.
+const children = new Map<string, Logger>();
 
 /** Reconfigure the process-wide logger (the CLI does this once from its global flags). */
 export function configureLogging(opts: LogOptions): void {
   options = opts;
   root = undefined;
+  children.clear();
 }
 
 function rootLogger(): Logger {
@@ -76,5 +80,11 @@ function rootLogger(): Logger {
  */
 export function logger(component?: string): Logger {
   const r = rootLogger();
-  return component === undefined ? r : r.child({ component });
+  if (component === undefined) return r;
+  let child = children.get(component);
+  if (child === undefined) {
+    child = r.child({ component });
+    children.set(component, child);
+  }
+  return child;
 }

@@ -147,11 +147,15 @@ const CALLER_ERRORS = [SessionNotFoundError, InvalidMessageError, InvalidMessage
  * grows, and runs on the real store (`this` included), so behaviour is unchanged.
  */
 export function instrumentStore(store: SessionStore, metrics: RuntimeMetrics): SessionStore {
+  // Each method is wrapped once, not at every access: a request makes several store calls.
+  const wrapped = new Map<string, { original: unknown; wrapper: unknown }>();
   return new Proxy(store, {
     get(target, prop) {
       // The real store as `this`, also for getters: private fields are not reachable through a proxy.
       const value: unknown = Reflect.get(target, prop, target);
       if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      const known = wrapped.get(prop);
+      if (known?.original === value) return known.wrapper;
       const failed = (err: unknown): never => {
         if (!CALLER_ERRORS.some((cls) => err instanceof cls)) {
           const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'unknown';
@@ -163,7 +167,7 @@ export function instrumentStore(store: SessionStore, metrics: RuntimeMetrics): S
         if (prop === 'appendMessages') metrics.sessionAppend(Array.isArray(args[1]) ? args[1].length : 0);
         return result;
       };
-      return (...args: unknown[]): unknown => {
+      const wrapper = (...args: unknown[]): unknown => {
         let result: unknown;
         try {
           result = (value as (...a: unknown[]) => unknown).apply(target, args);
@@ -173,6 +177,8 @@ export function instrumentStore(store: SessionStore, metrics: RuntimeMetrics): S
         if (result instanceof Promise) return result.then((r: unknown) => succeeded(r, args), failed);
         return succeeded(result, args);
       };
+      wrapped.set(prop, { original: value, wrapper });
+      return wrapper;
     },
   });
 }
