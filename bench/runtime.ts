@@ -9,7 +9,7 @@
 // Printed per run: req/s, p50/p99 latency, server CPU per request (utime+stime from /proc), RSS,
 // and the ratios to the baseline (and to the previous build).
 // Knobs (env): BENCH_DURATION seconds per run (5), BENCH_CONNECTIONS (16), BENCH_SESSIONS (1000),
-// BENCH_LONG_REQUESTS requests on the long session (1000), BENCH_BURST seconds (10),
+// BENCH_LONG_REQUESTS requests on the long session (300), BENCH_BURST seconds (10),
 // BENCH_SCENARIOS comma-separated subset of invoke,sessions,redis,long,rss, BENCH_ROUNDS (1): each
 // scenario runs that many rounds with the servers taking turns, and each server's median round
 // (by req/s) is reported, so that a burst of other load on the machine falls on all alike,
@@ -31,7 +31,7 @@ const env = process.env;
 const DURATION = Number(env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 16);
 const SESSIONS = Number(env.BENCH_SESSIONS ?? 1000);
-const LONG_REQUESTS = Number(env.BENCH_LONG_REQUESTS ?? 1000);
+const LONG_REQUESTS = Number(env.BENCH_LONG_REQUESTS ?? 300);
 const BURST = Number(env.BENCH_BURST ?? 10);
 const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 1));
 const HISTORIES = [10, 10_000];
@@ -140,10 +140,12 @@ async function once(name: string, kind: Kind, store: Store, previous: string | u
 async function scenario(name: string, kinds: readonly Kind[], store: Store, previous: string | undefined, run: Run): Promise<Row[]> {
   const all = new Map<Kind, Row[]>(kinds.map((k) => [k, []]));
   for (let round = 0; round < ROUNDS; round++) for (const k of kinds) all.get(k)!.push(await once(name, k, store, previous, run));
-  return kinds.map((k) => {
+  const rows = kinds.map((k) => {
     const sorted = [...all.get(k)!].sort((a, b) => a.figures.rps - b.figures.rps);
     return sorted[Math.floor(sorted.length / 2)]!;
   });
+  for (const r of rows) console.log(`  ${name}, ${r.kind}: ${r.figures.rps.toFixed(0)} req/s, p99 ${r.figures.p99.toFixed(1)} ms, ${r.figures.cpuUs.toFixed(0)} µs CPU/request ${r.note ?? ''}`);
+  return rows;
 }
 
 async function invoke(s: ServerProcess): Promise<{ figures: LoadFigures }> {

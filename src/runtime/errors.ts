@@ -3,13 +3,8 @@ import { logger } from '../log.ts';
 import { AgentConfigError, InvalidVariableError, MissingVariableError, VariableTooLargeError } from './agents.ts';
 import { ClientGoneError, RequestTimeoutError } from './agent-loop.ts';
 import { MissingApiKeyError, ProviderError } from './providers/index.ts';
-import {
-  InvalidMessageError,
-  InvalidMessageRangeError,
-  SessionLimitError,
-  SessionNotFoundError,
-  SessionStoreUnavailableError,
-} from '../session/index.ts';
+import { InvalidMessageError, InvalidMessageRangeError, SessionNotFoundError, SessionStoreUnavailableError } from '../session/errors.ts';
+import { SessionLimitError } from '../session/memory-store.ts';
 import { limitFlag, type RuntimeLimits } from './defaults.ts';
 
 /** Codes of the JSON error body `{error, message}`; clients branch on them. */

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { AgentspecError, errorMessage } from '../errors.ts';
 import type { IRDocument } from '../ir/types.ts';
 import { logger } from '../log.ts';
-import { createSessionStore, MemorySessionStore, type SessionStore } from '../session/index.ts';
+import { MemorySessionStore } from '../session/memory-store.ts';
+import type { SessionStore } from '../session/types.ts';
 import { startToolSet, type SandboxMode, type ToolSet } from '../tools/index.ts';
 import { buildAgentRegistry } from './agents.ts';
 import { DEFAULT_LIMITS, MIN_API_KEY_LENGTH, type RuntimeLimits } from './defaults.ts';
@@ -116,7 +117,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
             maxSessionsPerAgent: limits.maxSessionsPerAgent,
             sweepIntervalMs: limits.sweepIntervalMs,
           })
-        : await createSessionStore(opts.sessionStore);
+        : // The Redis client is loaded only for the Redis store.
+          await (await import('../session/create.ts')).createSessionStore(opts.sessionStore);
   } catch (err) {
     await closeTools(tools);
     throw err;
