@@ -142,9 +142,10 @@ if (process.env.AGENTSPEC_BENCH_CURVE_ONLY !== '1') {
     console.log(`  apply no-op / cold start:         ${(applyNoop / version).toFixed(2)}x`);
     console.log(`  apply 1 change / apply no-op:     ${(applyOne / applyNoop).toFixed(2)}x`);
     console.log(`  apply create (once):              ${applyCreate.toFixed(0)} ms`);
+    console.log(`  apply create / plan create:       ${(applyCreate / planCreate).toFixed(2)}x (goal <= 2x)`);
     run(cli('destroy', '--auto-approve', file), dir);
   } finally {
-    for (const pid of findRuntimes(snapshotPath(dir, 'bench'))) process.kill(-pid, 'SIGKILL');
+    killRuntimes(dir);
     rmSync(dir, { recursive: true, force: true });
   }
 }
