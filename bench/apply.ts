@@ -48,7 +48,8 @@ function spec(port: number, version: string, agents = AGENTS, skills = SKILLS): 
 
 function run(args: string[], cwd: string, expect: number[] = [0]): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  // A plan of 20,000 resources prints megabytes: spawnSync's default 1 MiB buffer would kill it.
+  const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, NO_COLOR: '1' } });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status === null || !expect.includes(r.status)) {
     throw new Error(`${args.join(' ')} exited ${String(r.status)}\n${r.stdout}\n${r.stderr}`);
