@@ -32,8 +32,9 @@ function envDefaults(): Required<LogOptions> {
   };
 }
 
-// pino and pino-pretty are loaded when the first line is logged, not at import: a command that
-// logs nothing at its level (`--version`, a quiet `validate`) starts without them.
+// pino and pino-pretty are loaded when the first line is logged at an enabled level, not at
+// import nor at a filtered-out debug line: a command that logs nothing at its level (`--version`,
+// a quiet `validate` or `plan`) starts without them.
 const load = createRequire(import.meta.url);
 
 function build(opts: LogOptions): Logger {
@@ -58,11 +59,15 @@ function build(opts: LogOptions): Logger {
 
 let options: LogOptions = {};
 let root: Logger | undefined;
+// One child per component of the current root: the runtime logs a line per request, and
+// building a child each time showed in its profile.
+const children = new Map<string, Logger>();
 
 /** Reconfigure the process-wide logger (the CLI does this once from its global flags). */
 export function configureLogging(opts: LogOptions): void {
   options = opts;
   root = undefined;
+  children.clear();
 }
 
 function rootLogger(): Logger {
@@ -70,11 +75,46 @@ function rootLogger(): Logger {
   return root;
 }
 
+const LEVEL_VALUES: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
+function isLevelMethod(prop: string | symbol): prop is Exclude<LogLevel, 'silent'> {
+  return typeof prop === 'string' && prop !== 'silent' && prop in LEVEL_VALUES;
+}
+
+/**
+ * Stands in for the component's logger until a line at an enabled level is logged: a command
+ * whose debug lines are filtered out never loads pino (nor pino-pretty). Anything else asked of it
+ * builds the real logger and answers from there.
+ */
+function deferred(component: string | undefined): Logger {
+  const level = { ...envDefaults(), ...options }.level;
+  const threshold = LEVEL_VALUES[isLogLevel(level) ? level : DEFAULT_LOG_LEVEL];
+  const noop = (): void => {};
+  return new Proxy({} as Logger, {
+    get(_target, prop) {
+      if (isLevelMethod(prop) && LEVEL_VALUES[prop] < threshold) return noop;
+      const real = realLogger(component);
+      const value: unknown = Reflect.get(real, prop, real);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(real) : value;
+    },
+  });
+}
+
+function realLogger(component: string | undefined): Logger {
+  const r = rootLogger();
+  if (component === undefined) return r;
+  let child = children.get(component);
+  if (child === undefined) {
+    child = r.child({ component });
+    children.set(component, child);
+  }
+  return child;
+}
+
 /**
  * The logger for one component. Call it where you log rather than caching it at import time,
  * so a later `configureLogging` (CLI flags) takes effect everywhere.
  */
 export function logger(component?: string): Logger {
-  const r = rootLogger();
-  return component === undefined ? r : r.child({ component });
+  return root === undefined ? deferred(component) : realLogger(component);
 }

@@ -25,13 +25,14 @@ export class RuntimeStartError extends AgentspecError {
 export class HealthTimeoutError extends AgentspecError {
   readonly endpoint: string;
   readonly waitedMs: number;
-  constructor(endpoint: string, waitedMs: number, logPath: string) {
-    super(
-      'E_HEALTH_TIMEOUT',
-      `the runtime at ${endpoint} did not report healthy within ${Math.round(waitedMs / 1000)}s; it was stopped (see ${logPath})`,
-    );
+  /** Whether the runtime signalled that it listens (then only its health check failed). */
+  readonly signalled: boolean;
+  constructor(endpoint: string, waitedMs: number, logPath: string, signalled: boolean) {
+    const what = signalled ? 'did not report healthy' : 'neither signalled that it listens nor reported healthy';
+    super('E_HEALTH_TIMEOUT', `the runtime at ${endpoint} ${what} within ${Math.round(waitedMs / 1000)}s; it was stopped (see ${logPath})`);
     this.endpoint = endpoint;
     this.waitedMs = waitedMs;
+    this.signalled = signalled;
   }
 }
 

@@ -9,6 +9,7 @@ import { AgentspecError, errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
 import type { RuntimeInfo } from '../state/types.ts';
 import { childEnv } from './child-env.ts';
+import { READY_FD, READY_FD_ENV, waitForReady } from './readiness.ts';
 import {
   HealthTimeoutError,
   PortInUseError,
@@ -36,6 +37,8 @@ export interface ProcessAdapterOptions {
   startTimeoutMs?: number;
   /** Time between SIGTERM and SIGKILL when stopping (default 5 s, env AGENTSPEC_STOP_GRACE_MS). */
   stopGraceMs?: number;
+  /** The script started as `node <script> run --ir …` (default: this package's bin/agentspec.js). */
+  runtimeEntry?: string;
 }
 
 function envMs(name: string, fallback: number): number {
@@ -80,8 +83,10 @@ export class ProcessAdapter implements Adapter {
   readonly supported = true;
   private readonly startTimeoutMs: number;
   private readonly stopGraceMs: number;
+  private readonly runtimeEntry: string;
 
   constructor(opts: ProcessAdapterOptions = {}) {
+    this.runtimeEntry = opts.runtimeEntry ?? BIN;
     this.startTimeoutMs = opts.startTimeoutMs ?? envMs('AGENTSPEC_START_TIMEOUT_MS', 30_000);
     this.stopGraceMs = opts.stopGraceMs ?? envMs('AGENTSPEC_STOP_GRACE_MS', 5_000);
   }
@@ -120,12 +125,13 @@ export class ProcessAdapter implements Adapter {
     const out = openSync(p.logPath, 'a', 0o600);
     let child;
     try {
-      child = spawn(process.execPath, [BIN, 'run', '--ir', p.snapshotPath, '--port', String(p.port), '--host', HOST], {
+      child = spawn(process.execPath, [this.runtimeEntry, 'run', '--ir', p.snapshotPath, '--port', String(p.port), '--host', HOST], {
         // The directory of the state file, where a user's relative paths are meant from.
         cwd: path.resolve(path.dirname(p.snapshotPath), '..', '..'),
         detached: true,
-        stdio: ['ignore', out, out],
-        env: childEnv(process.env, p.document),
+        // fd 3: the pipe the runtime says "ready" on once it listens (see readiness.ts).
+        stdio: ['ignore', out, out, 'pipe'],
+        env: { ...childEnv(process.env, p.document), [READY_FD_ENV]: String(READY_FD) },
       });
     } finally {
       closeSync(out);
@@ -141,7 +147,6 @@ export class ProcessAdapter implements Adapter {
     const startedAt = new Date();
     log.info({ package: p.package, runtime_pid: pid, port: p.port, snapshot: p.snapshotPath }, 'runtime process started');
     opts.onProgress?.({ kind: 'spawned', pid });
-    let reportedSecond = 0;
 
     let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     child.once('exit', (code, sig) => (exited = { code, signal: sig }));
@@ -152,6 +157,15 @@ export class ProcessAdapter implements Adapter {
     const timeoutMs = opts.startTimeoutMs ?? this.startTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     const url = `${p.endpoint}${p.healthPath}`;
+    const readiness = await waitForReady(child, {
+      timeoutMs,
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      onSecond: (seconds) => opts.onProgress?.({ kind: 'waiting', seconds }),
+    });
+    if (readiness.kind === 'exited') exited ??= { code: readiness.code, signal: readiness.signal };
+    let reportedSecond = Math.floor((Date.now() - startedAt.getTime()) / 1000);
+    // After the signal, one health check normally settles it; the back-off below is what is left
+    // for a runtime that closed the pipe without signalling or whose health path is not ready yet.
     let delay = 25;
     for (;;) {
       if (exited !== undefined) {
@@ -170,7 +184,7 @@ export class ProcessAdapter implements Adapter {
       }
       if (Date.now() >= deadline) {
         await this.rollback(p, pid);
-        throw new HealthTimeoutError(url, timeoutMs, p.logPath);
+        throw new HealthTimeoutError(url, timeoutMs, p.logPath, readiness.kind === 'ready');
       }
       if (await healthy(url)) break;
       const waited = Math.floor((Date.now() - startedAt.getTime()) / 1000);

@@ -91,31 +91,39 @@ async function underLock<T>(backend: Backend, operation: string, opts: EngineOpt
  * save is based on is always the one just written.
  */
 class Ledger {
-  entries: StateEntry[];
+  // By FQN: an apply puts and gets every resource once or more, and a scan per call made a large
+  // apply quadratic. A Map keeps insertion order, so `entries` lists them as an array would.
+  private byFqn: Map<string, StateEntry>;
   constructor(
     private readonly backend: Backend,
     public state: State,
   ) {
-    this.entries = [...state.entries];
+    this.byFqn = Ledger.index(state.entries);
+  }
+
+  private static index(entries: readonly StateEntry[]): Map<string, StateEntry> {
+    return new Map(entries.map((e) => [e.fqn, e]));
+  }
+
+  get entries(): StateEntry[] {
+    return [...this.byFqn.values()];
   }
 
   put(entry: StateEntry): void {
-    const i = this.entries.findIndex((e) => e.fqn === entry.fqn);
-    if (i >= 0) this.entries[i] = entry;
-    else this.entries.push(entry);
+    this.byFqn.set(entry.fqn, entry);
   }
 
   remove(fqn: string): void {
-    this.entries = this.entries.filter((e) => e.fqn !== fqn);
+    this.byFqn.delete(fqn);
   }
 
   get(fqn: string): StateEntry | undefined {
-    return this.entries.find((e) => e.fqn === fqn);
+    return this.byFqn.get(fqn);
   }
 
   async save(why: string): Promise<void> {
     this.state = await this.backend.save(this.entries, this.state.serial);
-    this.entries = [...this.state.entries];
+    this.byFqn = Ledger.index(this.state.entries);
     logger('apply').debug({ serial: this.state.serial, why }, 'state saved');
   }
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { AgentspecError, UsageError, errorMessage } from '../errors.ts';
+import { signalReady } from '../adapters/readiness.ts';
 import { applyEnvironment, compileSpec, SpecInvalidError, type IRDocument } from '../ir/index.ts';
 import { logger } from '../log.ts';
 import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, LIMIT_OPTIONS, type RuntimeLimits } from '../runtime/defaults.ts';
@@ -233,6 +234,7 @@ export function register(program: Command): void {
         const log = logger('runtime');
         log.info({ host: running.host, port: running.port, agents: running.agents, session_store: flags.sessionStore }, 'runtime listening');
         io.out(`listening on ${running.url}\n`);
+        signalReady();
         const signal = await waitForSignal();
         log.info({ signal }, 'shutting down: finishing in-flight requests');
         const forced = (sig: NodeJS.Signals): void => {

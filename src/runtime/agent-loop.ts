@@ -115,6 +115,39 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+interface Deadline {
+  /** Aborted when the agent's timeout passes or the caller's signal aborts, whichever comes first. */
+  signal: AbortSignal;
+  timedOut(): boolean;
+  /** Clears the timer and the listener on the caller's signal; called once the run is over. */
+  release(): void;
+}
+
+/**
+ * One controller and one timer per request, both released when the run ends. (AbortSignal.timeout
+ * keeps its timer alive for the whole timeout, minutes after the answer, and AbortSignal.any
+ * adds a composite signal per request: together a large share of the CPU and memory per request.)
+ */
+function requestDeadline(agent: AgentDefinition, caller: AbortSignal | undefined): Deadline {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new RequestTimeoutError(agent.name, agent.timeoutMs));
+  }, agent.timeoutMs);
+  const onCallerAbort = (): void => controller.abort(caller?.reason);
+  if (caller?.aborted === true) onCallerAbort();
+  else caller?.addEventListener('abort', onCallerAbort, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    release: () => {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onCallerAbort);
+    },
+  };
+}
+
 function addUsage(into: Tokens, u: TokenUsage): void {
   into.input += u.input;
   into.output += u.output;
@@ -135,10 +168,10 @@ export class AgentRunner {
 
   async run(agent: AgentDefinition, input: RunInput): Promise<RunResult> {
     const started = Date.now();
-    const deadline = AbortSignal.timeout(agent.timeoutMs);
-    const signal = input.signal === undefined ? deadline : AbortSignal.any([input.signal, deadline]);
+    const deadline = requestDeadline(agent, input.signal);
     const tokens: Tokens = { input: 0, output: 0, cache_read: 0, total: 0 };
     try {
+      const signal = deadline.signal;
       const frame = { chain: [...(input.delegatedBy ?? []), agent.name], tokens, variables: input.variables };
       const result = await withRunFrame(frame, async () => {
         // --- on input (3.0): statements run before the model; a `respond` answers without it ---
@@ -150,8 +183,10 @@ export class AgentRunner {
       });
       return { ...result, tokens, duration_ms: Date.now() - started };
     } catch (err) {
-      if (deadline.aborted) throw new RequestTimeoutError(agent.name, agent.timeoutMs);
+      if (deadline.timedOut()) throw new RequestTimeoutError(agent.name, agent.timeoutMs);
       throw err;
+    } finally {
+      deadline.release();
     }
   }
 

@@ -1,4 +1,4 @@
-import type { SessionStore } from '../session/index.ts';
+import type { SessionStore } from '../session/types.ts';
 import type { AgentRunner } from './agent-loop.ts';
 import type { AgentDefinition, AgentRegistry } from './agents.ts';
 import type { RuntimeLimits } from './defaults.ts';

@@ -1,6 +1,7 @@
 import { errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
-import { isSessionId, type Message, type SessionInfo } from '../session/index.ts';
+import { isSessionId } from '../session/ids.ts';
+import type { Message, SessionInfo } from '../session/types.ts';
 import { ClientGoneError, type RunResult } from './agent-loop.ts';
 import { renderPrompt, turnVariables, type AgentDefinition } from './agents.ts';
 import type { RuntimeContext } from './context.ts';

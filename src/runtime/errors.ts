@@ -3,15 +3,10 @@ import { logger } from '../log.ts';
 import { AgentConfigError, InvalidVariableError, MissingVariableError, VariableTooLargeError } from './agents.ts';
 import { ClientGoneError, RequestTimeoutError } from './agent-loop.ts';
 import { MissingApiKeyError, ProviderError } from './providers/index.ts';
-import {
-  InvalidMessageError,
-  InvalidMessageRangeError,
-  SessionLimitError,
-  SessionNotFoundError,
-  SessionStoreUnavailableError,
-  SessionMigrationError,
-  SessionNotDurableError,
-} from '../session/index.ts';
+import { InvalidMessageError, InvalidMessageRangeError, SessionNotFoundError, SessionStoreUnavailableError } from '../session/errors.ts';
+import { SessionLimitError } from '../session/memory-store.ts';
+import { SessionMigrationError } from '../session/original-layout.ts';
+import { SessionNotDurableError } from '../session/durability.ts';
 import { limitFlag, type RuntimeLimits } from './defaults.ts';
 import { AnswerRejectedError } from './answer-rules.ts';
 import { ExpressionError, OnInputError } from './on-input/index.ts';

@@ -2,7 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
-import { InvalidMessageError, InvalidMessageRangeError, SessionNotFoundError, type SessionStore } from '../session/index.ts';
+import { InvalidMessageError, InvalidMessageRangeError, SessionNotFoundError } from '../session/errors.ts';
+import type { SessionStore } from '../session/types.ts';
 import { VERSION } from '../version.ts';
 import type { AgentRegistry } from './agents.ts';
 import type { TokenUsage } from './providers/index.ts';
@@ -147,11 +148,15 @@ const CALLER_ERRORS = [SessionNotFoundError, InvalidMessageError, InvalidMessage
  * grows, and runs on the real store (`this` included), so behaviour is unchanged.
  */
 export function instrumentStore(store: SessionStore, metrics: RuntimeMetrics): SessionStore {
+  // Each method is wrapped once, not at every access: a request makes several store calls.
+  const wrapped = new Map<string, { original: unknown; wrapper: unknown }>();
   return new Proxy(store, {
     get(target, prop) {
       // The real store as `this`, also for getters: private fields are not reachable through a proxy.
       const value: unknown = Reflect.get(target, prop, target);
       if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      const known = wrapped.get(prop);
+      if (known?.original === value) return known.wrapper;
       const failed = (err: unknown): never => {
         if (!CALLER_ERRORS.some((cls) => err instanceof cls)) {
           const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'unknown';
@@ -163,7 +168,7 @@ export function instrumentStore(store: SessionStore, metrics: RuntimeMetrics): S
         if (prop === 'appendMessages') metrics.sessionAppend(Array.isArray(args[1]) ? args[1].length : 0);
         return result;
       };
-      return (...args: unknown[]): unknown => {
+      const wrapper = (...args: unknown[]): unknown => {
         let result: unknown;
         try {
           result = (value as (...a: unknown[]) => unknown).apply(target, args);
@@ -173,6 +178,8 @@ export function instrumentStore(store: SessionStore, metrics: RuntimeMetrics): S
         if (result instanceof Promise) return result.then((r: unknown) => succeeded(r, args), failed);
         return succeeded(result, args);
       };
+      wrapped.set(prop, { original: value, wrapper });
+      return wrapper;
     },
   });
 }

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AgentspecError } from '../errors.ts';
 import { logger } from '../log.ts';
-import { countSessions, type SessionStore } from '../session/index.ts';
+import { countSessions } from '../session/count.ts';
+import type { SessionStore } from '../session/types.ts';
 import { AgentRunner } from './agent-loop.ts';
 import { withDelegates } from './delegation.ts';
 import { PipelineRegistry } from './pipelines/index.ts';
@@ -15,6 +15,7 @@ import { DEFAULT_BODY_LIMIT, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RuntimeLim
 import { HttpError, toHttpError } from './errors.ts';
 import { instrumentStore, RuntimeMetrics, withMetrics } from './metrics.ts';
 import { logRequest } from './request-log.ts';
+import { newRequestId } from './request-id.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
 import { registerChatRoutes } from './routes/chat.ts';
 import { registerHealthRoutes } from './routes/health.ts';
@@ -143,7 +144,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     http: { headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs), connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.requestTimeoutMs / 10))) },
     // A hop count is a function to fastify: trust the nearest N proxies.
     trustProxy: typeof opts.trustProxy === 'number' ? trustHops(opts.trustProxy) : (opts.trustProxy ?? false),
-    genReqId: () => `req_${randomBytes(8).toString('hex')}`,
+    genReqId: newRequestId,
     frameworkErrors: (err, _req, reply) => {
       const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
       // Fastify's own text repeats the whole URL; the caller sent it and needs only what is wrong.

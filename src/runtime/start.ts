@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { AgentspecError, errorMessage } from '../errors.ts';
 import type { IRDocument } from '../ir/types.ts';
 import { logger } from '../log.ts';
-import { createSessionStore, MemorySessionStore, type SessionDurability, type SessionStore } from '../session/index.ts';
+import type { SessionDurability } from '../session/durability.ts';
+import { MemorySessionStore } from '../session/memory-store.ts';
+import type { SessionStore } from '../session/types.ts';
 import { startToolSet, type SandboxMode, type ToolSet } from '../tools/index.ts';
 import { enforcePolicies } from '../validate/policies.ts';
 import { buildAgentRegistry } from './agents.ts';
@@ -122,7 +124,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
             maxSessionsPerAgent: limits.maxSessionsPerAgent,
             sweepIntervalMs: limits.sweepIntervalMs,
           })
-        : await createSessionStore(opts.sessionStore);
+        : // The Redis client is loaded only for the Redis store.
+          await (await import('../session/create.ts')).createSessionStore(opts.sessionStore);
   } catch (err) {
     await closeTools(tools);
     throw err;

@@ -3,7 +3,6 @@ import { CommandTool } from './command.ts';
 import { ToolConfigError } from './errors.ts';
 import { HttpTool } from './http.ts';
 import { InlineTool } from './inline.ts';
-import { startMcp } from './mcp/index.ts';
 import { errorOutcome } from './outcome.ts';
 import { Redactor } from './redact.ts';
 import { createSandbox, type Sandbox, type SandboxMode } from './sandbox.ts';
@@ -90,7 +89,8 @@ export class ToolSet {
     const secrets = await resolveSecrets(docs, { env: opts.env, ...(opts.secretsFile === undefined ? {} : { secretsFile: opts.secretsFile }) });
     const redactor = new Redactor(secrets.values());
     const sandbox = createSandbox(opts.sandbox ?? 'auto', opts.env);
-    const mcp = needsMcp(docs) ? await startMcp(docs, { secrets, env: opts.env }) : undefined;
+    // The MCP SDK is loaded only for a spec that uses MCP: most runtimes start without it.
+    const mcp = needsMcp(docs) ? await (await import('./mcp/index.ts')).startMcp(docs, { secrets, env: opts.env }) : undefined;
     const set = new ToolSet(redactor, sandbox, mcp);
     try {
       const guard = new NetworkGuard({ allowPrivateNetwork: opts.allowPrivateNetwork === true });

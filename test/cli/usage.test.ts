@@ -113,26 +113,53 @@ test('commands are quiet by default; -v and --log-level info bring the structure
   assert.equal(records.length, json.stderr.split('\n').filter((l) => l !== '').length, 'every stderr line is a JSON record');
 });
 
-test('--version starts without zod, pino, pino-pretty, the lock addon or the runtime', async (t) => {
-  const dir = tempDir(t);
-  const seen = path.join(dir, 'loaded.txt');
-  // A module resolve hook records every package the CLI loads.
+/**
+ * Every module the compiled CLI loads for `args`: ES modules through a resolve hook, CommonJS
+ * ones (pino and zod are required lazily) from the require cache at exit.
+ */
+async function modulesLoadedBy(dir: string, args: string[]): Promise<string> {
+  const seen = path.join(dir, `loaded-${Math.random().toString(36).slice(2)}.txt`);
   fs.writeFileSync(
     path.join(dir, 'hook.mjs'),
     "import fs from 'node:fs';\nexport async function resolve(s, c, next) {\n  const r = await next(s, c);\n  fs.appendFileSync(process.env.AGENTSPEC_TEST_LOADED, r.url + '\\n');\n  return r;\n}\n",
   );
-  fs.writeFileSync(path.join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister('./hook.mjs', import.meta.url);\n");
+  fs.writeFileSync(
+    path.join(dir, 'register.mjs'),
+    "import fs from 'node:fs';\nimport { createRequire, register } from 'node:module';\nregister('./hook.mjs', import.meta.url);\n" +
+      "const require = createRequire(import.meta.url);\nprocess.on('exit', () => fs.appendFileSync(process.env.AGENTSPEC_TEST_LOADED, Object.keys(require.cache).join('\\n') + '\\n'));\n",
+  );
   const { spawnSync } = await import('node:child_process');
   const cli = fileURLToPath(new URL('../../bin/agentspec.js', import.meta.url));
-  const r = spawnSync(process.execPath, ['--import', path.join(dir, 'register.mjs'), cli, '--version'], {
+  const r = spawnSync(process.execPath, ['--import', path.join(dir, 'register.mjs'), cli, ...args], {
+    cwd: dir,
     encoding: 'utf8',
-    env: { ...process.env, AGENTSPEC_TEST_LOADED: seen },
+    env: { ...process.env, AGENTSPEC_TEST_LOADED: seen, AGENTSPEC_LOG_LEVEL: '', AGENTSPEC_LOG_FORMAT: '' },
   });
   assert.equal(r.status, 0, r.stderr);
   const loaded = fs.readFileSync(seen, 'utf8');
   assert.match(loaded, /node_modules\/commander\//, 'the hook saw the packages that are loaded');
-  for (const heavy of ['zod', 'pino', 'pino-pretty', 'fs-native-extensions', 'fastify', 'redis', 'pg']) {
-    assert.doesNotMatch(loaded, new RegExp(`node_modules/${heavy}/`), `${heavy} is loaded only when needed`);
-  }
   assert.doesNotMatch(loaded, /\.ts\n/, 'no TypeScript at run time');
+  return loaded;
+}
+
+function assertNotLoaded(loaded: string, packages: readonly string[], what: string): void {
+  for (const heavy of packages) assert.doesNotMatch(loaded, new RegExp(`node_modules/${heavy}/`), `${what}: ${heavy} is loaded only when needed`);
+}
+
+test('--version starts without zod, pino, pino-pretty, the lock addon or the runtime', async (t) => {
+  const loaded = await modulesLoadedBy(tempDir(t), ['--version']);
+  assertNotLoaded(loaded, ['zod', 'pino', 'pino-pretty', 'fs-native-extensions', 'fastify', 'redis', 'pg'], '--version');
+});
+
+test('a quiet validate and plan load no logger and no runtime; validate no zod either', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'q.ias'), 'package "q" version "0.1.0" lang "2.0"\n\nprompt "p" {\n  content "hi"\n}\n\nagent "a" {\n  uses prompt "p"\n  model "echo"\n}\n');
+  const runtime = ['fastify', 'redis', 'pg', '@modelcontextprotocol/sdk', 'prom-client'];
+  assertNotLoaded(await modulesLoadedBy(dir, ['validate', 'q.ias']), ['zod', 'pino', 'pino-pretty', ...runtime], 'validate');
+  // plan reads the state (zod checks its shape); its debug lines are filtered out, so no logger is built.
+  const state = path.join(dir, 'state.json');
+  fs.writeFileSync(state, '{"version":"1.0","serial":1,"lineage":"0f0f","entries":[]}\n');
+  const planned = await modulesLoadedBy(dir, ['--state-file', state, 'plan', 'q.ias']);
+  assertNotLoaded(planned, ['pino', 'pino-pretty', ...runtime], 'plan');
+  assert.match(planned, /node_modules\/zod\//, 'plan read the state');
 });

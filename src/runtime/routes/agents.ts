@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { RuntimeContext } from '../context.ts';
-import { countSessions } from '../../session/index.ts';
+import { countSessions } from '../../session/count.ts';
 
 /**
  * GET /v1/agents: what is served. `status` is `running` (the original's word, which its clients

@@ -1,0 +1,203 @@
+// For the HTTP benchmarks: servers as processes of their own, their CPU time and memory from
+// /proc, a load generator (autocannon) in the benchmark's process, and a build of an older commit
+// to compare with.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+
+// ---- process figures -------------------------------------------------------------------------
+
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+const PAGE_SIZE = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).trim()) || 4096;
+
+export interface ProcFigures {
+  /** utime + stime, in seconds. */
+  cpuSeconds: number;
+  rssBytes: number;
+}
+
+export function procFigures(pid: number): ProcFigures {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 (utime), 15 (stime) and 24 (rss, in pages) of proc(5); this array starts at field 3.
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { cpuSeconds: ticks / CLK_TCK, rssBytes: Number(fields[21]) * PAGE_SIZE };
+}
+
+// ---- servers ---------------------------------------------------------------------------------
+
+export interface ServerProcess {
+  label: string;
+  pid: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `node ...argv`, waits for its `listening on URL` line on stdout; its stderr goes to `logFile`. */
+export async function startServer(label: string, argv: string[], opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<ServerProcess> {
+  mkdirSync(path.dirname(opts.logFile), { recursive: true });
+  const err = openSync(opts.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', err], env: opts.env ?? process.env, cwd: opts.cwd });
+  } finally {
+    closeSync(err);
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${label}: no "listening on" line within 60s (log: ${opts.logFile})`)), 60_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const tail = existsSync(opts.logFile) ? readFileSync(opts.logFile, 'utf8').split('\n').slice(-8).join('\n') : '';
+      reject(new Error(`${label} exited during start (${String(code ?? signal)}):\n${tail}`));
+    });
+  });
+  // Nothing reads stdout from here on; it must not fill up and block the server.
+  child.stdout?.resume();
+  return {
+    label,
+    pid: child.pid!,
+    url,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+// ---- load ------------------------------------------------------------------------------------
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+
+interface AutocannonRequest {
+  method?: string;
+  path?: string;
+  body?: string;
+  headers?: Record<string, string>;
+  setupRequest?: (req: AutocannonRequest) => AutocannonRequest;
+}
+
+interface AutocannonOptions {
+  url: string;
+  connections: number;
+  duration?: number;
+  amount?: number;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  requests?: AutocannonRequest[];
+}
+
+// autocannon ships no types: this is the part of its API used here.
+const autocannon = createRequire(import.meta.url)('autocannon') as (opts: AutocannonOptions) => Promise<AutocannonResult>;
+
+export interface LoadSpec {
+  /** POSTed JSON body. */
+  body: unknown;
+  /** Paths, taken in turn one per request. */
+  paths: readonly string[];
+  connections: number;
+  /** Seconds; or `amount` requests. */
+  duration?: number;
+  amount?: number;
+}
+
+export interface LoadFigures {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Server CPU per request, microseconds. */
+  cpuUs: number;
+  /** Server RSS at the end, bytes. */
+  rssBytes: number;
+  failures: number;
+}
+
+/** POSTs for `duration` seconds (or `amount` requests) and reads the server's CPU time around it. */
+export async function load(server: ServerProcess, spec: LoadSpec): Promise<LoadFigures> {
+  let next = 0;
+  const paths = spec.paths;
+  const body = JSON.stringify(spec.body);
+  const before = procFigures(server.pid);
+  const started = performance.now();
+  const r = await autocannon({
+    url: server.url,
+    // autocannon refuses more connections than requests.
+    connections: Math.min(spec.connections, spec.amount ?? spec.connections),
+    ...(spec.amount === undefined ? { duration: spec.duration ?? 5 } : { amount: spec.amount }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    requests: [
+      {
+        setupRequest: (req) => {
+          req.path = paths[next++ % paths.length]!;
+          return req;
+        },
+      },
+    ],
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const after = procFigures(server.pid);
+  const requests = r.requests.total;
+  return {
+    requests,
+    // Wall time measured here: autocannon's own duration is coarse for short runs.
+    rps: requests / seconds,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    cpuUs: requests === 0 ? 0 : ((after.cpuSeconds - before.cpuSeconds) * 1e6) / requests,
+    rssBytes: after.rssBytes,
+    failures: r.errors + r.timeouts + r.non2xx,
+  };
+}
+
+// ---- an older commit, built ------------------------------------------------------------------
+
+/**
+ * The commit `ref` of this repository, exported (git archive, so the repository itself is not
+ * touched), installed with `npm ci` and built, in a directory kept across runs and reused while
+ * its build is complete. Returns that directory.
+ */
+export function buildRef(repo: string, ref: string): { dir: string; sha: string } {
+  const sha = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: repo, encoding: 'utf8' }).trim();
+  const dir = path.join(os.tmpdir(), `agentspec-bench-ref-${sha.slice(0, 12)}`);
+  const marker = path.join(dir, '.bench-built');
+  if (existsSync(marker)) return { dir, sha };
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  process.stderr.write(`building ${ref} (${sha.slice(0, 12)}) in ${dir} ...\n`);
+  const archive = spawnSync('sh', ['-c', `git archive ${sha} | tar -x -C '${dir}'`], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (archive.status !== 0) throw new Error(`git archive ${sha} failed`);
+  // npm ci runs `prepare`, which builds dist/.
+  const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (ci.status !== 0) throw new Error(`npm ci in ${dir} failed`);
+  if (!existsSync(path.join(dir, 'dist', 'cli', 'main.js'))) {
+    const build = spawnSync('npm', ['run', 'build'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (build.status !== 0) throw new Error(`npm run build in ${dir} failed`);
+  }
+  writeFileSync(marker, `${sha}\n`);
+  return { dir, sha };
+}

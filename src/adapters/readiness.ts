@@ -1,0 +1,112 @@
+// The start-up handshake between the process adapter and the runtime it spawns. The adapter
+// hands the child a pipe as file descriptor READY_FD and names it in READY_FD_ENV; the runtime
+// writes one line there once it listens. The adapter then checks health once, instead of polling
+// with a back-off that, on average, noticed a ready runtime only half a back-off step late.
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, writeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { errorMessage } from '../errors.ts';
+import { logger } from '../log.ts';
+
+export const READY_FD = 3;
+export const READY_FD_ENV = 'AGENTSPEC_READY_FD';
+const READY_LINE = 'ready';
+
+/**
+ * Runtime side: tell the process that started us (if it asked, through READY_FD_ENV) that we
+ * listen. The variable is removed so that nothing this process starts later inherits it. A parent
+ * that is gone (EPIPE) is logged: the runtime serves all the same.
+ */
+export function signalReady(env: NodeJS.ProcessEnv = process.env): void {
+  const raw = env[READY_FD_ENV];
+  if (raw === undefined || raw === '') return;
+  delete env[READY_FD_ENV];
+  const fd = Number(raw);
+  if (!Number.isInteger(fd) || fd < 3) {
+    logger('runtime').warn({ [READY_FD_ENV]: raw }, 'ignoring a readiness descriptor that is not a number above 2');
+    return;
+  }
+  try {
+    writeSync(fd, `${READY_LINE}\n`);
+  } catch (err) {
+    logger('runtime').warn({ fd, err: errorMessage(err) }, 'could not signal readiness to the process that started this runtime');
+  }
+  try {
+    closeSync(fd);
+  } catch (err) {
+    logger('runtime').warn({ fd, err: errorMessage(err) }, 'could not close the readiness descriptor');
+  }
+}
+
+export type ReadyOutcome =
+  /** The child wrote the ready line. */
+  | { kind: 'ready' }
+  /** The child closed the pipe without the line: it will not signal; only health checks can tell. */
+  | { kind: 'silent' }
+  | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null }
+  | { kind: 'aborted' }
+  | { kind: 'timeout' };
+
+export interface WaitOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Called once per whole second waited. */
+  onSecond?: (seconds: number) => void;
+}
+
+/**
+ * Adapter side: wait until `child` (spawned with a pipe at READY_FD) signals readiness, exits,
+ * closes the pipe, or the timeout or `signal` ends the wait. The pipe is closed on return, so it
+ * never keeps the caller's event loop alive.
+ */
+export function waitForReady(child: ChildProcess, opts: WaitOptions): Promise<ReadyOutcome> {
+  const pipe = child.stdio[READY_FD] as Readable | null | undefined;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    pipe?.destroy();
+    return Promise.resolve({ kind: 'exited', code: child.exitCode, signal: child.signalCode });
+  }
+  return new Promise((resolve) => {
+    let seconds = 0;
+    let received = '';
+    const started = Date.now();
+    const ticker = setInterval(() => {
+      const waited = Math.floor((Date.now() - started) / 1000);
+      if (waited > seconds) {
+        seconds = waited;
+        opts.onSecond?.(waited);
+      }
+    }, 250);
+    const timer = setTimeout(() => done({ kind: 'timeout' }), opts.timeoutMs);
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => done({ kind: 'exited', code, signal });
+    const onAbort = (): void => done({ kind: 'aborted' });
+    const onData = (chunk: Buffer | string): void => {
+      received += chunk.toString();
+      if (received.split('\n').includes(READY_LINE)) done({ kind: 'ready' });
+    };
+    const onEnd = (): void => done({ kind: 'silent' });
+    const onError = (err: Error): void => {
+      logger('adapters').warn({ runtime_pid: child.pid, err: errorMessage(err) }, 'readiness pipe failed; falling back to health checks');
+      done({ kind: 'silent' });
+    };
+    function done(outcome: ReadyOutcome): void {
+      clearInterval(ticker);
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      opts.signal?.removeEventListener('abort', onAbort);
+      pipe?.off('data', onData).off('end', onEnd).off('error', onError);
+      pipe?.destroy();
+      resolve(outcome);
+    }
+    child.once('exit', onExit);
+    if (opts.signal?.aborted === true) {
+      onAbort();
+      return;
+    }
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (pipe === null || pipe === undefined) {
+      done({ kind: 'silent' });
+      return;
+    }
+    pipe.on('data', onData).once('end', onEnd).once('error', onError);
+  });
+}
