@@ -1,9 +1,10 @@
 /**
- * The expression language of `validate` rules (`when EXPR`) and `on input` statements (`if`,
- * `for each ... in`, `respond`, `use ... with { k: EXPR }`): the forms the IntentLang lexer can
- * produce (no arithmetic: `+ * / &&` do not lex). It lives in lang/ because `validate` checks
- * expressions at file:line and the runtime evaluates them from the IR's text; both parse here.
- * docs/on-input.md describes every form.
+ * The one expression language of the spec: `validate` rules (`when EXPR`), `on input` statements
+ * (`if`, `for each ... in`, `respond`, `use ... with { k: EXPR }`) and pipeline step conditions
+ * (`when "..."`, see parseWhen): the forms the IntentLang lexer can produce (no arithmetic:
+ * `+ * / &&` do not lex). It lives in lang/ because `validate` checks expressions at file:line and
+ * the runtime evaluates them (evaluate.ts) from the IR's text; both parse here. docs/on-input.md
+ * describes every form.
  */
 
 export type ExprValue = string | number | boolean | null | ExprValue[] | { [key: string]: ExprValue };

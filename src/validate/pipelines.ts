@@ -17,7 +17,7 @@ export function validatePipelines(input: ValidationInput): Diagnostic[] {
 }
 
 const WHEN_ROOTS: ReadonlySet<string> = new Set(WHEN_VARIABLES);
-const WHEN_HINT = 'a condition reads trigger.FIELD, input or steps.NAME.output / .status, compared with == != > >= < <= matches contains and joined by and / or / not';
+const WHEN_HINT = 'a condition reads trigger.FIELD, input or steps.NAME.output / .status, compared with == != > >= < <= matches contains and joined by and / or / not (docs/on-input.md, "Expressions")';
 
 function pipeline(r: Reporter, p: PipelineStmt): void {
   const byName = new Map(p.steps.map((s) => [s.name, s]));
