@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { AgentspecError, UsageError, errorMessage } from '../errors.ts';
 import { compileSpec, SpecInvalidError } from '../ir/index.ts';
-import type { Value } from '../lang/condition.ts';
+import type { ExprValue } from '../lang/expression.ts';
 import { action, io } from './context.ts';
 
 interface PipelineRunFlags {
@@ -21,7 +21,7 @@ export class PipelineRequestError extends AgentspecError {
   }
 }
 
-function triggerFrom(text: string | undefined): Record<string, Value> {
+function triggerFrom(text: string | undefined): Record<string, ExprValue> {
   if (text === undefined) return {};
   let v: unknown;
   try {
@@ -30,11 +30,11 @@ function triggerFrom(text: string | undefined): Record<string, Value> {
     throw new UsageError(`--input: not JSON (${errorMessage(err)}); write e.g. --input '{"topic": "x"}'`);
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UsageError('--input: must be a JSON object, e.g. {"topic": "x"}');
-  return v as Record<string, Value>;
+  return v as Record<string, ExprValue>;
 }
 
 /** POST the run to a runtime, as the original SDKs' runPipeline does. */
-async function runRemote(base: string, name: string, trigger: Record<string, Value>, apiKey: string | undefined): Promise<Record<string, unknown>> {
+async function runRemote(base: string, name: string, trigger: Record<string, ExprValue>, apiKey: string | undefined): Promise<Record<string, unknown>> {
   let url: URL;
   try {
     url = new URL(`v1/pipelines/${encodeURIComponent(name)}/run`, base.endsWith('/') ? base : `${base}/`);

@@ -1,9 +1,10 @@
 /**
- * The expression language of `validate` rules (`when EXPR`) and `on input` statements (`if`,
- * `for each ... in`, `respond`, `use ... with { k: EXPR }`): the forms the IntentLang lexer can
- * produce (no arithmetic: `+ * / &&` do not lex). It lives in lang/ because `validate` checks
- * expressions at file:line and the runtime evaluates them from the IR's text; both parse here.
- * docs/on-input.md describes every form.
+ * The one expression language of the spec: `validate` rules (`when EXPR`), `on input` statements
+ * (`if`, `for each ... in`, `respond`, `use ... with { k: EXPR }`) and pipeline step conditions
+ * (`when "..."`, see parseWhen): the forms the IntentLang lexer can produce (no arithmetic:
+ * `+ * / &&` do not lex). It lives in lang/ because `validate` checks expressions at file:line and
+ * the runtime evaluates them (evaluate.ts) from the IR's text; both parse here. docs/on-input.md
+ * describes every form.
  */
 
 export type ExprValue = string | number | boolean | null | ExprValue[] | { [key: string]: ExprValue };
@@ -83,15 +84,17 @@ const DIGIT = /[0-9]/;
 const NUMBER = /^-?[0-9]+(\.[0-9]+)?$/;
 
 function readString(text: string, start: number, escaped: boolean): { value: string; end: number } {
+  // Both quotes: inside a spec string (a pipeline's `when "..."`), 'high' is easier to write than \"high\".
+  const quote = text[start] ?? '"';
   let value = '';
   let i = start + 1;
   while (i < text.length) {
     const ch = text[i] ?? '';
-    if (ch === '"') return { value, end: i + 1 };
+    if (ch === quote) return { value, end: i + 1 };
     if (escaped && ch === '\\' && i + 1 < text.length) {
       const next = text[i + 1] ?? '';
       // As the IntentLang lexer: an unknown escape keeps both characters ("\d" is a regex class).
-      value += next === 'n' ? '\n' : next === 't' ? '\t' : next === '\\' || next === '"' ? next : `\\${next}`;
+      value += next === 'n' ? '\n' : next === 't' ? '\t' : next === '\\' || next === quote ? next : `\\${next}`;
       i += 2;
       continue;
     }
@@ -109,13 +112,15 @@ function tokenize(text: string, escaped: boolean): Tok[] {
     const column = i + 1;
     if (/\s/.test(ch)) {
       i++;
-    } else if (ch === '"') {
+    } else if (ch === '"' || ch === "'") {
       const s = readString(text, i, escaped);
       toks.push({ kind: 'string', text: text.slice(i, s.end), value: s.value, column });
       i = s.end;
     } else if (DIGIT.test(ch) || (ch === '-' && DIGIT.test(text[i + 1] ?? ''))) {
+      // After "." a number is a list position (`tags.1.name`), so it takes digits only.
+      const afterDot = toks.at(-1)?.text === '.' && toks.at(-1)?.kind === 'punct';
       let j = i + 1;
-      while (j < text.length && /[0-9.-]/.test(text[j] ?? '')) j++;
+      while (j < text.length && (afterDot ? DIGIT : /[0-9.-]/).test(text[j] ?? '')) j++;
       toks.push({ kind: 'number', text: text.slice(i, j), column });
       i = j;
     } else if (IDENT_START.test(ch)) {
@@ -249,7 +254,12 @@ class Parser {
       if (this.isPunct('.')) {
         const column = this.next().column;
         const name = this.tok;
-        if (name.kind !== 'ident') throw new ExpressionSyntaxError(`expected a field name after ".", got ${describe(name)}`, name.column);
+        if (name.kind === 'number' && /^[0-9]+$/.test(name.text)) {
+          this.next();
+          e = { kind: 'index', object: e, index: { kind: 'literal', value: Number(name.text), column: name.column }, column };
+          continue;
+        }
+        if (name.kind !== 'ident') throw new ExpressionSyntaxError(`expected a field name or a list position after ".", got ${describe(name)}`, name.column);
         this.next();
         e = { kind: 'member', object: e, name: name.text, column };
       } else if (this.isPunct('[')) {
@@ -375,6 +385,17 @@ export function rootVariables(e: Expr, out: Array<{ name: string; column: number
       break;
   }
   return out;
+}
+
+/** The names a pipeline step's `when` reads (runtime/pipelines/run.ts gives them their values). */
+export const WHEN_VARIABLES = ['trigger', 'input', 'steps'] as const;
+
+/**
+ * A pipeline step's `when`. It is the value of a spec string, whose own quotes are written
+ * 'like this' or \"like this\"; backslashes inside them escape as in the spec.
+ */
+export function parseWhen(text: string): Expr {
+  return parseExpression(text, { escaped: true });
 }
 
 /** Parse and check that every variable is one of `scope`; throws ExpressionSyntaxError. */

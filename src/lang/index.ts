@@ -21,8 +21,11 @@ export {
   parseExpression,
   parseInScope,
   parseRespond,
+  parseWhen,
   ROOT_VARIABLES,
+  WHEN_VARIABLES,
   type Expr,
   type ExprValue,
   type RespondForm,
 } from './expression.ts';
+export { evaluate, evaluateCondition, EvalFailure, type Scope } from './evaluate.ts';

@@ -3,7 +3,8 @@ import { attrString } from '../ir/attributes.ts';
 import type { JsonValue } from '../ir/types.ts';
 import type { ExprValue } from '../lang/expression.ts';
 import { logger } from '../log.ts';
-import { compileExpression, evaluateCondition, evaluateIn, InvalidAgentLogicError, objectOf, type CompiledExpr } from './on-input/index.ts';
+import { evaluateCondition } from '../lang/evaluate.ts';
+import { compileExpression, evaluateIn, InvalidAgentLogicError, objectOf, type CompiledExpr } from './on-input/index.ts';
 
 /**
  * An agent's `validate { rule ... }` (3.0): a model answer passes a rule when the rule's `when`

@@ -1,5 +1,5 @@
 import type { AgentStmt, Pos, PipelineStmt, Statement } from '../lang/ast.ts';
-import { conditionPaths, ConditionError, parseCondition } from '../lang/condition.ts';
+import { ExpressionSyntaxError, parseWhen, rootVariables, WHEN_VARIABLES, type Expr } from '../lang/expression.ts';
 import type { Diagnostic } from '../lang/diagnostics.ts';
 import { findCycle } from '../lang/graph.ts';
 import { q, Reporter, type ValidationInput } from './context.ts';
@@ -16,9 +16,8 @@ export function validatePipelines(input: ValidationInput): Diagnostic[] {
   return r.diagnostics;
 }
 
-/** The names a step's `when` can read (runtime/pipelines/run.ts gives them their values). */
-const CONDITION_ROOTS = ['trigger', 'input', 'steps'];
-const WHEN_HINT = 'a condition reads trigger.FIELD, input or steps.NAME.output / .status, compared with == != > >= < <= matches contains and joined by and / or / not';
+const WHEN_ROOTS: ReadonlySet<string> = new Set(WHEN_VARIABLES);
+const WHEN_HINT = 'a condition reads trigger.FIELD, input or steps.NAME.output / .status, compared with == != > >= < <= matches contains and joined by and / or / not (docs/on-input.md, "Expressions")';
 
 function pipeline(r: Reporter, p: PipelineStmt): void {
   const byName = new Map(p.steps.map((s) => [s.name, s]));
@@ -32,21 +31,55 @@ function pipeline(r: Reporter, p: PipelineStmt): void {
   for (const step of p.steps) {
     const when = step.when;
     if (when === undefined || when.value.trim() === '') continue;
-    let paths: string[][];
+    let condition: Expr;
     try {
-      paths = conditionPaths(parseCondition(when.value));
+      condition = parseWhen(when.value);
     } catch (err) {
-      if (!(err instanceof ConditionError)) throw err;
-      r.at(p, when.valuePos, `step ${q(step.name)}: when: ${err.message}`, WHEN_HINT);
+      if (!(err instanceof ExpressionSyntaxError)) throw err;
+      r.at(p, when.valuePos, `step ${q(step.name)}: when: condition ${JSON.stringify(when.value)}: ${err.message}`, WHEN_HINT);
       continue;
     }
-    for (const [root = '', second] of paths) {
-      if (!CONDITION_ROOTS.includes(root)) r.at(p, when.valuePos, `step ${q(step.name)}: when: unknown name ${q(root)}`, WHEN_HINT);
-      else if (root === 'steps' && (second === undefined || !byName.has(second))) {
-        r.at(p, when.valuePos, `step ${q(step.name)}: when: steps.${second ?? ''} is not a step of pipeline ${q(p.name)}`, WHEN_HINT);
-      }
+    for (const v of rootVariables(condition)) {
+      if (!WHEN_ROOTS.has(v.name)) r.at(p, when.valuePos, `step ${q(step.name)}: when: unknown name ${q(v.name)} at column ${v.column}`, WHEN_HINT);
+    }
+    for (const s of stepsRead(condition)) {
+      if (!byName.has(s.name)) r.at(p, when.valuePos, `step ${q(step.name)}: when: steps.${s.name} is not a step of pipeline ${q(p.name)} (column ${s.column})`, WHEN_HINT);
     }
   }
+}
+
+/** The step names a condition reads as `steps.NAME` or `steps["NAME"]`, each with its column. */
+function stepsRead(e: Expr, out: Array<{ name: string; column: number }> = []): Array<{ name: string; column: number }> {
+  const fromSteps = (object: Expr): boolean => object.kind === 'var' && object.name === 'steps';
+  switch (e.kind) {
+    case 'literal':
+    case 'var':
+      break;
+    case 'member':
+      if (fromSteps(e.object)) out.push({ name: e.name, column: e.column });
+      else stepsRead(e.object, out);
+      break;
+    case 'index':
+      if (fromSteps(e.object) && e.index.kind === 'literal' && typeof e.index.value === 'string') out.push({ name: e.index.value, column: e.column });
+      else stepsRead(e.object, out);
+      stepsRead(e.index, out);
+      break;
+    case 'list':
+      for (const i of e.items) stepsRead(i, out);
+      break;
+    case 'call':
+      for (const a of e.args) stepsRead(a, out);
+      break;
+    case 'not':
+      stepsRead(e.operand, out);
+      break;
+    case 'logical':
+    case 'binary':
+      stepsRead(e.left, out);
+      stepsRead(e.right, out);
+      break;
+  }
+  return out;
 }
 
 interface Edge {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ExpressionSyntaxError, parseExpression, parseInScope, parseRespond, rootVariables, ROOT_VARIABLES } from '../../src/lang/expression.ts';
+import { ExpressionSyntaxError, parseExpression, parseInScope, parseRespond, parseWhen, rootVariables, ROOT_VARIABLES } from '../../src/lang/expression.ts';
 
 const scope = new Set<string>(ROOT_VARIABLES);
 
@@ -90,6 +90,76 @@ describe('expression parser', () => {
     );
     assert.throws(() => parseInScope('item == 1', scope), /unknown variable "item" \(known: input, output, steps, variables, config\) at column 1/);
     assert.doesNotThrow(() => parseInScope('item == 1', new Set([...scope, 'item'])));
+  });
+});
+
+describe('pipeline step conditions (when)', () => {
+  const whenError = (text: string): { reason: string; column: number } => {
+    try {
+      parseWhen(text);
+    } catch (err) {
+      if (err instanceof ExpressionSyntaxError) return { reason: err.reason, column: err.column };
+      throw err;
+    }
+    throw new Error(`"${text}" parsed`);
+  };
+
+  test('single and double quotes; a backslash escapes the quote that opened the string', () => {
+    const literal = (text: string): unknown => {
+      const e = parseWhen(text);
+      return e.kind === 'binary' && e.right.kind === 'literal' ? e.right.value : undefined;
+    };
+    assert.equal(literal(`trigger.priority == 'high'`), 'high');
+    assert.equal(literal(`trigger.priority == "high"`), 'high');
+    assert.equal(literal(`trigger.note == 'it\\'s'`), "it's");
+    assert.equal(literal(`trigger.note == 'say "hi"'`), 'say "hi"');
+    assert.equal(literal(`trigger.text matches '\\d{3}'`), '\\d{3}');
+  });
+
+  test('a number after "." is a list position', () => {
+    assert.deepEqual(parseWhen('trigger.tags.1.name'), {
+      kind: 'member',
+      name: 'name',
+      column: 15,
+      object: {
+        kind: 'index',
+        column: 13,
+        object: { kind: 'member', name: 'tags', column: 8, object: { kind: 'var', name: 'trigger', column: 1 } },
+        index: { kind: 'literal', value: 1, column: 14 },
+      },
+    });
+  });
+
+  test('every form a condition may use parses: comparisons, matches, contains, not, and / or, parentheses, dotted names', () => {
+    for (const text of [
+      'trigger.count > 3 and trigger.count <= 5',
+      'trigger.count >= 6 or trigger.count < 0',
+      'trigger.priority != "low"',
+      'not (trigger.count == 5)',
+      'true or false and false',
+      `not (input matches '^bye') and steps.fetch.output contains 'ERROR'`,
+      'steps.fetch.status == "completed"',
+    ]) {
+      assert.doesNotThrow(() => parseWhen(text), text);
+    }
+  });
+
+  test('what is refused, with the column', () => {
+    assert.deepEqual(whenError('a = 1'), { reason: 'unexpected "=" (comparisons are == != < <= > >=)', column: 3 });
+    assert.deepEqual(whenError('a =='), { reason: 'unexpected end of expression', column: 5 });
+    assert.deepEqual(whenError('(a == 1'), { reason: 'expected ")", got end of expression', column: 8 });
+    assert.deepEqual(whenError('a == 1 b'), { reason: 'unexpected "b"', column: 8 });
+    assert.deepEqual(whenError(`a == 'x`), { reason: 'unterminated string', column: 6 });
+    assert.deepEqual(whenError(''), { reason: 'empty expression', column: 1 });
+    assert.match(whenError('a matches "("').reason, /^invalid regular expression "\("/);
+    assert.deepEqual(whenError('a ; b'), { reason: 'unexpected character ";"', column: 3 });
+  });
+
+  test('the variables a condition reads', () => {
+    assert.deepEqual(
+      rootVariables(parseWhen('trigger.a == 1 or not (steps.x.output matches "y")')).map((v) => v.name),
+      ['trigger', 'steps'],
+    );
   });
 });
 

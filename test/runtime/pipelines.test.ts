@@ -211,7 +211,7 @@ describe('pipelines through a real agentspec run', () => {
     const big = (res.steps as Record<string, Record<string, unknown>>).big;
     assert.equal(big?.status, 'failed');
     assert.equal(big?.error_code, 'invalid_condition');
-    assert.equal(big?.error, 'when: condition "trigger.count > 3": > needs two numbers, got "many" and 3');
+    assert.equal(big?.error, 'when: condition "trigger.count > 3": ">" compares two numbers or two strings, got string and number (column 15)');
     const ok = (await post('/v1/pipelines/counted/run', { trigger: { count: 5 } })).json();
     assert.equal(ok.status, 'completed');
   });

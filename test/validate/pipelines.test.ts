@@ -36,14 +36,15 @@ describe('pipeline checks', () => {
       step('ok', '    when "trigger.level >= 2 and not (input matches \'^x\') or steps.ok.status == \'done\'"\n') +
       step('syntax', '    when "trigger.level = 2"\n') +
       step('regex', '    when "input matches \'(\'"\n') +
-      step('names', '    when "priority == 1 or steps.nope.output contains \'x\'"\n') +
+      step('names', '    when "priority == 1 or steps.nope.output contains \'x\' or steps[\'gone\'].status == \'done\'"\n') +
       '}\n';
     const out = check(src);
-    assert.equal(out.length, 4, out.join('\n'));
-    assert.equal(out[0], `t.ias:16:10: step "syntax": when: condition "trigger.level = 2": unexpected '=' (did you mean '=='?) at column 15`);
+    assert.equal(out.length, 5, out.join('\n'));
+    assert.equal(out[0], 't.ias:16:10: step "syntax": when: condition "trigger.level = 2": unexpected "=" (comparisons are == != < <= > >=) at column 15');
     assert.match(out[1]!, /^t\.ias:20:10: step "regex": when: condition "input matches '\('": invalid regular expression "\("/);
-    assert.equal(out[2], 't.ias:24:10: step "names": when: unknown name "priority"');
-    assert.equal(out[3], 't.ias:24:10: step "names": when: steps.nope is not a step of pipeline "w"');
+    assert.equal(out[2], 't.ias:24:10: step "names": when: unknown name "priority" at column 1');
+    assert.equal(out[3], 't.ias:24:10: step "names": when: steps.nope is not a step of pipeline "w" (column 23)');
+    assert.equal(out[4], 't.ias:24:10: step "names": when: steps.gone is not a step of pipeline "w" (column 57)');
   });
 });
 

@@ -1,4 +1,5 @@
 import { AgentspecError } from '../../errors.ts';
+import { EvalFailure } from '../../lang/evaluate.ts';
 
 /** A failure of an agent's 3.0 logic, naming the agent and where in it (`on input statement 2 (respond)`). */
 export class AgentLogicError extends AgentspecError {
@@ -42,5 +43,15 @@ export class ExpressionError extends AgentLogicError {
     super('E_EXPRESSION', agent, where, `expression \`${expression}\` failed: ${reason}`);
     this.expression = expression;
     this.reason = reason;
+  }
+}
+
+/** Evaluate a compiled expression of `agent`; a failure is an ExpressionError naming it and where it is written. */
+export function evaluateIn<T>(agent: string, at: { where: string; source: string }, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof EvalFailure) throw new ExpressionError(agent, at.where, at.source, err.message);
+    throw err;
   }
 }

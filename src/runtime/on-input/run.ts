@@ -3,8 +3,8 @@ import type { Tool } from '../../tools/index.ts';
 import type { AgentDefinition } from '../agents.ts';
 import { runTools } from '../tool-calls.ts';
 import type { CompiledExpr, OnInputStatement } from './compile.ts';
-import { asText, evaluate, evaluateCondition, evaluateIn, renderTemplate } from './evaluate.ts';
-import { ExpressionError, OnInputError } from './errors.ts';
+import { asText, evaluate, evaluateCondition, renderTemplate } from '../../lang/evaluate.ts';
+import { evaluateIn, ExpressionError, OnInputError } from './errors.ts';
 
 /** Skill and delegate runs one turn's `on input` may make (a `for each` over user data is bounded). */
 export const MAX_ON_INPUT_ACTIONS = 50;

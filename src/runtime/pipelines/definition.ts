@@ -1,7 +1,7 @@
 import { AgentspecError } from '../../errors.ts';
 import { attrString, attrStringList } from '../../ir/attributes.ts';
 import type { IRDocument } from '../../ir/types.ts';
-import { ConditionError, parseCondition, type Condition } from '../../lang/condition.ts';
+import { ExpressionSyntaxError, parseWhen, type Expr } from '../../lang/expression.ts';
 import { findCycle } from '../../lang/graph.ts';
 import type { AgentRegistry } from '../agents.ts';
 
@@ -24,7 +24,7 @@ export interface StepDefinition {
   output: string | undefined;
   dependsOn: string[];
   parallel: boolean;
-  when: { text: string; condition: Condition } | undefined;
+  when: { text: string; condition: Expr } | undefined;
 }
 
 export interface PipelineDefinition {
@@ -85,9 +85,9 @@ function stepsOf(pipeline: string, raw: unknown, agents: AgentRegistry): StepDef
     let when: StepDefinition['when'];
     if (whenText !== undefined && whenText.trim() !== '') {
       try {
-        when = { text: whenText, condition: parseCondition(whenText) };
+        when = { text: whenText, condition: parseWhen(whenText) };
       } catch (err) {
-        if (err instanceof ConditionError) throw new PipelineConfigError(pipeline, `step "${name}": when: ${err.message}`);
+        if (err instanceof ExpressionSyntaxError) throw new PipelineConfigError(pipeline, `step "${name}": when: condition ${JSON.stringify(whenText)}: ${err.message}`);
         throw err;
       }
     }

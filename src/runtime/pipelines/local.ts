@@ -1,6 +1,6 @@
 import { errorMessage } from '../../errors.ts';
 import type { IRDocument } from '../../ir/types.ts';
-import type { Value } from '../../lang/condition.ts';
+import type { ExprValue } from '../../lang/expression.ts';
 import { logger } from '../../log.ts';
 import { startToolSet } from '../../tools/index.ts';
 import { AgentRunner } from '../agent-loop.ts';
@@ -19,7 +19,7 @@ import { runPipeline, type PipelineEvent, type PipelineResult } from './run.ts';
 export async function runPipelineInProcess(
   docs: IRDocument[],
   name: string,
-  trigger: Record<string, Value>,
+  trigger: Record<string, ExprValue>,
   opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal; onEvent?: (e: PipelineEvent) => void },
 ): Promise<PipelineResult> {
   const tools = await startToolSet(docs, { env: opts.env });

@@ -1,5 +1,6 @@
 import { AgentspecError, errorMessage } from '../../errors.ts';
-import { ConditionError, evaluateCondition, type Value } from '../../lang/condition.ts';
+import { evaluateCondition, EvalFailure, type Scope } from '../../lang/evaluate.ts';
+import type { ExprValue } from '../../lang/expression.ts';
 import { logger } from '../../log.ts';
 import { ClientGoneError, type AgentRunner, type Tokens } from '../agent-loop.ts';
 import type { AgentRegistry } from '../agents.ts';
@@ -61,10 +62,14 @@ function add(into: Tokens, t: Tokens): void {
 }
 
 /** `trigger`, `input` and `steps` as a step's `when` sees them. */
-function scopeOf(trigger: Record<string, Value>, input: string, results: ReadonlyMap<string, StepResult>): Record<string, Value> {
-  const steps: Record<string, Value> = {};
+function scopeOf(trigger: Record<string, ExprValue>, input: string, results: ReadonlyMap<string, StepResult>): Scope {
+  const steps: Record<string, ExprValue> = {};
   for (const [name, r] of results) steps[name] = { output: r.output, status: r.status, agent: r.agent };
-  return { trigger, input, steps };
+  return new Map<string, ExprValue>([
+    ['trigger', trigger],
+    ['input', input],
+    ['steps', steps],
+  ]);
 }
 
 /**
@@ -75,7 +80,7 @@ function scopeOf(trigger: Record<string, Value>, input: string, results: Readonl
  * the running steps are cancelled and no new one starts; the results so far are kept. Never throws
  * for a step's failure: it is in the result.
  */
-export async function runPipeline(def: PipelineDefinition, trigger: Record<string, Value>, opts: PipelineRunOptions): Promise<PipelineResult> {
+export async function runPipeline(def: PipelineDefinition, trigger: Record<string, ExprValue>, opts: PipelineRunOptions): Promise<PipelineResult> {
   const started = performance.now();
   const results = new Map<string, StepResult>();
   const controller = new AbortController();
@@ -115,9 +120,9 @@ export async function runPipeline(def: PipelineDefinition, trigger: Record<strin
     if (step.when !== undefined) {
       let holds: boolean;
       try {
-        holds = evaluateCondition(step.when.text, step.when.condition, scopeOf(trigger, message, results));
+        holds = evaluateCondition(step.when.condition, scopeOf(trigger, message, results));
       } catch (err) {
-        const why = err instanceof ConditionError ? err.message : errorMessage(err);
+        const why = err instanceof EvalFailure ? `condition ${JSON.stringify(step.when.text)}: ${err.message}` : errorMessage(err);
         finish(step, { agent: step.agent, output: '', duration_ms: 0, status: 'failed', error: `when: ${why}`, error_code: 'invalid_condition', tokens: zero() });
         return;
       }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Value } from '../../lang/condition.ts';
+import type { ExprValue } from '../../lang/expression.ts';
 import { logger } from '../../log.ts';
 import type { RuntimeContext } from '../context.ts';
 import { clientGoneSignal } from '../conversation.ts';
@@ -22,9 +22,9 @@ function pipelineOr404(ctx: RuntimeContext, name: string): PipelineDefinition {
 }
 
 /** The trigger of a run body, bounded like an agent message (it becomes the first steps' message). */
-function triggerOf(ctx: RuntimeContext, body: unknown): { trigger: Record<string, Value>; includeOutput: boolean } {
+function triggerOf(ctx: RuntimeContext, body: unknown): { trigger: Record<string, ExprValue>; includeOutput: boolean } {
   const b = parseOr400(runBody, body);
-  const trigger = (b.trigger ?? {}) as Record<string, Value>;
+  const trigger = (b.trigger ?? {}) as Record<string, ExprValue>;
   const bytes = Buffer.byteLength(JSON.stringify(trigger), 'utf8');
   if (bytes > ctx.limits.maxMessageBytes) throw overLimit('trigger', 'maxMessageBytes', ctx.limits.maxMessageBytes, bytes, 'bytes');
   return { trigger, includeOutput: b.include_output === true };

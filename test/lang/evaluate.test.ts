@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseExpression, parseRespond, ROOT_VARIABLES, type ExprValue } from '../../../src/lang/expression.ts';
-import { asText, evaluate, evaluateCondition, EvalFailure, renderTemplate } from '../../../src/runtime/on-input/index.ts';
+import { parseExpression, parseRespond, parseWhen, ROOT_VARIABLES, type ExprValue } from '../../src/lang/expression.ts';
+import { asText, evaluate, evaluateCondition, EvalFailure, renderTemplate } from '../../src/lang/evaluate.ts';
 
 const scope = new Map<string, ExprValue>([
   ['input', 'Hello World'],
@@ -95,5 +95,62 @@ describe('expression evaluator', () => {
     const form = parseRespond('Got {{ steps.lookup }} ({{ steps.count }} hits, {{ steps.none }})', new Set(ROOT_VARIABLES));
     assert.ok('template' in form);
     if ('template' in form) assert.equal(renderTemplate(form.template, scope), 'Got found: it (3 hits, )');
+  });
+});
+
+describe('pipeline step conditions (when)', () => {
+  const pipelineScope = new Map<string, ExprValue>([
+    ['trigger', { priority: 'high', count: 5, tags: ['a', 'b'], nested: { ok: true }, text: 'ticket 123' }],
+    ['input', 'hello world'],
+    ['steps', { fetch: { output: 'done', status: 'completed' } }],
+  ]);
+  const holds = (text: string): boolean => evaluateCondition(parseWhen(text), pipelineScope);
+  const failure = (text: string): string => {
+    try {
+      holds(text);
+    } catch (err) {
+      if (err instanceof EvalFailure) return err.message;
+      throw err;
+    }
+    throw new Error(`"${text}" did not fail`);
+  };
+
+  test('comparisons, boolean words, literals and dotted names', () => {
+    assert.equal(holds(`trigger.priority == "high"`), true);
+    assert.equal(holds(`trigger.priority == 'low'`), false);
+    assert.equal(holds('trigger.priority != "low"'), true);
+    assert.equal(holds('trigger.count > 3 and trigger.count <= 5'), true);
+    assert.equal(holds('trigger.count >= 6 or trigger.count < 0'), false);
+    assert.equal(holds('trigger.count == "5"'), false, 'no coercion: number ( trigger.count ) reads text as a number');
+    assert.equal(holds('number ( string ( trigger.count ) ) == 5'), true);
+    assert.equal(holds('not (trigger.count == 5)'), false);
+    assert.equal(holds('trigger.missing == null'), true, 'a missing field is null');
+    assert.equal(holds('trigger.nested.ok'), true);
+    assert.equal(holds('trigger.tags.1 == "b"'), true);
+    assert.equal(holds('trigger.tags.7 == null'), true);
+    assert.equal(holds('true and not false'), true);
+    assert.equal(holds('steps.fetch.status == "completed"'), true);
+    assert.equal(holds('input != ""'), true);
+  });
+
+  test('and binds tighter than or; not applies to what follows', () => {
+    assert.equal(holds('true or false and false'), true);
+    assert.equal(holds('(true or false) and false'), false);
+    assert.equal(holds('not false and false'), false);
+  });
+
+  test('matches and contains', () => {
+    assert.equal(holds('trigger.text matches "\\d{3}"'), true);
+    assert.equal(holds(`not (input matches '^bye')`), true);
+    assert.equal(holds('input contains "world"'), true);
+    assert.equal(holds('trigger.tags contains "a"'), true);
+    assert.equal(holds('trigger.tags contains "z"'), false);
+  });
+
+  test('evaluation errors: an unknown name, numbers compared with text, a condition that is not true or false', () => {
+    assert.equal(failure('priority == 1'), 'unknown variable "priority" (column 1)');
+    assert.equal(failure('trigger.priority > 1'), '">" compares two numbers or two strings, got string and number (column 18)');
+    assert.equal(failure('trigger.missing contains "x"'), '"contains" needs a string, list or object, got null (column 17)');
+    assert.equal(failure('input'), 'a condition needs true or false, got string (column 1)');
   });
 });

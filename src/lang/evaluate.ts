@@ -1,5 +1,9 @@
-import type { Expr, ExprValue, FunctionName, TemplatePart } from '../../lang/expression.ts';
-import { ExpressionError } from './errors.ts';
+/**
+ * The evaluator of the expression language (expression.ts parses it): `on input` statements,
+ * `validate` rules and pipeline step `when` conditions all run here, so one text means one thing
+ * wherever a spec writes it.
+ */
+import type { Expr, ExprValue, FunctionName, TemplatePart } from './expression.ts';
 
 /** A failure inside evaluation; the caller knows where the expression is and wraps it. */
 export class EvalFailure extends Error {
@@ -195,14 +199,4 @@ export function evaluateCondition(e: Expr, scope: Scope): boolean {
 /** `respond` text with its `{{ EXPR }}` placeholders filled in. */
 export function renderTemplate(parts: readonly TemplatePart[], scope: Scope): string {
   return parts.map((p) => ('text' in p ? p.text : asText(evaluate(p.expr, scope)))).join('');
-}
-
-/** Evaluate a compiled expression of `agent`; a failure is an ExpressionError naming it and where it is written. */
-export function evaluateIn<T>(agent: string, at: { where: string; source: string }, f: () => T): T {
-  try {
-    return f();
-  } catch (err) {
-    if (err instanceof EvalFailure) throw new ExpressionError(agent, at.where, at.source, err.message);
-    throw err;
-  }
 }
