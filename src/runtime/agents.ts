@@ -3,6 +3,7 @@ import { attrString as str } from '../ir/attributes.ts';
 import { parseSpecDuration } from '../ir/duration.ts';
 import type { Attributes, IRDocument, JsonValue, Resource } from '../ir/types.ts';
 import { logger } from '../log.ts';
+import { BUSY_MODES, type BusyMode } from '../session/types.ts';
 import { clientOf, SchemaBuilder, type Tool, type ToolSet } from '../tools/index.ts';
 import type { ProviderRegistry, ResolvedModel, ToolDefinition } from './providers/index.ts';
 
@@ -74,6 +75,8 @@ export interface AgentDefinition {
   onError: OnError | undefined;
   maxRetries: number;
   fallback: string | undefined;
+  /** What a message to this agent's busy session does, when the request does not say (spec `on_busy`). */
+  onBusy: BusyMode | undefined;
 }
 
 export const DEFAULT_MAX_TURNS = 10;
@@ -182,6 +185,14 @@ function onErrorOf(a: Attributes, agent: string): OnError | undefined {
   throw new AgentConfigError(`on_error "${v}" is not one of retry, fail, fallback`, agent);
 }
 
+function onBusyOf(a: Attributes, agent: string): BusyMode | undefined {
+  const v = str(a.on_busy);
+  if (v === undefined || v === '') return undefined;
+  const mode = BUSY_MODES.find((m) => m === v);
+  if (mode === undefined) throw new AgentConfigError(`on_busy "${v}" is not one of ${BUSY_MODES.join(', ')}`, agent);
+  return mode;
+}
+
 interface AgentTools {
   tools: ToolDefinition[];
   executors: Map<string, Tool>;
@@ -275,6 +286,7 @@ function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource
     onError,
     maxRetries,
     fallback,
+    onBusy: onBusyOf(a, r.name),
   };
   // Accessors, not values: every read sees the client's current list.
   if (live !== undefined) {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { AgentspecError, errorMessage } from '../errors.ts';
 import type { IRDocument } from '../ir/types.ts';
 import { logger } from '../log.ts';
-import { createSessionStore, MemorySessionStore, type SessionStore } from '../session/index.ts';
+import { createSessionStore, MemorySessionStore, type BusyMode, type SessionStore } from '../session/index.ts';
 import { startToolSet, type SandboxMode, type ToolSet } from '../tools/index.ts';
 import { buildAgentRegistry } from './agents.ts';
 import { DEFAULT_LIMITS, MIN_API_KEY_LENGTH, type RuntimeLimits } from './defaults.ts';
@@ -43,6 +43,8 @@ export interface RuntimeOptions {
   trustProxy?: boolean | number | string | string[];
   /** Bind sessions to the API key that created them (default on when keys are configured). */
   bindSessions?: boolean;
+  /** What a message to a busy session does when neither the request nor its agent says. */
+  onBusy?: BusyMode;
   sessionStore: { kind: 'memory' | 'redis'; url?: string; ttlSeconds?: number };
   /** Where provider keys and base URLs are read from; also `env(NAME)` secrets and tools' PATH. */
   env?: NodeJS.ProcessEnv;
@@ -132,6 +134,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
       limits,
       ...(opts.trustProxy === undefined ? {} : { trustProxy: opts.trustProxy }),
       ...(opts.bindSessions === undefined ? {} : { bindSessions: opts.bindSessions }),
+      ...(opts.onBusy === undefined ? {} : { onBusy: opts.onBusy }),
       noAuth: opts.noAuth,
     });
     try {

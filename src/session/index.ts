@@ -1,7 +1,28 @@
-export type { CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore, ToolCall, ToolResult } from './types.ts';
+export type {
+  AppendOptions,
+  BeginTurnRequest,
+  BeginTurnResult,
+  BusyMode,
+  CreateOptions,
+  IdempotencyRecord,
+  Message,
+  MessagePage,
+  MessageRange,
+  SessionInfo,
+  SessionStore,
+  ToolCall,
+  ToolResult,
+} from './types.ts';
+export { BUSY_MODES } from './types.ts';
+export { beginTurn, supersededBy, TurnLease, type TurnRequest, type TurnStart } from './lease.ts';
 export {
+  FencedAppendError,
+  IdempotencyConflictError,
+  IdempotencyKeyUsedError,
   InvalidMessageError,
   InvalidMessageRangeError,
+  SessionBusyError,
+  TurnSupersededError,
   SessionCorruptError,
   SessionNotFoundError,
   SessionStoreError,

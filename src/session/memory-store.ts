@@ -1,9 +1,19 @@
 import { AgentspecError } from '../errors.ts';
 import { logger } from '../log.ts';
-import type { CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore } from './types.ts';
-import { SessionNotFoundError } from './errors.ts';
+import type {
+  AppendOptions,
+  BeginTurnRequest,
+  BeginTurnResult,
+  CreateOptions,
+  Message,
+  MessagePage,
+  MessageRange,
+  SessionInfo,
+  SessionStore,
+} from './types.ts';
+import { FencedAppendError, IdempotencyKeyUsedError, SessionNotFoundError } from './errors.ts';
 import { newSessionId } from './ids.ts';
-import { assertMessages, normalizeRange } from './validate.ts';
+import { assertMessages, normalizeRange, withoutSeq, type NormalizedRange } from './validate.ts';
 
 export interface MemorySessionStoreOptions {
   /** A session expires this long after its last activity (create, touch, append). Default 1 day. */
@@ -28,10 +38,23 @@ export class SessionLimitError extends AgentspecError {
   }
 }
 
+/** Who holds a session's turn and who waits for it (the in-process twin of the Redis keys). */
+interface TurnState {
+  /** Grows by one per turn taken. */
+  fence: number;
+  lease: { token: string; expiresAt: number } | undefined;
+  /** Waiting turns in arrival order (a Map iterates in insertion order), each kept until aliveUntil. */
+  queue: Map<string, number>;
+}
+
 interface Entry {
   info: SessionInfo;
-  messages: Message[];
+  /** Frozen: handed out as they are, never copied on load. */
+  messages: readonly Message[];
   expiresAt: number;
+  turn: TurnState;
+  /** Idempotency key -> the request hash and response stored with its turn. */
+  idempotency: Map<string, { requestHash: string; response: string }>;
 }
 
 export const DEFAULT_SESSION_TTL_SECONDS = 86_400;
@@ -42,7 +65,9 @@ export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
  * Sessions held in this process. One event loop means every call runs to completion before the
  * next starts, so appends are serialized without locks. Expired sessions are dropped when next
  * looked at and by a periodic sweep, so sessions nobody asks for again do not pile up; each
- * agent's live count is bounded.
+ * agent's live count is bounded. Messages are frozen when stored and shared on load (copied once
+ * per append, never per load). The turn lease, its fence and the queue of waiting turns live
+ * beside each session, with the same rules as the Redis store's scripts.
  */
 export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, Entry>();
@@ -77,7 +102,13 @@ export class MemorySessionStore implements SessionStore {
     }
     const info: SessionInfo = { id: newSessionId(), agent, created_at: stamp, last_active: stamp, metadata: { ...metadata } };
     if (options.owner !== undefined) info.owner = options.owner;
-    this.sessions.set(info.id, { info, messages: [], expiresAt: at + this.ttlMs });
+    this.sessions.set(info.id, {
+      info,
+      messages: [],
+      expiresAt: at + this.ttlMs,
+      turn: { fence: 0, lease: undefined, queue: new Map() },
+      idempotency: new Map(),
+    });
     let ids = this.byAgent.get(agent);
     if (ids === undefined) this.byAgent.set(agent, (ids = new Set()));
     ids.add(info.id);
@@ -130,20 +161,79 @@ export class MemorySessionStore implements SessionStore {
     return dropped;
   }
 
-  async appendMessages(id: string, messages: Message[]): Promise<number> {
+  async appendMessages(id: string, messages: Message[], options: AppendOptions = {}): Promise<number> {
     assertMessages(messages);
     const entry = this.require(id);
-    // Copies, so that a caller mutating its objects later cannot rewrite stored history.
-    entry.messages.push(...messages.map((m) => structuredClone(m)));
+    const { turn } = entry;
+    if (options.fence !== undefined && options.fence !== turn.fence) throw new FencedAppendError(id, options.fence, turn.fence);
+    const idem = options.idempotency;
+    const earlier = idem === undefined ? undefined : entry.idempotency.get(idem.key);
+    if (idem !== undefined && earlier !== undefined) throw new IdempotencyKeyUsedError(id, idem.key, earlier.response);
+    // Copied and frozen once here, so loads can hand out the stored objects themselves: a caller
+    // can neither change history through the objects it appended nor through those it loaded.
+    const base = entry.messages.length;
+    const stored = messages.map((m, i) => deepFreeze({ ...structuredClone(withoutSeq(m)), seq: base + i + 1 }));
+    entry.messages = [...entry.messages, ...stored];
+    if (idem !== undefined) entry.idempotency.set(idem.key, { requestHash: idem.requestHash, response: idem.response });
+    if (options.leaseToken !== undefined && turn.lease?.token === options.leaseToken) turn.lease = undefined;
     this.activate(entry);
     return entry.messages.length;
   }
 
   async loadMessages(id: string, range?: MessageRange): Promise<MessagePage> {
-    const { offset, limit } = normalizeRange(range);
+    const r = normalizeRange(range);
+    return this.page(this.require(id), r);
+  }
+
+  async beginTurn(id: string, req: BeginTurnRequest): Promise<BeginTurnResult> {
+    const r = normalizeRange(req.range);
     const entry = this.require(id);
-    const end = limit === undefined ? undefined : offset + limit;
-    return { messages: entry.messages.slice(offset, end).map((m) => structuredClone(m)), total: entry.messages.length };
+    if (req.idempotency !== undefined) {
+      const earlier = entry.idempotency.get(req.idempotency.key);
+      if (earlier !== undefined) {
+        // This request is answered either way: it gives up any place it had in the queue.
+        entry.turn.queue.delete(req.token);
+        const info = copyInfo(entry.info);
+        return earlier.requestHash === req.idempotency.requestHash ? { status: 'replay', info, response: earlier.response } : { status: 'conflict', info };
+      }
+    }
+    const now = this.now();
+    const { turn } = entry;
+    for (const [token, aliveUntil] of turn.queue) if (aliveUntil <= now) turn.queue.delete(token);
+    const holder = turn.lease !== undefined && turn.lease.expiresAt > now ? turn.lease.token : undefined;
+    const head: string | undefined = turn.queue.keys().next().value;
+    const free = req.mode === 'interrupt' || ((holder === undefined || holder === req.token) && (head === undefined || head === req.token));
+    if (!free) {
+      // Map.set of a waiting token keeps its place: only its deadline moves.
+      if (req.mode === 'enqueue') turn.queue.set(req.token, now + req.waiterTtlMs);
+      return { status: 'busy', info: copyInfo(entry.info), retryAfterMs: holder === undefined ? 0 : turn.lease!.expiresAt - now };
+    }
+    turn.queue.delete(req.token);
+    turn.lease = { token: req.token, expiresAt: now + req.leaseTtlMs };
+    turn.fence += 1;
+    const interrupted = holder !== undefined && holder !== req.token ? holder : undefined;
+    return { status: 'acquired', fence: turn.fence, info: copyInfo(entry.info), page: this.page(entry, r), ...(interrupted === undefined ? {} : { interrupted }) };
+  }
+
+  async renewLease(id: string, token: string, ttlMs: number): Promise<boolean> {
+    const lease = this.live(id)?.turn.lease;
+    if (lease === undefined || lease.token !== token || lease.expiresAt <= this.now()) return false;
+    lease.expiresAt = this.now() + ttlMs;
+    return true;
+  }
+
+  async releaseLease(id: string, token: string): Promise<void> {
+    const turn = this.live(id)?.turn;
+    if (turn === undefined) return;
+    turn.queue.delete(token);
+    if (turn.lease?.token === token) turn.lease = undefined;
+  }
+
+  private page(entry: Entry, r: NormalizedRange): MessagePage {
+    const all = entry.messages;
+    const start = r.tail === undefined ? r.offset : Math.max(0, all.length - r.tail);
+    const end = r.limit === undefined ? undefined : start + r.limit;
+    return { messages: all.slice(start, end), total: all.length };
   }
 
   async close(): Promise<void> {
@@ -184,6 +274,14 @@ export class MemorySessionStore implements SessionStore {
     ids?.delete(entry.info.id);
     if (ids?.size === 0) this.byAgent.delete(entry.info.agent);
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 function copyInfo(info: SessionInfo): SessionInfo {

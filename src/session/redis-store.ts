@@ -1,12 +1,40 @@
 import { ClientOfflineError, createClient, ErrorReply, MultiErrorReply } from 'redis';
 import { AgentspecError } from '../errors.ts';
 import { logger as componentLogger, type Logger } from '../log.ts';
-import type { CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore } from './types.ts';
-import { SessionCorruptError, SessionNotFoundError, SessionStoreError, SessionStoreUnavailableError } from './errors.ts';
+import type {
+  AppendOptions,
+  BeginTurnRequest,
+  BeginTurnResult,
+  CreateOptions,
+  Message,
+  MessagePage,
+  MessageRange,
+  SessionInfo,
+  SessionStore,
+} from './types.ts';
+import {
+  FencedAppendError,
+  IdempotencyKeyUsedError,
+  SessionCorruptError,
+  SessionNotFoundError,
+  SessionStoreError,
+  SessionStoreUnavailableError,
+} from './errors.ts';
 import { isSessionId, newSessionId } from './ids.ts';
 import { DEFAULT_SESSION_TTL_SECONDS, sortByActivity } from './memory-store.ts';
-import { CORRUPT_REPLY_PREFIX, CREATE, DELETE, MIGRATE, TOUCH, type RedisScript } from './redis-scripts.ts';
-import { assertMessages, messageProblem, normalizeRange } from './validate.ts';
+import {
+  APPEND,
+  BEGIN_TURN,
+  CORRUPT_REPLY_PREFIX,
+  CREATE,
+  DELETE,
+  MIGRATE,
+  RELEASE_LEASE,
+  RENEW_LEASE,
+  TOUCH,
+  type RedisScript,
+} from './redis-scripts.ts';
+import { assertMessages, messageProblem, normalizeRange, withoutSeq, type NormalizedRange } from './validate.ts';
 
 export interface RedisSessionStoreOptions {
   url: string;
@@ -126,7 +154,7 @@ export class RedisSessionStore implements SessionStore {
     const [saved, indexed] = await this.call(
       () =>
         Promise.allSettled([
-          this.script(TOUCH, this.keys(id), [String(this.ttlSeconds), new Date(now).toISOString()]),
+          this.script(TOUCH, [...this.keys(id), this.idempotencyKey(id)], [String(this.ttlSeconds), new Date(now).toISOString()]),
           known === undefined ? Promise.resolve(null) : this.send(this.indexRefresh(known, id, now)),
         ]),
       id,
@@ -139,7 +167,7 @@ export class RedisSessionStore implements SessionStore {
 
   async delete(id: string): Promise<boolean> {
     if (!isSessionId(id)) return false;
-    const agent = await this.call(() => this.script(DELETE, this.keys(id), []), id);
+    const agent = await this.call(() => this.script(DELETE, this.allKeys(id), []), id);
     this.agents.delete(id);
     if (agent === null) return false;
     await this.call(() => this.send(['ZREM', this.indexKey(String(agent)), id]));
@@ -186,51 +214,48 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
-   * One MULTI/EXEC: HGET agent (is the session there?), RPUSH, HSET last_active, EXPIRE of both
-   * keys, and ZADD XX of the index entry when this process knows the session's agent. A
-   * transaction cannot branch, so the writes run even when the session is gone; what they leave
-   * behind (a list and a hash holding only last_active, both with a TTL) is removed before
-   * SessionNotFoundError is thrown. WRONGTYPE from RPUSH means an old string history: Redis still
-   * ran the rest of the transaction, which only set values the retry sets again, so the history is
-   * converted and the transaction sent once more.
+   * One script (APPEND in redis-scripts.ts): the session check, the fence check, the
+   * idempotency record, RPUSH of the messages with their seq, last_active, EXPIREs, the lease
+   * release and ZADD XX of the index entry when this process knows the session's agent. A
+   * missing session or a stale fence writes nothing. On a Cluster the index is in another slot
+   * and would have to go in a command of its own.
    */
-  async appendMessages(id: string, messages: Message[]): Promise<number> {
+  async appendMessages(id: string, messages: Message[], options: AppendOptions = {}): Promise<number> {
     assertMessages(messages);
     if (!isSessionId(id)) throw new SessionNotFoundError(id);
     const now = Date.now();
-    const meta = this.metaKey(id);
-    const list = this.messagesKey(id);
-    const ttl = String(this.ttlSeconds);
-    const elements = messages.map((m) => JSON.stringify(m));
     const known = this.agents.get(id);
-    const commands = [
-      ['HGET', meta, 'agent'],
-      // RPUSH needs at least one element; an empty append still counts as activity.
-      elements.length > 0 ? ['RPUSH', list, ...elements] : ['LLEN', list],
-      // Before the EXPIREs, so a hash this creates for a vanished session expires too.
-      ['HSET', meta, 'last_active', new Date(now).toISOString()],
-      ['EXPIRE', meta, ttl],
-      ['EXPIRE', list, ttl],
+    const idem = options.idempotency;
+    const keys = [this.metaKey(id), this.messagesKey(id), this.leaseKey(id), this.idempotencyKey(id)];
+    if (known !== undefined) keys.push(this.indexKey(known));
+    const args = [
+      String(this.ttlSeconds),
+      new Date(now).toISOString(),
+      options.fence === undefined ? '' : String(options.fence),
+      options.leaseToken ?? '',
+      idem?.key ?? '',
+      idem === undefined ? '' : `${idem.requestHash}\n${idem.response}`,
+      known === undefined ? '' : String(now + this.ttlSeconds * 1000),
+      id,
+      ...messages.map((m) => JSON.stringify(withoutSeq(m))),
     ];
-    // On a Cluster the index is in another slot and would have to go in a command of its own.
-    if (known !== undefined) commands.push(this.indexRefresh(known, id, now));
-    const replies = await this.transactionMigrating(id, commands, 1);
-    const agent = replies[0];
-    if (agent === null) {
-      await this.discardVanished(id, known);
+    const reply = await this.call(() => this.script(APPEND, keys, args), id);
+    const [status, value, agent] = asReplyList(reply);
+    if (status === 'missing') {
+      this.agents.delete(id);
       throw new SessionNotFoundError(id);
     }
-    this.throwFirstError(replies.slice(0, 5), id);
-    await this.afterIndexRefresh(id, String(agent), now, known === undefined ? undefined : settle(replies[5]));
-    return Number(replies[1]);
+    if (status === 'fenced') throw new FencedAppendError(id, options.fence ?? 0, Number(value));
+    if (status === 'used') throw new IdempotencyKeyUsedError(id, idem?.key ?? '', recordResponse(String(value)));
+    if (known === undefined) await this.afterIndexRefresh(id, String(agent), now, undefined);
+    return Number(value);
   }
 
   async loadMessages(id: string, range?: MessageRange): Promise<MessagePage> {
-    const { offset, limit } = normalizeRange(range);
+    const r = normalizeRange(range);
     if (!isSessionId(id)) throw new SessionNotFoundError(id);
     const list = this.messagesKey(id);
-    // LRANGE's stop is inclusive and -1 means "the end", so an empty page needs a range that selects nothing.
-    const [start, stop] = limit === 0 ? [1, 0] : [offset, limit === undefined ? -1 : offset + limit - 1];
+    const [start, stop] = lrangeOf(r);
     // In one transaction, so the total and the page come from the same moment.
     const commands = [
       ['HGET', this.metaKey(id), 'agent'],
@@ -241,16 +266,75 @@ export class RedisSessionStore implements SessionStore {
     if (replies[0] === null) throw new SessionNotFoundError(id);
     this.throwFirstError(replies, id);
     this.rememberAgent(id, String(replies[0]));
+    const total = Number(replies[1]);
+    return { messages: this.parsePage(id, replies[2], r, total), total };
+  }
+
+  /** One script (BEGIN_TURN in redis-scripts.ts): the session, its idempotency record, the lease or a place in the queue, and the page. */
+  async beginTurn(id: string, req: BeginTurnRequest): Promise<BeginTurnResult> {
+    const r = normalizeRange(req.range);
+    if (!isSessionId(id)) throw new SessionNotFoundError(id);
+    const [start, stop] = lrangeOf(r);
+    const keys = [this.metaKey(id), this.messagesKey(id), this.leaseKey(id), this.queueKey(id), this.waitersKey(id), this.idempotencyKey(id)];
+    const args = [
+      req.token,
+      String(req.leaseTtlMs),
+      req.mode,
+      String(req.waiterTtlMs),
+      req.idempotency?.key ?? '',
+      req.idempotency?.requestHash ?? '',
+      String(start),
+      String(stop),
+    ];
+    const reply = asReplyList(await this.call(() => this.script(BEGIN_TURN, keys, args), id));
+    const info = reply[0] === 'missing' ? null : this.parseInfo(id, reply[1]);
+    if (info === null) throw new SessionNotFoundError(id);
+    this.rememberAgent(id, info.agent);
+    switch (reply[0]) {
+      case 'replay':
+        return { status: 'replay', info, response: String(reply[2]) };
+      case 'conflict':
+        return { status: 'conflict', info };
+      case 'busy':
+        return { status: 'busy', info, retryAfterMs: Math.max(0, Number(reply[2])) };
+      default: {
+        const [, , fence, interrupted, total, page] = reply;
+        const count = Number(total);
+        return {
+          status: 'acquired',
+          info,
+          fence: Number(fence),
+          page: { messages: this.parsePage(id, page, r, count), total: count },
+          ...(interrupted === '' || interrupted === undefined ? {} : { interrupted: String(interrupted) }),
+        };
+      }
+    }
+  }
+
+  async renewLease(id: string, token: string, ttlMs: number): Promise<boolean> {
+    const renewed = await this.call(() => this.script(RENEW_LEASE, [this.leaseKey(id)], [token, String(ttlMs)]), id);
+    return Number(renewed) === 1;
+  }
+
+  async releaseLease(id: string, token: string): Promise<void> {
+    await this.call(() => this.script(RELEASE_LEASE, [this.leaseKey(id), this.queueKey(id), this.waitersKey(id)], [token]), id);
+  }
+
+  /** The messages of an LRANGE reply; unreadable elements are logged and skipped, and so is anything at or below afterSeq. */
+  private parsePage(id: string, reply: unknown, r: NormalizedRange, total: number): Message[] {
+    const first = r.tail === undefined ? r.offset : Math.max(0, total - r.tail);
     const messages: Message[] = [];
-    asStrings(replies[2]).forEach((raw, i) => {
+    asStrings(reply).forEach((raw, i) => {
       const message = parseMessage(raw);
       if (typeof message === 'string') {
-        this.logger().warn({ sessionId: id, index: offset + i, reason: message }, 'skipping an unreadable message in the session history');
-      } else {
-        messages.push(message);
+        this.logger().warn({ sessionId: id, index: first + i, reason: message }, 'skipping an unreadable message in the session history');
+        return;
       }
+      // Histories stored before seq existed: a message's seq is its place in the list.
+      message.seq ??= first + i + 1;
+      if (r.afterSeq === undefined || message.seq > r.afterSeq) messages.push(message);
     });
-    return { messages, total: Number(replies[1]) };
+    return messages;
   }
 
   async close(): Promise<void> {
@@ -285,26 +369,6 @@ export class RedisSessionStore implements SessionStore {
       }
     } catch (err) {
       this.logger().warn({ err, sessionId: id, agent }, 'saved, but could not refresh the session in its agent listing');
-    }
-  }
-
-  /**
-   * An append found no session: undoes what its transaction wrote anyway (the pushed list and the
-   * last_active field, which alone makes a hash that get() and list() read as no session) and the
-   * index entry it may have moved. A failure here is logged: the leftovers carry the TTL the
-   * transaction gave them, and the caller's answer (no such session) is the same either way.
-   */
-  private async discardVanished(id: string, agent: string | undefined): Promise<void> {
-    this.agents.delete(id);
-    const commands = [
-      ['HDEL', this.metaKey(id), 'last_active'],
-      ['DEL', this.messagesKey(id)],
-    ];
-    if (agent !== undefined) commands.push(['ZREM', this.indexKey(agent), id]);
-    try {
-      this.throwFirstError(await this.call(() => this.transaction(commands), id), id);
-    } catch (err) {
-      this.logger().warn({ err, sessionId: id }, 'append to a missing session: could not remove what it wrote; it expires with its TTL');
     }
   }
 
@@ -436,18 +500,55 @@ export class RedisSessionStore implements SessionStore {
     return `${this.prefix}:agent:{${agent}}:sessions`;
   }
 
+  /** The turn lease: a string holding the token of the turn that runs, with a TTL. */
+  leaseKey(id: string): string {
+    return `${this.prefix}:session:{${id}}:lease`;
+  }
+
+  /** Turns waiting for the lease: a sorted set of tokens scored by arrival ticket. */
+  queueKey(id: string): string {
+    return `${this.prefix}:session:{${id}}:queue`;
+  }
+
+  /** The same tokens scored by the time (ms) their waiter must ask again by, or lose its place. */
+  waitersKey(id: string): string {
+    return `${this.prefix}:session:{${id}}:waiters`;
+  }
+
+  /** Idempotency key -> request hash, a newline, and the response stored with the turn. */
+  idempotencyKey(id: string): string {
+    return `${this.prefix}:session:{${id}}:idempotency`;
+  }
+
   private keys(id: string): string[] {
     return [this.metaKey(id), this.messagesKey(id)];
   }
+
+  private allKeys(id: string): string[] {
+    return [...this.keys(id), this.leaseKey(id), this.queueKey(id), this.waitersKey(id), this.idempotencyKey(id)];
+  }
+}
+
+/** LRANGE's start and stop for a range: stop is inclusive and -1 means "the end", so an empty page needs a range that selects nothing. */
+function lrangeOf(r: NormalizedRange): [number, number] {
+  if (r.tail !== undefined) return r.tail === 0 ? [1, 0] : [-r.tail, -1];
+  if (r.limit === 0) return [1, 0];
+  return [r.offset, r.limit === undefined ? -1 : r.offset + r.limit - 1];
+}
+
+/** A script's array reply with its strings as strings (nested arrays kept). */
+function asReplyList(reply: unknown): unknown[] {
+  if (!Array.isArray(reply)) return [];
+  return reply.map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : x));
+}
+
+/** The response part of a stored idempotency record (`hash\nresponse`). */
+function recordResponse(record: string): string {
+  return record.slice(record.indexOf('\n') + 1);
 }
 
 function isWrongType(reply: unknown): boolean {
   return reply instanceof ErrorReply && reply.message.startsWith('WRONGTYPE');
-}
-
-/** A reply from inside a transaction as the outcome of a call of its own. */
-function settle(reply: unknown): PromiseSettledResult<unknown> {
-  return reply instanceof ErrorReply ? { status: 'rejected', reason: reply } : { status: 'fulfilled', value: reply };
 }
 
 function asStrings(reply: unknown): string[] {
