@@ -4,6 +4,7 @@ import { errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
 import {
   beginTurn,
+  FencedAppendError,
   IdempotencyKeyUsedError,
   isSessionId,
   SessionNotFoundError,
@@ -177,6 +178,9 @@ export async function runTurn(
   } catch (err) {
     // Not stored: the lease is still ours unless the append was fenced (then releasing is a no-op).
     await lease.release();
+    if (err instanceof FencedAppendError) {
+      logger('runtime').warn({ agent: agent.name, session_id: turn.sessionId, fence: err.fence, current_fence: err.currentFence }, 'turn append refused: a later turn holds the session');
+    }
     if (err instanceof IdempotencyKeyUsedError) return { body: JSON.parse(err.response) as Record<string, unknown>, output: result.output, replayed: true };
     throw err;
   } finally {
