@@ -2,11 +2,21 @@
 //  1. append latency at 10, 10,000 and 1,000,000 messages of history (ours, and a naive
 //     read-modify-write store beside it where that is feasible);
 //  2. messages lost under 100 concurrent writers: ours vs the naive store;
-//  3. our appends/second against `redis-benchmark -t rpush` on the same server (the ceiling).
+//  3. our appends/second against `redis-benchmark -t rpush` on the same server (the ceiling),
+//     without and with pipelining (-P 16);
+//  4. one session message (begin turn with lease + append with fence and idempotency record)
+//     against the previous path, kept below as PreviousPath (HGETALL, the load MULTI, the append
+//     MULTI: what a session message cost before turns held leases): latency, and messages/second
+//     over 100 different sessions;
+//  5. the whole turn (load, echo model, append) at 10, 1,000 and 10,000 messages of history, ours
+//     and the previous path.
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createClient } from 'redis';
+import { randomBytes } from 'node:crypto';
+import { EchoProvider } from '../src/runtime/providers/echo.ts';
 import { RedisSessionStore, type Message } from '../src/session/index.ts';
+import { messageProblem } from '../src/session/validate.ts';
 import { startRedisServer, type RedisServer } from '../test/helpers/services.ts';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
@@ -37,6 +47,120 @@ class NaiveStore {
   async count(id: string): Promise<number> {
     const current = await this.client.get(this.key(id));
     return current === null ? 0 : (JSON.parse(current) as unknown[]).length;
+  }
+}
+
+/**
+ * The previous session-message path, command for command: `get` (HGETALL), the load transaction
+ * (HGET agent, LLEN, LRANGE) and the append transaction (HGET agent, RPUSH, HSET last_active, two
+ * EXPIREs, ZADD XX), with the same parsing and checks on the client. No lease, no fence, no
+ * idempotency record: the baseline the new path is measured against.
+ */
+class PreviousPath {
+  constructor(
+    private readonly client: Raw,
+    private readonly prefix: string,
+  ) {}
+
+  private meta(id: string): string {
+    return `${this.prefix}:session:{${id}}`;
+  }
+
+  private list(id: string): string {
+    return `${this.prefix}:session:{${id}}:messages`;
+  }
+
+  async load(id: string): Promise<Message[]> {
+    await this.client.hGetAll(this.meta(id));
+    const replies = (await this.client.multi().addCommand(['HGET', this.meta(id), 'agent']).addCommand(['LLEN', this.list(id)]).addCommand(['LRANGE', this.list(id), '0', '-1']).exec()) as unknown[];
+    const out: Message[] = [];
+    for (const raw of replies[2] as string[]) {
+      const m = JSON.parse(raw) as unknown;
+      if (messageProblem(m) === null) out.push(m as Message);
+    }
+    return out;
+  }
+
+  async append(id: string, agent: string, messages: Message[]): Promise<void> {
+    for (const m of messages) if (messageProblem(m) !== null) throw new Error('bad message');
+    const now = Date.now();
+    await this.client
+      .multi()
+      .addCommand(['HGET', this.meta(id), 'agent'])
+      .addCommand(['RPUSH', this.list(id), ...messages.map((m) => JSON.stringify(m))])
+      .addCommand(['HSET', this.meta(id), 'last_active', new Date(now).toISOString()])
+      .addCommand(['EXPIRE', this.meta(id), '3600'])
+      .addCommand(['EXPIRE', this.list(id), '3600'])
+      .addCommand(['ZADD', `${this.prefix}:agent:{${agent}}:sessions`, 'XX', String(now + 3_600_000), id])
+      .exec();
+  }
+}
+
+const echo = new EchoProvider();
+
+/** One model call of the echo provider on `history` plus the new message. */
+async function echoAnswer(history: Message[], text: string): Promise<Message[]> {
+  const user: Message = { role: 'user', content: text };
+  const r = await echo.complete({ model: 'echo', system: 'bench', messages: [...history, user], tools: [], maxTokens: 100, signal: new AbortController().signal });
+  return [user, { role: 'assistant', content: r.text }];
+}
+
+/** A session message on the new path: begin turn (lease, page), the echo model, append with fence and idempotency record. */
+async function oursTurn(store: RedisSessionStore, id: string, text: string): Promise<void> {
+  const token = randomBytes(16).toString('base64url');
+  const key = randomBytes(12).toString('base64url');
+  const begun = await store.beginTurn(id, { token, leaseTtlMs: 30_000, mode: 'enqueue', waiterTtlMs: 5000, idempotency: { key, requestHash: 'h' } });
+  if (begun.status !== 'acquired') throw new Error(`turn not acquired: ${begun.status}`);
+  const messages = await echoAnswer(begun.page.messages, text);
+  await store.appendMessages(id, messages, { fence: begun.fence, leaseToken: token, idempotency: { key, requestHash: 'h', response: `{"output":${JSON.stringify(messages[1]!.content)}}` } });
+}
+
+async function previousTurn(prev: PreviousPath, id: string, text: string): Promise<void> {
+  const history = await prev.load(id);
+  await prev.append(id, 'bench', await echoAnswer(history, text));
+}
+
+/** Sections 4 and 5: the new session-message path against the previous one, in the same run. */
+async function sessionMessages(store: RedisSessionStore, raw: Raw): Promise<void> {
+  const prev = new PreviousPath(raw, PREFIX);
+  console.log(`\n4. one session message (load + echo + append), median of ${SAMPLES}, history starting at 10 messages`);
+  const [oursId, prevId] = [(await store.create('bench')).id, (await store.create('bench')).id];
+  for (const id of [oursId, prevId]) await fillList(raw, `${PREFIX}:session:{${id}}:messages`, 10);
+  const [oursMs, prevMs] = await timeInterleaved(SAMPLES, [(i) => oursTurn(store, oursId, `q${i}`), (i) => previousTurn(prev, prevId, `q${i}`)]);
+  console.log(`   ours (lease + fence + idempotency record, 2 round trips): ${oursMs!.toFixed(3)} ms`);
+  console.log(`   previous path (3 round trips): ${prevMs!.toFixed(3)} ms`);
+  console.log(`   ours / previous: ${(oursMs! / prevMs!).toFixed(2)}x (aim <= 1.3x)`);
+
+  const sessions = 100;
+  const perSession = Math.max(5, Math.floor(SAMPLES / 10));
+  const spread = async (turn: (id: string, i: number) => Promise<void>): Promise<number> => {
+    const ids: string[] = [];
+    for (let k = 0; k < sessions; k++) ids.push((await store.create('bench')).id);
+    const t0 = performance.now();
+    await Promise.all(ids.map(async (id) => {
+      for (let i = 0; i < perSession; i++) await turn(id, i);
+    }));
+    return (sessions * perSession) / ((performance.now() - t0) / 1000);
+  };
+  // Alternated rounds, so load from the rest of the machine falls on both alike.
+  const oursRates: number[] = [];
+  const prevRates: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    oursRates.push(await spread((id, i) => oursTurn(store, id, `r${i}`)));
+    prevRates.push(await spread((id, i) => previousTurn(prev, id, `r${i}`)));
+  }
+  const [ours, previous] = [median(oursRates), median(prevRates)];
+  console.log(`   ${sessions} sessions x ${perSession} messages, all sessions at once (median of 3 rounds):`);
+  console.log(`   ours: ${ours.toFixed(0)} messages/s   previous path: ${previous.toFixed(0)} messages/s   ours / previous: ${(ours / previous).toFixed(2)} (aim >= 0.90)`);
+
+  console.log('\n5. the whole turn (load + echo model + append) by history length, median');
+  console.log('   history     ours (ms)   previous (ms)   ours/previous');
+  for (const history of [10, 1000, 10_000]) {
+    const [o, p] = [(await store.create('bench')).id, (await store.create('bench')).id];
+    for (const id of [o, p]) await fillList(raw, `${PREFIX}:session:{${id}}:messages`, history);
+    const n = history >= 10_000 ? Math.min(SAMPLES, 30) : Math.min(SAMPLES, 100);
+    const [om, pm] = await timeInterleaved(n, [(i) => oursTurn(store, o, `w${i}`), (i) => previousTurn(prev, p, `w${i}`)]);
+    console.log(`   ${String(history).padStart(7)}   ${om!.toFixed(3).padStart(11)}   ${pm!.toFixed(3).padStart(13)}   ${(om! / pm!).toFixed(2)}x`);
   }
 }
 
@@ -139,7 +263,7 @@ async function throughput(store: RedisSessionStore, raw: Raw, server: { host: st
   // The same client library doing nothing but RPUSH: what Node + node-redis allow on this machine.
   const plainKey = `${PREFIX}:plain-rpush`;
   const plainPerSec = await rate(20_000, (i) => raw.rPush(plainKey, JSON.stringify(msg(`t${i}`))));
-  console.log(`   ours: ${oursPerSec.toFixed(0)} appends/s (each: one MULTI/EXEC of HGET, RPUSH, HSET, 2x EXPIRE, ZADD XX)`);
+  console.log(`   ours: ${oursPerSec.toFixed(0)} appends/s (each: one script: HGET agent, LLEN, RPUSH, HSET, EXPIREs, ZADD XX)`);
   console.log(`   plain RPUSH through node-redis: ${plainPerSec.toFixed(0)}/s; ours / that: ${(oursPerSec / plainPerSec).toFixed(2)}`);
   await store.delete(id);
   await raw.del(plainKey);
@@ -148,15 +272,16 @@ async function throughput(store: RedisSessionStore, raw: Raw, server: { host: st
     console.log('   redis-benchmark is not installed: no ceiling to compare with');
     return;
   }
-  const r = spawnSync('redis-benchmark', ['-h', server.host, '-p', String(server.port), '-t', 'rpush', '-n', '100000', '-q'], { encoding: 'utf8' });
-  const m = /RPUSH:\s*([\d.]+) requests per second/.exec(`${r.stdout}\n${r.stderr}`);
-  if (m === null) {
-    console.log(`   redis-benchmark gave no figure (exit ${String(r.status)}): ${r.stdout.trim()} ${r.stderr.trim()}`);
-    return;
+  for (const pipeline of [1, 16]) {
+    const r = spawnSync('redis-benchmark', ['-h', server.host, '-p', String(server.port), '-t', 'rpush', '-n', '100000', '-P', String(pipeline), '-q'], { encoding: 'utf8' });
+    const m = /RPUSH:\s*([\d.]+) requests per second/.exec(`${r.stdout}\n${r.stderr}`);
+    if (m === null) {
+      console.log(`   redis-benchmark gave no figure (exit ${String(r.status)}): ${r.stdout.trim()} ${r.stderr.trim()}`);
+      continue;
+    }
+    const ceiling = Number(m[1]);
+    console.log(`   redis-benchmark -t rpush -n 100000 -P ${pipeline} (50 clients): ${ceiling.toFixed(0)} RPUSH/s; ours / that: ${(oursPerSec / ceiling).toFixed(2)}`);
   }
-  const ceiling = Number(m[1]);
-  console.log(`   redis-benchmark -t rpush -n 100000 (50 clients): ${ceiling.toFixed(0)} RPUSH/s`);
-  console.log(`   ours / raw RPUSH: ${(oursPerSec / ceiling).toFixed(2)}`);
 }
 
 async function main(): Promise<void> {
@@ -175,6 +300,7 @@ async function main(): Promise<void> {
     await latency(store, new NaiveStore(raw), raw);
     await lostUnderConcurrency(store, new NaiveStore(raw));
     await throughput(store, raw, { host: u.hostname, port: Number(u.port || 6379) });
+    await sessionMessages(store, raw);
   } finally {
     await store.close();
     // Only matters on a shared REDIS_URL server; a private one goes away with its data.
