@@ -5,9 +5,9 @@
 //  3. our appends/second against `redis-benchmark -t rpush` on the same server (the ceiling),
 //     without and with pipelining (-P 16);
 //  4. one session message (begin turn with lease + append with fence and idempotency record)
-//     against the previous path, kept below as PreviousPath (HGETALL, the load MULTI, the append
-//     MULTI: what a session message cost before turns held leases): latency, and messages/second
-//     over 100 different sessions;
+//     against the previous path: the store of the previous commit (BENCH_BASELINE_REF, default
+//     main), built from git into bench/.baseline-*, used as the previous runtime did (get, load,
+//     append): latency, and messages/second over 100 different sessions;
 //  5. the whole turn (load, echo model, append) at 10, 1,000 and 10,000 messages of history, ours
 //     and the previous path.
 import { spawnSync } from 'node:child_process';
@@ -15,8 +15,10 @@ import { performance } from 'node:perf_hooks';
 import { createClient } from 'redis';
 import { randomBytes } from 'node:crypto';
 import { EchoProvider } from '../src/runtime/providers/echo.ts';
-import { RedisSessionStore, type Message } from '../src/session/index.ts';
-import { messageProblem } from '../src/session/validate.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { beginTurn, RedisSessionStore, type Message } from '../src/session/index.ts';
 import { startRedisServer, type RedisServer } from '../test/helpers/services.ts';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
@@ -50,50 +52,38 @@ class NaiveStore {
   }
 }
 
+/** What a session message needs of a store, in the previous code and in ours alike. */
+interface PreviousStore {
+  create(agent: string): Promise<{ id: string }>;
+  get(id: string): Promise<unknown>;
+  loadMessages(id: string): Promise<{ messages: Message[] }>;
+  appendMessages(id: string, messages: Message[]): Promise<number>;
+  close(): Promise<void>;
+}
+
 /**
- * The previous session-message path, command for command: `get` (HGETALL), the load transaction
- * (HGET agent, LLEN, LRANGE) and the append transaction (HGET agent, RPUSH, HSET last_active, two
- * EXPIREs, ZADD XX), with the same parsing and checks on the client. No lease, no fence, no
- * idempotency record: the baseline the new path is measured against.
+ * The previous code path, built from the previous commit: `git archive` of its src/ into a folder
+ * beside this file (so its imports resolve against this checkout's node_modules), then its
+ * RedisSessionStore, used the way the previous runtime served a session message: get (the
+ * existence and owner check), loadMessages, appendMessages. BENCH_BASELINE_REF picks the commit.
  */
-class PreviousPath {
-  constructor(
-    private readonly client: Raw,
-    private readonly prefix: string,
-  ) {}
-
-  private meta(id: string): string {
-    return `${this.prefix}:session:{${id}}`;
+async function openPreviousStore(url: string): Promise<{ store: PreviousStore; ref: string; cleanup: () => void }> {
+  const ref = process.env.BENCH_BASELINE_REF ?? 'main';
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dir = mkdtempSync(path.join(root, 'bench', '.baseline-'));
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  const tar = spawnSync('git', ['-C', root, 'archive', '--format=tar', ref, 'src'], { maxBuffer: 256 * 1024 * 1024 });
+  const untar = tar.status === 0 ? spawnSync('tar', ['-x', '-C', dir], { input: tar.stdout }) : tar;
+  if (untar.status !== 0) {
+    cleanup();
+    throw new Error(`cannot build the baseline from ${ref}: ${String(tar.stderr)} ${String(untar.stderr)}`);
   }
-
-  private list(id: string): string {
-    return `${this.prefix}:session:{${id}}:messages`;
-  }
-
-  async load(id: string): Promise<Message[]> {
-    await this.client.hGetAll(this.meta(id));
-    const replies = (await this.client.multi().addCommand(['HGET', this.meta(id), 'agent']).addCommand(['LLEN', this.list(id)]).addCommand(['LRANGE', this.list(id), '0', '-1']).exec()) as unknown[];
-    const out: Message[] = [];
-    for (const raw of replies[2] as string[]) {
-      const m = JSON.parse(raw) as unknown;
-      if (messageProblem(m) === null) out.push(m as Message);
-    }
-    return out;
-  }
-
-  async append(id: string, agent: string, messages: Message[]): Promise<void> {
-    for (const m of messages) if (messageProblem(m) !== null) throw new Error('bad message');
-    const now = Date.now();
-    await this.client
-      .multi()
-      .addCommand(['HGET', this.meta(id), 'agent'])
-      .addCommand(['RPUSH', this.list(id), ...messages.map((m) => JSON.stringify(m))])
-      .addCommand(['HSET', this.meta(id), 'last_active', new Date(now).toISOString()])
-      .addCommand(['EXPIRE', this.meta(id), '3600'])
-      .addCommand(['EXPIRE', this.list(id), '3600'])
-      .addCommand(['ZADD', `${this.prefix}:agent:{${agent}}:sessions`, 'XX', String(now + 3_600_000), id])
-      .exec();
-  }
+  const mod = (await import(pathToFileURL(path.join(dir, 'src', 'session', 'index.ts')).href)) as {
+    RedisSessionStore: { open(o: { url: string; keyPrefix: string; ttlSeconds: number }): Promise<PreviousStore> };
+  };
+  const store = await mod.RedisSessionStore.open({ url, keyPrefix: `${PREFIX}-prev`, ttlSeconds: 3600 });
+  const sha = spawnSync('git', ['-C', root, 'rev-parse', '--short', ref], { encoding: 'utf8' }).stdout.trim();
+  return { store, ref: `${ref} (${sha})`, cleanup };
 }
 
 const echo = new EchoProvider();
@@ -105,27 +95,44 @@ async function echoAnswer(history: Message[], text: string): Promise<Message[]> 
   return [user, { role: 'assistant', content: r.text }];
 }
 
-/** A session message on the new path: begin turn (lease, page), the echo model, append with fence and idempotency record. */
+/**
+ * A session message as the runtime now serves it: beginTurn (lease, session and page in one
+ * script, with the waiting loop around it), the echo model, the append with fence, lease release
+ * and idempotency record (the second script).
+ */
 async function oursTurn(store: RedisSessionStore, id: string, text: string): Promise<void> {
-  const token = randomBytes(16).toString('base64url');
   const key = randomBytes(12).toString('base64url');
-  const begun = await store.beginTurn(id, { token, leaseTtlMs: 30_000, mode: 'enqueue', waiterTtlMs: 5000, idempotency: { key, requestHash: 'h' } });
-  if (begun.status !== 'acquired') throw new Error(`turn not acquired: ${begun.status}`);
-  const messages = await echoAnswer(begun.page.messages, text);
-  await store.appendMessages(id, messages, { fence: begun.fence, leaseToken: token, idempotency: { key, requestHash: 'h', response: `{"output":${JSON.stringify(messages[1]!.content)}}` } });
+  const start = await beginTurn(store, id, { mode: 'enqueue', leaseTtlMs: 30_000, waitMs: 30_000, idempotency: { key, requestHash: 'h' } });
+  if (start.kind !== 'turn') throw new Error('turn not acquired');
+  const messages = await echoAnswer(start.page.messages, text);
+  await store.appendMessages(id, messages, start.lease.appendOptions({ key, requestHash: 'h', response: `{"output":${JSON.stringify(messages[1]!.content)}}` }));
+  start.lease.finished();
 }
 
-async function previousTurn(prev: PreviousPath, id: string, text: string): Promise<void> {
-  const history = await prev.load(id);
-  await prev.append(id, 'bench', await echoAnswer(history, text));
+/** A session message as the previous runtime served it: get, load, append (three round trips). */
+async function previousTurn(prev: PreviousStore, id: string, text: string): Promise<void> {
+  await prev.get(id);
+  const { messages } = await prev.loadMessages(id);
+  await prev.appendMessages(id, await echoAnswer(messages, text));
 }
 
 /** Sections 4 and 5: the new session-message path against the previous one, in the same run. */
-async function sessionMessages(store: RedisSessionStore, raw: Raw): Promise<void> {
-  const prev = new PreviousPath(raw, PREFIX);
-  console.log(`\n4. one session message (load + echo + append), median of ${SAMPLES}, history starting at 10 messages`);
-  const [oursId, prevId] = [(await store.create('bench')).id, (await store.create('bench')).id];
-  for (const id of [oursId, prevId]) await fillList(raw, `${PREFIX}:session:{${id}}:messages`, 10);
+async function sessionMessages(store: RedisSessionStore, raw: Raw, url: string): Promise<void> {
+  const { store: prev, ref, cleanup } = await openPreviousStore(url);
+  try {
+    await compareSessionMessages(store, prev, ref, raw);
+  } finally {
+    await prev.close();
+    cleanup();
+  }
+}
+
+async function compareSessionMessages(store: RedisSessionStore, prev: PreviousStore, ref: string, raw: Raw): Promise<void> {
+  const listOf = (prefix: string, id: string): string => `${prefix}:session:{${id}}:messages`;
+  console.log(`\n4. one session message (load + echo + append), median of ${SAMPLES}, history starting at 10 messages; previous path: the store of ${ref}`);
+  const [oursId, prevId] = [(await store.create('bench')).id, (await prev.create('bench')).id];
+  await fillList(raw, listOf(PREFIX, oursId), 10);
+  await fillList(raw, listOf(`${PREFIX}-prev`, prevId), 10);
   const [oursMs, prevMs] = await timeInterleaved(SAMPLES, [(i) => oursTurn(store, oursId, `q${i}`), (i) => previousTurn(prev, prevId, `q${i}`)]);
   console.log(`   ours (lease + fence + idempotency record, 2 round trips): ${oursMs!.toFixed(3)} ms`);
   console.log(`   previous path (3 round trips): ${prevMs!.toFixed(3)} ms`);
@@ -133,9 +140,9 @@ async function sessionMessages(store: RedisSessionStore, raw: Raw): Promise<void
 
   const sessions = 100;
   const perSession = Math.max(5, Math.floor(SAMPLES / 10));
-  const spread = async (turn: (id: string, i: number) => Promise<void>): Promise<number> => {
+  const spread = async (owner: PreviousStore | RedisSessionStore, turn: (id: string, i: number) => Promise<void>): Promise<number> => {
     const ids: string[] = [];
-    for (let k = 0; k < sessions; k++) ids.push((await store.create('bench')).id);
+    for (let k = 0; k < sessions; k++) ids.push((await owner.create('bench')).id);
     const t0 = performance.now();
     await Promise.all(ids.map(async (id) => {
       for (let i = 0; i < perSession; i++) await turn(id, i);
@@ -146,8 +153,8 @@ async function sessionMessages(store: RedisSessionStore, raw: Raw): Promise<void
   const oursRates: number[] = [];
   const prevRates: number[] = [];
   for (let round = 0; round < 3; round++) {
-    oursRates.push(await spread((id, i) => oursTurn(store, id, `r${i}`)));
-    prevRates.push(await spread((id, i) => previousTurn(prev, id, `r${i}`)));
+    oursRates.push(await spread(store, (id, i) => oursTurn(store, id, `r${i}`)));
+    prevRates.push(await spread(prev, (id, i) => previousTurn(prev, id, `r${i}`)));
   }
   const [ours, previous] = [median(oursRates), median(prevRates)];
   console.log(`   ${sessions} sessions x ${perSession} messages, all sessions at once (median of 3 rounds):`);
@@ -156,8 +163,9 @@ async function sessionMessages(store: RedisSessionStore, raw: Raw): Promise<void
   console.log('\n5. the whole turn (load + echo model + append) by history length, median');
   console.log('   history     ours (ms)   previous (ms)   ours/previous');
   for (const history of [10, 1000, 10_000]) {
-    const [o, p] = [(await store.create('bench')).id, (await store.create('bench')).id];
-    for (const id of [o, p]) await fillList(raw, `${PREFIX}:session:{${id}}:messages`, history);
+    const [o, p] = [(await store.create('bench')).id, (await prev.create('bench')).id];
+    await fillList(raw, listOf(PREFIX, o), history);
+    await fillList(raw, listOf(`${PREFIX}-prev`, p), history);
     const n = history >= 10_000 ? Math.min(SAMPLES, 30) : Math.min(SAMPLES, 100);
     const [om, pm] = await timeInterleaved(n, [(i) => oursTurn(store, o, `w${i}`), (i) => previousTurn(prev, p, `w${i}`)]);
     console.log(`   ${String(history).padStart(7)}   ${om!.toFixed(3).padStart(11)}   ${pm!.toFixed(3).padStart(13)}   ${(om! / pm!).toFixed(2)}x`);
@@ -300,7 +308,7 @@ async function main(): Promise<void> {
     await latency(store, new NaiveStore(raw), raw);
     await lostUnderConcurrency(store, new NaiveStore(raw));
     await throughput(store, raw, { host: u.hostname, port: Number(u.port || 6379) });
-    await sessionMessages(store, raw);
+    await sessionMessages(store, raw, url);
   } finally {
     await store.close();
     // Only matters on a shared REDIS_URL server; a private one goes away with its data.

@@ -4,12 +4,14 @@ import { errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
 import {
   beginTurn,
+  claimRequest,
   FencedAppendError,
   IdempotencyKeyUsedError,
   isSessionId,
   SessionNotFoundError,
   supersededBy,
   type BusyMode,
+  type ClaimedRequest,
   type Message,
   type SessionInfo,
   type TurnLease,
@@ -67,6 +69,8 @@ export interface PreparedTurn {
   requestHash?: string;
   /** The idempotency key's turn is stored already: this is its answer, and nothing runs. */
   replay?: Record<string, unknown>;
+  /** A request without a session under an idempotency key: the claim its answer is stored with. */
+  claim?: ClaimedRequest;
 }
 
 /** What a turn answers: the JSON body of invoke and session messages, and whether it was replayed. */
@@ -87,7 +91,17 @@ export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, t
     const variables = turnVariables(agent.prompt, turn.variables, {}, limit);
     // A missing prompt variable is the caller's mistake: a 400 now, not an error event mid-stream.
     renderPrompt(agent.prompt, variables);
-    return { agent, turn: { ...turn, variables }, history: [] };
+    if (turn.idempotencyKey === undefined) return { agent, turn: { ...turn, variables }, history: [] };
+    const start = await claimRequest(ctx.store, agent.name, {
+      key: turn.idempotencyKey,
+      requestHash: hashOfRequest(agent.name, turn),
+      leaseTtlMs: ctx.limits.sessionLeaseTtlMs,
+      waitMs: ctx.limits.sessionBusyWaitMs,
+      mode: turn.onBusy ?? agent.onBusy ?? ctx.onBusy,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    if (start.kind === 'replay') return { agent, turn, history: [], replay: JSON.parse(start.response) as Record<string, unknown> };
+    return { agent, turn: { ...turn, variables }, history: [], claim: start.claim };
   }
   const id = turn.sessionId;
   const missing = (): HttpError => notFound(`session ${id} not found for agent "${agent.name}"`);
@@ -161,11 +175,14 @@ export async function runTurn(
   } catch (err) {
     const reason = lease?.signal.aborted === true ? lease.signal.reason : err;
     if (lease !== undefined) await endFailedTurn(ctx, prepared, lease, transcript, reason);
+    await prepared.claim?.release();
     throw reason;
   }
   if (turn.sessionId === undefined || lease === undefined) {
+    const body = answerBody(result, turn.sessionId);
+    await prepared.claim?.complete(JSON.stringify(body));
     logTurn(agent, turn, result);
-    return { body: answerBody(result, turn.sessionId), output: result.output, replayed: false };
+    return { body, output: result.output, replayed: false };
   }
   const first = (prepared.total ?? 0) + 1;
   const body = { ...answerBody(result, turn.sessionId), first_seq: first, last_seq: first + result.messages.length - 1 };

@@ -14,7 +14,7 @@ export type {
   ToolResult,
 } from './types.ts';
 export { BUSY_MODES } from './types.ts';
-export { beginTurn, supersededBy, TurnLease, type TurnRequest, type TurnStart } from './lease.ts';
+export { beginTurn, claimRequest, ClaimedRequest, supersededBy, TurnLease, type RequestStart, type TurnRequest, type TurnStart } from './lease.ts';
 export {
   FencedAppendError,
   IdempotencyConflictError,

@@ -213,3 +213,76 @@ export function supersededBy(err: unknown): TurnSupersededError | undefined {
   if (err instanceof FencedAppendError) return new TurnSupersededError(err.sessionId, 'lease_lost');
   return undefined;
 }
+
+/** Idempotency records of requests without a session (stateless invoke) are kept this long. */
+export const REQUEST_RECORD_TTL_SECONDS = 86_400;
+
+export type RequestStart =
+  | { kind: 'claim'; claim: ClaimedRequest }
+  | { kind: 'replay'; response: string };
+
+/**
+ * Claims an idempotency key for a request without a session: the first attempt runs; a retry
+ * with the same request waits while it runs (reject: SessionBusyError) and then gets its
+ * response, or runs itself when the first failed; another request under the key is
+ * IdempotencyConflictError. `scope` is the agent.
+ */
+export async function claimRequest(
+  store: SessionStore,
+  scope: string,
+  req: { key: string; requestHash: string; leaseTtlMs: number; waitMs: number; mode: BusyMode; signal?: AbortSignal },
+): Promise<RequestStart> {
+  const token = randomBytes(16).toString('base64url');
+  const started = Date.now();
+  let delay = FIRST_POLL_MS;
+  for (;;) {
+    const r = await store.claimRequest(scope, { key: req.key, requestHash: req.requestHash, token, ttlMs: req.leaseTtlMs });
+    if (r.status === 'claimed') return { kind: 'claim', claim: new ClaimedRequest(store, scope, req.key, token, req.leaseTtlMs) };
+    if (r.status === 'replay') return { kind: 'replay', response: r.response };
+    if (r.status === 'conflict') throw new IdempotencyConflictError(req.key);
+    const waited = Date.now() - started;
+    if (req.signal?.aborted === true) throw req.signal.reason;
+    if (req.mode === 'reject' || waited >= req.waitMs) throw new SessionBusyError(`(request ${req.key})`, r.retryAfterMs, req.mode === 'reject' ? 0 : waited);
+    await pause(Math.min(delay, req.waitMs - waited), req.signal, () => undefined);
+    delay = Math.min(delay * 2, MAX_POLL_MS);
+  }
+}
+
+/** A claimed idempotency key of a running request without a session: renewed until completed or released. */
+export class ClaimedRequest {
+  private readonly renewer: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly scope: string,
+    private readonly key: string,
+    private readonly token: string,
+    ttlMs: number,
+  ) {
+    this.renewer = setInterval(() => {
+      this.store.renewRequest(scope, key, token, ttlMs).then(
+        (held) => {
+          if (!held) logger('session').warn({ agent: scope, key }, 'idempotency claim lost: a retry may run this request again');
+        },
+        (err: unknown) => logger('session').warn({ agent: scope, key, err: errorMessage(err) }, 'could not renew the idempotency claim'),
+      );
+    }, Math.max(1, Math.floor(ttlMs / 3)));
+    this.renewer.unref();
+  }
+
+  /** Stores the response for retries. A failure reaches the caller: the answer was not made safe to retry. */
+  async complete(response: string): Promise<void> {
+    clearInterval(this.renewer);
+    await this.store.completeRequest(this.scope, this.key, this.token, response, REQUEST_RECORD_TTL_SECONDS);
+  }
+
+  /** The request failed: a retry runs it. A failure is logged; the claim expires by itself. */
+  async release(): Promise<void> {
+    clearInterval(this.renewer);
+    try {
+      await this.store.releaseRequest(this.scope, this.key, this.token);
+    } catch (err) {
+      logger('session').warn({ agent: this.scope, key: this.key, err: errorMessage(err) }, 'could not release the idempotency claim; it expires by itself');
+    }
+  }
+}

@@ -8,6 +8,8 @@ import type {
   Message,
   MessagePage,
   MessageRange,
+  RequestClaim,
+  RequestClaimResult,
   SessionInfo,
   SessionStore,
 } from './types.ts';
@@ -76,6 +78,8 @@ export class MemorySessionStore implements SessionStore {
   private readonly now: () => number;
   private readonly maxPerAgent: number;
   private readonly sweeper: NodeJS.Timeout | undefined;
+  /** Idempotency records of requests without a session, by scope and key. */
+  private readonly requests = new Map<string, { requestHash: string; token: string | undefined; response: string | undefined; expiresAt: number }>();
 
   constructor(opts: MemorySessionStoreOptions = {}) {
     const ttl = opts.ttlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
@@ -157,6 +161,7 @@ export class MemorySessionStore implements SessionStore {
         dropped++;
       }
     }
+    for (const [id, rec] of this.requests) if (rec.expiresAt <= at) this.requests.delete(id);
     if (dropped > 0) logger('session').debug({ dropped, left: this.sessions.size }, 'expired sessions swept');
     return dropped;
   }
@@ -229,6 +234,48 @@ export class MemorySessionStore implements SessionStore {
     if (turn.lease?.token === token) turn.lease = undefined;
   }
 
+  async claimRequest(scope: string, claim: RequestClaim): Promise<RequestClaimResult> {
+    const now = this.now();
+    const id = requestId(scope, claim.key);
+    const rec = this.liveRequest(id);
+    if (rec === undefined) {
+      this.requests.set(id, { requestHash: claim.requestHash, token: claim.token, response: undefined, expiresAt: now + claim.ttlMs });
+      return { status: 'claimed' };
+    }
+    if (rec.requestHash !== claim.requestHash) return { status: 'conflict' };
+    if (rec.response !== undefined) return { status: 'replay', response: rec.response };
+    return { status: 'running', retryAfterMs: rec.expiresAt - now };
+  }
+
+  async renewRequest(scope: string, key: string, token: string, ttlMs: number): Promise<boolean> {
+    const rec = this.liveRequest(requestId(scope, key));
+    if (rec?.token !== token) return false;
+    rec.expiresAt = this.now() + ttlMs;
+    return true;
+  }
+
+  async completeRequest(scope: string, key: string, token: string, response: string, ttlSeconds: number): Promise<void> {
+    const rec = this.liveRequest(requestId(scope, key));
+    if (rec?.token !== token) return;
+    rec.token = undefined;
+    rec.response = response;
+    rec.expiresAt = this.now() + ttlSeconds * 1000;
+  }
+
+  async releaseRequest(scope: string, key: string, token: string): Promise<void> {
+    const id = requestId(scope, key);
+    if (this.liveRequest(id)?.token === token) this.requests.delete(id);
+  }
+
+  private liveRequest(id: string): { requestHash: string; token: string | undefined; response: string | undefined; expiresAt: number } | undefined {
+    const rec = this.requests.get(id);
+    if (rec !== undefined && rec.expiresAt <= this.now()) {
+      this.requests.delete(id);
+      return undefined;
+    }
+    return rec;
+  }
+
   private page(entry: Entry, r: NormalizedRange): MessagePage {
     const all = entry.messages;
     const start = r.tail === undefined ? r.offset : Math.max(0, all.length - r.tail);
@@ -240,6 +287,7 @@ export class MemorySessionStore implements SessionStore {
     clearInterval(this.sweeper);
     this.sessions.clear();
     this.byAgent.clear();
+    this.requests.clear();
   }
 
   private live(id: string): Entry | undefined {
@@ -274,6 +322,10 @@ export class MemorySessionStore implements SessionStore {
     ids?.delete(entry.info.id);
     if (ids?.size === 0) this.byAgent.delete(entry.info.agent);
   }
+}
+
+function requestId(scope: string, key: string): string {
+  return `${scope}\u0000${key}`;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -244,6 +244,45 @@ return {'acquired', h, fence, interrupted, redis.call('LLEN', KEYS[2]), redis.ca
 `,
 );
 
+/**
+ * The idempotency record of a request without a session: a hash of `hash`, `token` while the
+ * first attempt runs (with a short TTL, renewed) and `response` once it answered (with a long TTL).
+ * KEYS: record. ARGV: request hash, token, claim ttl ms.
+ * Returns {'claimed'} | {'running', pttl} | {'replay', response} | {'conflict'}.
+ */
+export const CLAIM_REQUEST = script(
+  'claim_request',
+  String.raw`
+local h = redis.call('HMGET', KEYS[1], 'hash', 'token', 'response')
+if h[1] then
+  if h[1] ~= ARGV[1] then return {'conflict'} end
+  if h[3] then return {'replay', h[3]} end
+  return {'running', redis.call('PTTL', KEYS[1])}
+end
+redis.call('HSET', KEYS[1], 'hash', ARGV[1], 'token', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {'claimed'}
+`,
+);
+
+/** KEYS: record. ARGV: token, then a ttl: (complete) response and ttl seconds, (renew) ttl ms, (release) nothing. */
+export const SETTLE_REQUEST = script(
+  'settle_request',
+  String.raw`
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+if ARGV[2] == 'complete' then
+  redis.call('HSET', KEYS[1], 'response', ARGV[3])
+  redis.call('HDEL', KEYS[1], 'token')
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+elseif ARGV[2] == 'renew' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+`,
+);
+
 /** KEYS: lease. ARGV: token, ttl ms. 1 when the lease was still this token's and is extended, else 0. */
 export const RENEW_LEASE = script(
   'renew_lease',

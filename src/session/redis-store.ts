@@ -9,6 +9,8 @@ import type {
   Message,
   MessagePage,
   MessageRange,
+  RequestClaim,
+  RequestClaimResult,
   SessionInfo,
   SessionStore,
 } from './types.ts';
@@ -25,12 +27,14 @@ import { DEFAULT_SESSION_TTL_SECONDS, sortByActivity } from './memory-store.ts';
 import {
   APPEND,
   BEGIN_TURN,
+  CLAIM_REQUEST,
   CORRUPT_REPLY_PREFIX,
   CREATE,
   DELETE,
   MIGRATE,
   RELEASE_LEASE,
   RENEW_LEASE,
+  SETTLE_REQUEST,
   TOUCH,
   type RedisScript,
 } from './redis-scripts.ts';
@@ -320,6 +324,26 @@ export class RedisSessionStore implements SessionStore {
     await this.call(() => this.script(RELEASE_LEASE, [this.leaseKey(id), this.queueKey(id), this.waitersKey(id)], [token]), id);
   }
 
+  async claimRequest(scope: string, claim: RequestClaim): Promise<RequestClaimResult> {
+    const reply = asReplyList(await this.call(() => this.script(CLAIM_REQUEST, [this.requestKey(scope, claim.key)], [claim.requestHash, claim.token, String(claim.ttlMs)])));
+    if (reply[0] === 'claimed') return { status: 'claimed' };
+    if (reply[0] === 'replay') return { status: 'replay', response: String(reply[1]) };
+    if (reply[0] === 'running') return { status: 'running', retryAfterMs: Math.max(0, Number(reply[1])) };
+    return { status: 'conflict' };
+  }
+
+  async renewRequest(scope: string, key: string, token: string, ttlMs: number): Promise<boolean> {
+    return Number(await this.call(() => this.script(SETTLE_REQUEST, [this.requestKey(scope, key)], [token, 'renew', String(ttlMs)]))) === 1;
+  }
+
+  async completeRequest(scope: string, key: string, token: string, response: string, ttlSeconds: number): Promise<void> {
+    await this.call(() => this.script(SETTLE_REQUEST, [this.requestKey(scope, key)], [token, 'complete', response, String(ttlSeconds)]));
+  }
+
+  async releaseRequest(scope: string, key: string, token: string): Promise<void> {
+    await this.call(() => this.script(SETTLE_REQUEST, [this.requestKey(scope, key)], [token, 'release']));
+  }
+
   /** The messages of an LRANGE reply; unreadable elements are logged and skipped, and so is anything at or below afterSeq. */
   private parsePage(id: string, reply: unknown, r: NormalizedRange, total: number): Message[] {
     const first = r.tail === undefined ? r.offset : Math.max(0, total - r.tail);
@@ -513,6 +537,11 @@ export class RedisSessionStore implements SessionStore {
   /** The same tokens scored by the time (ms) their waiter must ask again by, or lose its place. */
   waitersKey(id: string): string {
     return `${this.prefix}:session:{${id}}:waiters`;
+  }
+
+  /** The idempotency record of a request without a session, by agent (`scope`) and key. */
+  requestKey(scope: string, key: string): string {
+    return `${this.prefix}:request:{${scope}}:${key}`;
   }
 
   /** Idempotency key -> request hash, a newline, and the response stored with the turn. */

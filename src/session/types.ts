@@ -112,6 +112,23 @@ export type BeginTurnResult = { info: SessionInfo } & (
   | { status: 'conflict' }
 );
 
+/** A request without a session (stateless invoke) asking to run under an idempotency key. */
+export interface RequestClaim {
+  key: string;
+  requestHash: string;
+  /** Random id of this attempt: only it may complete or release the claim. */
+  token: string;
+  /** The claim lives this long unless renewed (a crashed runtime's claim frees itself). */
+  ttlMs: number;
+}
+
+export type RequestClaimResult =
+  | { status: 'claimed' }
+  /** Another attempt with this key is running; ask again in a moment. */
+  | { status: 'running'; retryAfterMs: number }
+  | { status: 'replay'; response: string }
+  | { status: 'conflict' };
+
 export interface SessionStore {
   create(agent: string, metadata?: Record<string, string>, options?: CreateOptions): Promise<SessionInfo>;
   /** null when the session does not exist (or expired). */
@@ -138,5 +155,13 @@ export interface SessionStore {
   renewLease(id: string, token: string, ttlMs: number): Promise<boolean>;
   /** Gives the lease up (when still this token's) and the token's place in the queue. */
   releaseLease(id: string, token: string): Promise<void>;
+  /** Claims `claim.key` within `scope` (an agent) for a request without a session, or reports who has it. */
+  claimRequest(scope: string, claim: RequestClaim): Promise<RequestClaimResult>;
+  /** Extends a claim; false when it is no longer this token's. */
+  renewRequest(scope: string, key: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Stores the response of a claimed request, kept `ttlSeconds`; a claim no longer this token's stores nothing. */
+  completeRequest(scope: string, key: string, token: string, response: string, ttlSeconds: number): Promise<void>;
+  /** Drops a claim that produced nothing (the request failed), so a retry runs it. */
+  releaseRequest(scope: string, key: string, token: string): Promise<void>;
   close(): Promise<void>;
 }

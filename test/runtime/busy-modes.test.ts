@@ -101,3 +101,22 @@ test('idempotency on the stream route: a retry replays the stored answer as one 
     await h.close();
   }
 });
+
+test('idempotency without a session: concurrent copies of a keyed invoke call the model once and get one answer', async () => {
+  const h = await serverWithHeldModel();
+  try {
+    const send = (message: string): ReturnType<typeof call> => call(`${h.srv.url}/v1/agents/remote/invoke`, 'POST', { message }, { 'idempotency-key': 'stateless-1' });
+    const first = send('hold stateless');
+    await h.calledWith('hold stateless');
+    const retries = Array.from({ length: 5 }, () => send('hold stateless'));
+    h.held.get('hold stateless')!();
+    const all = await Promise.all([first, ...retries]);
+    for (const r of all) assert.deepEqual([r.status, r.body], [200, all[0]!.body]);
+    assert.equal(h.fake.requests.filter((r) => lastUser(r) === 'hold stateless').length, 1);
+    const conflict = await send('another message');
+    assert.equal(conflict.status, 409);
+    assert.equal(conflict.body.error, 'idempotency_conflict');
+  } finally {
+    await h.close();
+  }
+});

@@ -18,7 +18,7 @@ import {
 } from '../../src/session/index.ts';
 import { freePort, redisUrlOrSkip, startPersistentRedisServer, startRedisServer, type RedisServer } from '../helpers/services.ts';
 import { sessionStoreContract } from './contract.ts';
-import { turnContract } from './turn-contract.ts';
+import { requestClaimContract, turnContract } from './turn-contract.ts';
 
 // One prefix per run of this file keeps it apart from every other test using the same server.
 const PREFIX = `t-sess-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -98,6 +98,7 @@ async function privateServer(t: TestContext, start: () => Promise<RedisServer> =
 
 sessionStoreContract('redis', { open: (t) => sharedStore(t) });
 turnContract('redis', { open: (t) => sharedStore(t) });
+requestClaimContract('redis', { open: (t) => sharedStore(t) });
 
 describe('redis layout', () => {
   test('keys are a hash, a list and an agent index; both session keys carry a TTL after every append', async (t) => {

@@ -219,3 +219,29 @@ export function turnContract(name: string, target: ContractTarget): void {
     });
   });
 }
+
+/** Idempotency of requests without a session: claim, wait, replay, conflict, release. */
+export function requestClaimContract(name: string, target: ContractTarget): void {
+  test(`${name}: a request key is claimed once; a retry sees it running, then its response; a failed attempt gives it back`, async (t) => {
+    const s = await target.open(t);
+    if (s === undefined) return;
+    try {
+      const scope = `claims-${Math.random().toString(36).slice(2, 10)}`;
+      const claim = (token: string, requestHash = 'h') => s.claimRequest(scope, { key: 'k', requestHash, token, ttlMs: 30_000 });
+      assert.deepEqual(await claim('first'), { status: 'claimed' });
+      assert.equal((await claim('retry')).status, 'running');
+      assert.deepEqual(await claim('other', 'different'), { status: 'conflict' });
+      assert.equal(await s.renewRequest(scope, 'k', 'retry', 1000), false);
+      assert.equal(await s.renewRequest(scope, 'k', 'first', 30_000), true);
+      await s.completeRequest(scope, 'k', 'retry', 'not mine', 60);
+      await s.completeRequest(scope, 'k', 'first', '{"output":"x"}', 60);
+      assert.deepEqual(await claim('retry'), { status: 'replay', response: '{"output":"x"}' });
+      const failing = (token: string) => s.claimRequest(scope, { key: 'failing', requestHash: 'h', token, ttlMs: 30_000 });
+      assert.equal((await failing('a')).status, 'claimed');
+      await s.releaseRequest(scope, 'failing', 'a');
+      assert.equal((await failing('b')).status, 'claimed');
+    } finally {
+      await s.close();
+    }
+  });
+}
