@@ -51,8 +51,8 @@ interface TurnState {
 
 interface Entry {
   info: SessionInfo;
-  /** Frozen: handed out as they are, never copied on load. */
-  messages: readonly Message[];
+  /** Each one frozen, so pages (slices of this array) hand them out without copying them. */
+  messages: Message[];
   expiresAt: number;
   turn: TurnState;
   /** Idempotency key -> the request hash and response stored with its turn. */
@@ -178,7 +178,7 @@ export class MemorySessionStore implements SessionStore {
     // can neither change history through the objects it appended nor through those it loaded.
     const base = entry.messages.length;
     const stored = messages.map((m, i) => deepFreeze({ ...structuredClone(withoutSeq(m)), seq: base + i + 1 }));
-    entry.messages = [...entry.messages, ...stored];
+    entry.messages.push(...stored);
     if (idem !== undefined) entry.idempotency.set(idem.key, { requestHash: idem.requestHash, response: idem.response });
     if (options.leaseToken !== undefined && turn.lease?.token === options.leaseToken) turn.lease = undefined;
     this.activate(entry);
