@@ -69,11 +69,14 @@ export async function beginTurn(store: SessionStore, sessionId: string, req: Tur
   local.waiters.push(waiter);
   try {
     let delay = FIRST_POLL_MS;
+    // An interrupt takes the session only once `check` accepted it: the first ask never steals.
+    let checked = req.check === undefined;
     for (;;) {
+      const probing = req.mode === 'interrupt' && !checked;
       const r = await store.beginTurn(sessionId, {
         token,
         leaseTtlMs: req.leaseTtlMs,
-        mode: req.mode,
+        mode: probing ? 'reject' : req.mode,
         waiterTtlMs: WAITER_TTL_MS,
         ...(req.idempotency === undefined ? {} : { idempotency: req.idempotency }),
         ...(req.range === undefined ? {} : { range: req.range }),
@@ -85,7 +88,9 @@ export async function beginTurn(store: SessionStore, sessionId: string, req: Tur
           if (r.status === 'acquired' || (r.status === 'busy' && req.mode === 'enqueue')) await leaveQueue(store, sessionId, token);
           throw err;
         }
+        checked = true;
       }
+      if (probing && r.status === 'busy') continue;
       if (r.status === 'replay') return { kind: 'replay', response: r.response };
       if (r.status === 'conflict') throw new IdempotencyConflictError(req.idempotency?.key ?? '');
       if (r.status === 'acquired') {

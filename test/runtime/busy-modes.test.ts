@@ -39,6 +39,13 @@ test('interrupt: the running turn is cancelled unsaved (409 turn_superseded) and
   const h = await serverWithHeldModel();
   try {
     const id = String((await call(`${h.srv.url}/v1/agents/remote/sessions`, 'POST', {})).body.session_id);
+    // Under another agent's path the session is not there, and nothing is interrupted.
+    const undisturbed = call(`${h.srv.url}/v1/agents/remote/sessions/${id}`, 'POST', { message: 'hold zero' });
+    await h.calledWith('hold zero');
+    const foreign = await call(`${h.srv.url}/v1/agents/chat/sessions/${id}`, 'POST', { message: 'intruder', on_busy: 'interrupt' });
+    assert.equal(foreign.status, 404);
+    h.held.get('hold zero')!();
+    assert.equal((await undisturbed).status, 200);
     const first = call(`${h.srv.url}/v1/agents/remote/sessions/${id}`, 'POST', { message: 'hold first' });
     await h.calledWith('hold first');
     const second = await call(`${h.srv.url}/v1/agents/remote/sessions/${id}`, 'POST', { message: 'second', on_busy: 'interrupt' });
@@ -47,7 +54,7 @@ test('interrupt: the running turn is cancelled unsaved (409 turn_superseded) and
     assert.equal(cancelled.status, 409);
     assert.equal(cancelled.body.error, 'turn_superseded');
     const hist = await call(`${h.srv.url}/v1/agents/remote/sessions/${id}`, 'GET');
-    assert.deepEqual((hist.body.messages as Array<{ content: string }>).map((m) => m.content), ['second', 'model: second']);
+    assert.deepEqual((hist.body.messages as Array<{ content: string }>).map((m) => m.content), ['hold zero', 'model: hold zero', 'second', 'model: second']);
   } finally {
     await h.close();
   }
