@@ -65,9 +65,10 @@ const OUTAGE_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|
 
 /**
  * Sessions in Redis (DESIGN.md "Sessions"): a hash per session, a list of JSON messages beside it,
- * and a per-agent sorted set (score: expiry time in ms) for listing. Appends and loads are one
- * MULTI/EXEC each; create, touch, delete and the conversion of an old string history are small Lua
- * scripts. The index lives in a slot of its own.
+ * and a per-agent sorted set (score: expiry time in ms) for listing; beside them the turn lease,
+ * its queue and the idempotency records. The start and the end of a turn (beginTurn, append) are
+ * one Lua script each, a load is one MULTI/EXEC; create, touch, delete and the conversion of an
+ * old string history are small scripts too. The index lives in a slot of its own.
  */
 export class RedisSessionStore implements SessionStore {
   private readonly client: Client;
