@@ -2,11 +2,23 @@
 //  1. append latency at 10, 10,000 and 1,000,000 messages of history (ours, and a naive
 //     read-modify-write store beside it where that is feasible);
 //  2. messages lost under 100 concurrent writers: ours vs the naive store;
-//  3. our appends/second against `redis-benchmark -t rpush` on the same server (the ceiling).
+//  3. our appends/second against `redis-benchmark -t rpush` on the same server (the ceiling),
+//     without and with pipelining (-P 16);
+//  4. one session message (begin turn with lease + append with fence and idempotency record)
+//     against the previous path: the store of the previous commit (BENCH_BASELINE_REF, default
+//     main), built from git into bench/.baseline-*, used as the previous runtime did (get, load,
+//     append): latency, and messages/second over 100 different sessions;
+//  5. the whole turn (load, echo model, append) at 10, 1,000 and 10,000 messages of history, ours
+//     and the previous path.
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createClient } from 'redis';
-import { RedisSessionStore, type Message } from '../src/session/index.ts';
+import { randomBytes } from 'node:crypto';
+import { EchoProvider } from '../src/runtime/providers/echo.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { beginTurn, RedisSessionStore, type Message } from '../src/session/index.ts';
 import { startRedisServer, type RedisServer } from '../test/helpers/services.ts';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
@@ -37,6 +49,126 @@ class NaiveStore {
   async count(id: string): Promise<number> {
     const current = await this.client.get(this.key(id));
     return current === null ? 0 : (JSON.parse(current) as unknown[]).length;
+  }
+}
+
+/** What a session message needs of a store, in the previous code and in ours alike. */
+interface PreviousStore {
+  create(agent: string): Promise<{ id: string }>;
+  get(id: string): Promise<unknown>;
+  loadMessages(id: string): Promise<{ messages: Message[] }>;
+  appendMessages(id: string, messages: Message[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * The previous code path, built from the previous commit: `git archive` of its src/ into a folder
+ * beside this file (so its imports resolve against this checkout's node_modules), then its
+ * RedisSessionStore, used the way the previous runtime served a session message: get (the
+ * existence and owner check), loadMessages, appendMessages. BENCH_BASELINE_REF picks the commit.
+ */
+async function openPreviousStore(url: string): Promise<{ store: PreviousStore; ref: string; cleanup: () => void }> {
+  const ref = process.env.BENCH_BASELINE_REF ?? 'main';
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dir = mkdtempSync(path.join(root, 'bench', '.baseline-'));
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  const tar = spawnSync('git', ['-C', root, 'archive', '--format=tar', ref, 'src'], { maxBuffer: 256 * 1024 * 1024 });
+  const untar = tar.status === 0 ? spawnSync('tar', ['-x', '-C', dir], { input: tar.stdout }) : tar;
+  if (untar.status !== 0) {
+    cleanup();
+    throw new Error(`cannot build the baseline from ${ref}: ${String(tar.stderr)} ${String(untar.stderr)}`);
+  }
+  const mod = (await import(pathToFileURL(path.join(dir, 'src', 'session', 'index.ts')).href)) as {
+    RedisSessionStore: { open(o: { url: string; keyPrefix: string; ttlSeconds: number }): Promise<PreviousStore> };
+  };
+  const store = await mod.RedisSessionStore.open({ url, keyPrefix: `${PREFIX}-prev`, ttlSeconds: 3600 });
+  const sha = spawnSync('git', ['-C', root, 'rev-parse', '--short', ref], { encoding: 'utf8' }).stdout.trim();
+  return { store, ref: `${ref} (${sha})`, cleanup };
+}
+
+const echo = new EchoProvider();
+
+/** One model call of the echo provider on `history` plus the new message. */
+async function echoAnswer(history: Message[], text: string): Promise<Message[]> {
+  const user: Message = { role: 'user', content: text };
+  const r = await echo.complete({ model: 'echo', system: 'bench', messages: [...history, user], tools: [], maxTokens: 100, signal: new AbortController().signal });
+  return [user, { role: 'assistant', content: r.text }];
+}
+
+/**
+ * A session message as the runtime now serves it: beginTurn (lease, session and page in one
+ * script, with the waiting loop around it), the echo model, the append with fence, lease release
+ * and idempotency record (the second script).
+ */
+async function oursTurn(store: RedisSessionStore, id: string, text: string): Promise<void> {
+  const key = randomBytes(12).toString('base64url');
+  const start = await beginTurn(store, id, { mode: 'enqueue', leaseTtlMs: 30_000, waitMs: 30_000, idempotency: { key, requestHash: 'h' } });
+  if (start.kind !== 'turn') throw new Error('turn not acquired');
+  const messages = await echoAnswer(start.page.messages, text);
+  await store.appendMessages(id, messages, start.lease.appendOptions({ key, requestHash: 'h', response: `{"output":${JSON.stringify(messages[1]!.content)}}` }));
+  start.lease.finished();
+}
+
+/** A session message as the previous runtime served it: get, load, append (three round trips). */
+async function previousTurn(prev: PreviousStore, id: string, text: string): Promise<void> {
+  await prev.get(id);
+  const { messages } = await prev.loadMessages(id);
+  await prev.appendMessages(id, await echoAnswer(messages, text));
+}
+
+/** Sections 4 and 5: the new session-message path against the previous one, in the same run. */
+async function sessionMessages(store: RedisSessionStore, raw: Raw, url: string): Promise<void> {
+  const { store: prev, ref, cleanup } = await openPreviousStore(url);
+  try {
+    await compareSessionMessages(store, prev, ref, raw);
+  } finally {
+    await prev.close();
+    cleanup();
+  }
+}
+
+async function compareSessionMessages(store: RedisSessionStore, prev: PreviousStore, ref: string, raw: Raw): Promise<void> {
+  const listOf = (prefix: string, id: string): string => `${prefix}:session:{${id}}:messages`;
+  console.log(`\n4. one session message (load + echo + append), median of ${SAMPLES}, history starting at 10 messages; previous path: the store of ${ref}`);
+  const [oursId, prevId] = [(await store.create('bench')).id, (await prev.create('bench')).id];
+  await fillList(raw, listOf(PREFIX, oursId), 10);
+  await fillList(raw, listOf(`${PREFIX}-prev`, prevId), 10);
+  const [oursMs, prevMs] = await timeInterleaved(SAMPLES, [(i) => oursTurn(store, oursId, `q${i}`), (i) => previousTurn(prev, prevId, `q${i}`)]);
+  console.log(`   ours (lease + fence + idempotency record, 2 round trips): ${oursMs!.toFixed(3)} ms`);
+  console.log(`   previous path (3 round trips): ${prevMs!.toFixed(3)} ms`);
+  console.log(`   ours / previous: ${(oursMs! / prevMs!).toFixed(2)}x (aim <= 1.3x)`);
+
+  const sessions = 100;
+  const perSession = Math.max(5, Math.floor(SAMPLES / 10));
+  const spread = async (owner: PreviousStore | RedisSessionStore, turn: (id: string, i: number) => Promise<void>): Promise<number> => {
+    const ids: string[] = [];
+    for (let k = 0; k < sessions; k++) ids.push((await owner.create('bench')).id);
+    const t0 = performance.now();
+    await Promise.all(ids.map(async (id) => {
+      for (let i = 0; i < perSession; i++) await turn(id, i);
+    }));
+    return (sessions * perSession) / ((performance.now() - t0) / 1000);
+  };
+  // Alternated rounds, so load from the rest of the machine falls on both alike.
+  const oursRates: number[] = [];
+  const prevRates: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    oursRates.push(await spread(store, (id, i) => oursTurn(store, id, `r${i}`)));
+    prevRates.push(await spread(prev, (id, i) => previousTurn(prev, id, `r${i}`)));
+  }
+  const [ours, previous] = [median(oursRates), median(prevRates)];
+  console.log(`   ${sessions} sessions x ${perSession} messages, all sessions at once (median of 3 rounds):`);
+  console.log(`   ours: ${ours.toFixed(0)} messages/s   previous path: ${previous.toFixed(0)} messages/s   ours / previous: ${(ours / previous).toFixed(2)} (aim >= 0.90)`);
+
+  console.log('\n5. the whole turn (load + echo model + append) by history length, median');
+  console.log('   history     ours (ms)   previous (ms)   ours/previous');
+  for (const history of [10, 1000, 10_000]) {
+    const [o, p] = [(await store.create('bench')).id, (await prev.create('bench')).id];
+    await fillList(raw, listOf(PREFIX, o), history);
+    await fillList(raw, listOf(`${PREFIX}-prev`, p), history);
+    const n = history >= 10_000 ? Math.min(SAMPLES, 30) : Math.min(SAMPLES, 100);
+    const [om, pm] = await timeInterleaved(n, [(i) => oursTurn(store, o, `w${i}`), (i) => previousTurn(prev, p, `w${i}`)]);
+    console.log(`   ${String(history).padStart(7)}   ${om!.toFixed(3).padStart(11)}   ${pm!.toFixed(3).padStart(13)}   ${(om! / pm!).toFixed(2)}x`);
   }
 }
 
@@ -139,7 +271,7 @@ async function throughput(store: RedisSessionStore, raw: Raw, server: { host: st
   // The same client library doing nothing but RPUSH: what Node + node-redis allow on this machine.
   const plainKey = `${PREFIX}:plain-rpush`;
   const plainPerSec = await rate(20_000, (i) => raw.rPush(plainKey, JSON.stringify(msg(`t${i}`))));
-  console.log(`   ours: ${oursPerSec.toFixed(0)} appends/s (each: one MULTI/EXEC of HGET, RPUSH, HSET, 2x EXPIRE, ZADD XX)`);
+  console.log(`   ours: ${oursPerSec.toFixed(0)} appends/s (each: one script: HGET agent, LLEN, RPUSH, HSET, EXPIREs, ZADD XX)`);
   console.log(`   plain RPUSH through node-redis: ${plainPerSec.toFixed(0)}/s; ours / that: ${(oursPerSec / plainPerSec).toFixed(2)}`);
   await store.delete(id);
   await raw.del(plainKey);
@@ -148,15 +280,16 @@ async function throughput(store: RedisSessionStore, raw: Raw, server: { host: st
     console.log('   redis-benchmark is not installed: no ceiling to compare with');
     return;
   }
-  const r = spawnSync('redis-benchmark', ['-h', server.host, '-p', String(server.port), '-t', 'rpush', '-n', '100000', '-q'], { encoding: 'utf8' });
-  const m = /RPUSH:\s*([\d.]+) requests per second/.exec(`${r.stdout}\n${r.stderr}`);
-  if (m === null) {
-    console.log(`   redis-benchmark gave no figure (exit ${String(r.status)}): ${r.stdout.trim()} ${r.stderr.trim()}`);
-    return;
+  for (const pipeline of [1, 16]) {
+    const r = spawnSync('redis-benchmark', ['-h', server.host, '-p', String(server.port), '-t', 'rpush', '-n', '100000', '-P', String(pipeline), '-q'], { encoding: 'utf8' });
+    const m = /RPUSH:\s*([\d.]+) requests per second/.exec(`${r.stdout}\n${r.stderr}`);
+    if (m === null) {
+      console.log(`   redis-benchmark gave no figure (exit ${String(r.status)}): ${r.stdout.trim()} ${r.stderr.trim()}`);
+      continue;
+    }
+    const ceiling = Number(m[1]);
+    console.log(`   redis-benchmark -t rpush -n 100000 -P ${pipeline} (50 clients): ${ceiling.toFixed(0)} RPUSH/s; ours / that: ${(oursPerSec / ceiling).toFixed(2)}`);
   }
-  const ceiling = Number(m[1]);
-  console.log(`   redis-benchmark -t rpush -n 100000 (50 clients): ${ceiling.toFixed(0)} RPUSH/s`);
-  console.log(`   ours / raw RPUSH: ${(oursPerSec / ceiling).toFixed(2)}`);
 }
 
 async function main(): Promise<void> {
@@ -175,6 +308,7 @@ async function main(): Promise<void> {
     await latency(store, new NaiveStore(raw), raw);
     await lostUnderConcurrency(store, new NaiveStore(raw));
     await throughput(store, raw, { host: u.hostname, port: Number(u.port || 6379) });
+    await sessionMessages(store, raw, url);
   } finally {
     await store.close();
     // Only matters on a shared REDIS_URL server; a private one goes away with its data.

@@ -4,8 +4,9 @@ import { AgentspecError, UsageError, errorMessage } from '../errors.ts';
 import { signalReady } from '../adapters/readiness.ts';
 import { applyEnvironment, compileSpec, SpecInvalidError, type IRDocument } from '../ir/index.ts';
 import { logger } from '../log.ts';
-import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, LIMIT_OPTIONS, type RuntimeLimits } from '../runtime/defaults.ts';
+import { DEFAULT_LIMITS, DEFAULT_ON_BUSY, DEFAULT_RATE_LIMIT, LIMIT_OPTIONS, type RuntimeLimits } from '../runtime/defaults.ts';
 import { SESSION_DURABILITY_MODES, type SessionDurability } from '../session/durability.ts';
+import { BUSY_MODES, type BusyMode } from '../session/types.ts';
 import { action, io, parseDuration } from './context.ts';
 
 interface RunFlags {
@@ -26,6 +27,7 @@ interface RunFlags {
   toolSandbox?: string;
   secretsFile?: string;
   allowPrivateNetwork?: boolean;
+  onBusy?: string;
   [limitFlag: string]: unknown;
 }
 
@@ -133,6 +135,15 @@ async function loadDocuments(paths: string[], flags: RunFlags): Promise<IRDocume
 
 const TOOL_SANDBOX_MODES = ['auto', 'required', 'off'] as const;
 
+/** `--on-busy`, else AGENTSPEC_ON_BUSY, else the default. */
+export function onBusyFrom(flag: string | undefined, env: NodeJS.ProcessEnv): BusyMode {
+  const raw = flag ?? (env.AGENTSPEC_ON_BUSY || undefined);
+  if (raw === undefined) return DEFAULT_ON_BUSY;
+  const mode = BUSY_MODES.find((m) => m === raw);
+  if (mode === undefined) throw new UsageError(`${flag === undefined ? 'AGENTSPEC_ON_BUSY' : '--on-busy'}: "${raw}" is not one of ${BUSY_MODES.join(', ')}`);
+  return mode;
+}
+
 /** Tool flags, each with its environment variable (the process adapter passes the environment on). */
 function toolOptions(flags: RunFlags, env: NodeJS.ProcessEnv): { sandbox: (typeof TOOL_SANDBOX_MODES)[number]; secretsFile?: string; allowPrivateNetwork: boolean } {
   const mode = flags.toolSandbox ?? env.AGENTSPEC_TOOL_SANDBOX ?? 'auto';
@@ -190,7 +201,8 @@ export function register(program: Command): void {
     .option('--no-session-binding', 'let any valid API key use any session (default: a session answers only to the key that created it)')
     .option('--tool-sandbox <mode>', 'run command and inline tools in bubblewrap: auto, required or off (also AGENTSPEC_TOOL_SANDBOX)')
     .option('--secrets-file <file>', 'JSON or dotenv file (mode 0600) behind store(KEY) secrets (also AGENTSPEC_SECRETS_FILE)')
-    .option('--allow-private-network', 'let http tools reach loopback and private addresses, for development (also AGENTSPEC_ALLOW_PRIVATE_NETWORK=1)');
+    .option('--allow-private-network', 'let http tools reach loopback and private addresses, for development (also AGENTSPEC_ALLOW_PRIVATE_NETWORK=1)')
+    .option('--on-busy <mode>', `what a message to a busy session does: ${BUSY_MODES.join(', ')} (default ${DEFAULT_ON_BUSY}; also AGENTSPEC_ON_BUSY)`);
   for (const o of LIMIT_OPTIONS) {
     cmd.option(`${o.flag} <${o.unit === 'duration' ? 'duration' : 'n'}>`, `${o.description} (default ${o.unit === 'duration' ? `${DEFAULT_LIMITS[o.key]}ms` : DEFAULT_LIMITS[o.key]}; also ${o.env})`);
   }
@@ -208,6 +220,7 @@ export function register(program: Command): void {
         if (ttlMs < 1000) throw new UsageError('--session-ttl: must be at least 1s');
         const durability = durabilityFrom(flags.sessionDurability, process.env, flags.sessionStore);
         const tools = toolOptions(flags, process.env);
+        const onBusy = onBusyFrom(flags.onBusy, process.env);
         const documents = await loadDocuments(paths, flags);
         const redisUrl = flags.redisUrl ?? process.env.REDIS_URL;
         // Loaded here, not at the top: fastify and the Redis client are only needed by `run`,
@@ -222,6 +235,7 @@ export function register(program: Command): void {
           rateLimit,
           limits,
           bindSessions,
+          onBusy,
           ...(trustProxy === undefined ? {} : { trustProxy }),
           tools,
           sessionStore: {

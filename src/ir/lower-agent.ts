@@ -70,6 +70,8 @@ export function lowerAgent(a: AgentStmt, fqn: (kind: string, name: string) => st
     attrs.fallback = a.fallback.value;
     refs.push(fqn('Agent', a.fallback.value));
   }
+  // Absent unless written, so that specs without it lower and hash exactly as before.
+  if (a.onBusy !== undefined && a.onBusy.value !== '') attrs.on_busy = a.onBusy.value;
   if (a.memory !== undefined) {
     const mem: { [k: string]: JsonValue } = {};
     if (a.memory.strategy !== undefined && a.memory.strategy.value !== '') mem.strategy = a.memory.strategy.value;

@@ -485,6 +485,8 @@ export interface AgentStmt extends NamedStmtBase {
   timeout?: Attr<string>;
   onError?: Attr<string>;
   fallback?: Attr<string>;
+  /** `on_busy "enqueue" | "reject" | "interrupt"`: what a message to a busy session does. */
+  onBusy?: Attr<string>;
   temperature?: NumAttr;
   stream?: Attr<boolean>;
   memory?: MemoryBlock;

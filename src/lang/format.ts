@@ -375,6 +375,7 @@ function agentItem(st: AgentStmt): Item {
     str('on_error', st.onError),
     int('max_retries', st.maxRetries),
     str('fallback', st.fallback),
+    str('on_busy', st.onBusy),
     memory !== undefined &&
       block(line('memory {', memory.pos.line), present([str('strategy', memory.strategy), int('max_messages', memory.maxMessages)]), memory.endLine),
     ...st.delegates.map((d) => {

@@ -24,12 +24,12 @@ export function parseAgent(c: Cursor): AgentStmt {
 /** The words `agentEntry` accepts first on a line (for "did you mean"). */
 const AGENT_ATTRIBUTES = [
   'uses', 'prompt', 'model', 'connects', 'strategy', 'loop', 'max_turns', 'token_budget', 'max_retries', 'timeout',
-  'on_error', 'fallback', 'temperature', 'stream', 'memory', 'delegate', 'metadata', 'config', 'validate', 'eval', 'on', 'max_messages',
+  'on_error', 'fallback', 'temperature', 'stream', 'memory', 'delegate', 'metadata', 'config', 'validate', 'eval', 'on', 'max_messages', 'on_busy',
 ];
 
 function agentEntry(c: Cursor, a: AgentStmt): boolean {
   const t = c.tok;
-  if (t.kind !== 'kw' && !(t.kind === 'ident' && t.text === 'max_messages')) return false;
+  if (t.kind !== 'kw' && !(t.kind === 'ident' && (t.text === 'max_messages' || t.text === 'on_busy'))) return false;
   switch (t.text) {
     case 'uses': {
       const pos = c.next().pos;
@@ -80,6 +80,9 @@ function agentEntry(c: Cursor, a: AgentStmt): boolean {
       return true;
     case 'fallback':
       a.fallback = c.strAttr('fallback');
+      return true;
+    case 'on_busy':
+      a.onBusy = c.strAttr('on_busy');
       return true;
     case 'temperature':
       a.temperature = c.floatAttr('temperature') ?? a.temperature;

@@ -3,6 +3,7 @@ import { attrString as str } from '../ir/attributes.ts';
 import { parseSpecDuration } from '../ir/duration.ts';
 import type { Attributes, IRDocument, JsonValue, Resource } from '../ir/types.ts';
 import { logger } from '../log.ts';
+import { BUSY_MODES, type BusyMode } from '../session/types.ts';
 import { clientOf, SchemaBuilder, type Tool, type ToolSet } from '../tools/index.ts';
 import { memoryWindowOf, type MemoryWindow } from './memory-window.ts';
 import type { ProviderRegistry, ResolvedModel, ToolDefinition } from './providers/index.ts';
@@ -88,6 +89,8 @@ export interface AgentDefinition {
   logic?: AgentLogic;
   /** What part of a session's history a turn sends (the `memory` block, else the default window). */
   memory: MemoryWindow;
+  /** What a message to this agent's busy session does, when the request does not say (spec `on_busy`). */
+  onBusy: BusyMode | undefined;
 }
 
 export const DEFAULT_MAX_TURNS = 10;
@@ -194,6 +197,14 @@ function onErrorOf(a: Attributes, agent: string): OnError | undefined {
   if (v === undefined || v === '') return undefined;
   if (v === 'retry' || v === 'fail' || v === 'fallback') return v;
   throw new AgentConfigError(`on_error "${v}" is not one of retry, fail, fallback`, agent);
+}
+
+function onBusyOf(a: Attributes, agent: string): BusyMode | undefined {
+  const v = str(a.on_busy);
+  if (v === undefined || v === '') return undefined;
+  const mode = BUSY_MODES.find((m) => m === v);
+  if (mode === undefined) throw new AgentConfigError(`on_busy "${v}" is not one of ${BUSY_MODES.join(', ')}`, agent);
+  return mode;
 }
 
 interface AgentTools {
@@ -303,6 +314,7 @@ function defineAgent(r: Resource, doc: IRDocument, prompts: Map<string, Resource
     fallback,
     delegates: delegatesOf(a),
     memory,
+    onBusy: onBusyOf(a, r.name),
   };
   const logic = agentLogicOf(r, doc, toolset);
   if (logic !== undefined) def.logic = logic;

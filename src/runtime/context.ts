@@ -1,4 +1,4 @@
-import type { SessionStore } from '../session/types.ts';
+import type { BusyMode, SessionStore } from '../session/types.ts';
 import type { AgentRunner } from './agent-loop.ts';
 import type { AgentDefinition, AgentRegistry } from './agents.ts';
 import type { RuntimeLimits } from './defaults.ts';
@@ -15,6 +15,8 @@ export interface RuntimeContext {
   limits: RuntimeLimits;
   /** Sessions answer only to the API key that created them (see SessionInfo.owner). */
   bindSessions: boolean;
+  /** What a message to a busy session does when neither the request nor its agent says (`--on-busy`). */
+  onBusy: BusyMode;
 }
 
 export function agentOr404(ctx: RuntimeContext, name: string): AgentDefinition {

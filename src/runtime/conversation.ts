@@ -1,12 +1,17 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
 import { errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
+import { FencedAppendError, IdempotencyKeyUsedError, SessionNotFoundError } from '../session/errors.ts';
 import { isSessionId } from '../session/ids.ts';
-import type { Message, SessionInfo } from '../session/types.ts';
+import { beginTurn, claimRequest, supersededBy, type ClaimedRequest, type TurnLease } from '../session/lease.ts';
+import type { BusyMode, Message, SessionInfo } from '../session/types.ts';
 import { ClientGoneError, type RunResult } from './agent-loop.ts';
 import { renderPrompt, turnVariables, type AgentDefinition } from './agents.ts';
 import type { RuntimeContext } from './context.ts';
-import { notFound, overLimit } from './errors.ts';
-import { addSummaryUsage, foldSummary, loadWindow, type LoadedWindow } from './memory-window.ts';
+import { notFound, overLimit, type HttpError } from './errors.ts';
+import { answerBody } from './wire.ts';
+import { addSummaryUsage, foldSummary, loadWindow, type LoadedWindow, type TurnMemory } from './memory-window.ts';
 
 /**
  * The session `id` as seen from `agent`'s path. A session of another agent is reported exactly
@@ -23,9 +28,12 @@ export async function sessionOf(ctx: RuntimeContext, agent: AgentDefinition, id:
 export async function findSession(ctx: RuntimeContext, agent: AgentDefinition, id: string, owner?: string): Promise<SessionInfo | null> {
   if (!isSessionId(id)) return null;
   const info = await ctx.store.get(id);
-  if (info === null || info.agent !== agent.name) return null;
-  if (ctx.bindSessions && info.owner !== undefined && info.owner !== owner) return null;
-  return info;
+  return info !== null && visibleTo(ctx, agent, info, owner) ? info : null;
+}
+
+function visibleTo(ctx: RuntimeContext, agent: AgentDefinition, info: SessionInfo, owner: string | undefined): boolean {
+  if (info.agent !== agent.name) return false;
+  return !(ctx.bindSessions && info.owner !== undefined && info.owner !== owner);
 }
 
 export interface Turn {
@@ -35,6 +43,10 @@ export interface Turn {
   savePartial: boolean;
   /** The API key id of the caller (for sessions bound to keys). */
   owner?: string | undefined;
+  /** The request's busy mode (over the agent's and the runtime's). */
+  onBusy?: BusyMode;
+  /** Idempotency-Key / client_message_id: a retry gets the stored answer of the first request. */
+  idempotencyKey?: string;
 }
 
 export interface PreparedTurn {
@@ -43,44 +55,112 @@ export interface PreparedTurn {
   history: Message[];
   /** The session's memory window the history was read through. */
   memory?: LoadedWindow;
+  /** A session turn runs under its session's lease; it ends in runTurn (stored or released). */
+  lease?: TurnLease;
+  /** Messages in the session before this turn (the first seq of the turn is one more). */
+  total?: number;
+  requestHash?: string;
+  /** The idempotency key's turn is stored already: this is its answer, and nothing runs. */
+  replay?: Record<string, unknown>;
+  /** A request without a session under an idempotency key: the claim its answer is stored with. */
+  claim?: ClaimedRequest;
 }
 
-/** Everything that can fail before the model is called (so a stream can still answer with JSON). */
-export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, turn: Turn): Promise<PreparedTurn> {
+/** What a turn answers: the JSON body of invoke and session messages, and whether it was replayed. */
+export interface TurnAnswer {
+  body: Record<string, unknown>;
+  output: string;
+  replayed: boolean;
+}
+
+/**
+ * Everything that can fail before the model is called (so a stream can still answer with JSON).
+ * A session turn takes its session here, in one store call that also checks it exists, whose it
+ * is, and whether its idempotency key has an answer already; `signal` ends a wait for the turn.
+ */
+export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, turn: Turn, signal?: AbortSignal): Promise<PreparedTurn> {
   const limit = ctx.limits.maxVariableBytes;
   if (turn.sessionId === undefined) {
     const variables = turnVariables(agent.prompt, turn.variables, {}, limit);
     // A missing prompt variable is the caller's mistake: a 400 now, not an error event mid-stream.
     renderPrompt(agent.prompt, variables);
-    return { agent, turn: { ...turn, variables }, history: [] };
+    if (turn.idempotencyKey === undefined) return { agent, turn: { ...turn, variables }, history: [] };
+    const start = await claimRequest(ctx.store, agent.name, {
+      key: turn.idempotencyKey,
+      requestHash: hashOfRequest(agent.name, turn),
+      leaseTtlMs: ctx.limits.sessionLeaseTtlMs,
+      waitMs: ctx.limits.sessionBusyWaitMs,
+      mode: turn.onBusy ?? agent.onBusy ?? ctx.onBusy,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    if (start.kind === 'replay') return { agent, turn, history: [], replay: JSON.parse(start.response) as Record<string, unknown> };
+    return { agent, turn: { ...turn, variables }, history: [], claim: start.claim };
   }
-  const info = await sessionOf(ctx, agent, turn.sessionId, turn.owner);
-  // Variables the request leaves out come from the session's metadata (set once, at creation).
-  const variables = turnVariables(agent.prompt, turn.variables, info.metadata, limit);
-  const system = renderPrompt(agent.prompt, variables);
-  const page = await loadWindow(ctx.store, turn.sessionId, agent, { system, message: turn.message });
-  if (page.total >= ctx.limits.maxMessagesPerSession) {
-    throw overLimit(`session ${turn.sessionId}`, 'maxMessagesPerSession', ctx.limits.maxMessagesPerSession, page.total, 'messages');
+  const id = turn.sessionId;
+  const missing = (): HttpError => notFound(`session ${id} not found for agent "${agent.name}"`);
+  if (!isSessionId(id)) throw missing();
+  const requestHash = turn.idempotencyKey === undefined ? undefined : hashOfRequest(agent.name, turn);
+  const start = await beginTurn(ctx.store, id, {
+    mode: turn.onBusy ?? agent.onBusy ?? ctx.onBusy,
+    // The memory window's tail is read with the lease, in the same store call.
+    range: { tail: agent.memory.maxMessages },
+    leaseTtlMs: ctx.limits.sessionLeaseTtlMs,
+    waitMs: ctx.limits.sessionBusyWaitMs,
+    ...(turn.idempotencyKey === undefined || requestHash === undefined ? {} : { idempotency: { key: turn.idempotencyKey, requestHash } }),
+    ...(signal === undefined ? {} : { signal }),
+    check: (info) => {
+      if (!visibleTo(ctx, agent, info, turn.owner)) throw missing();
+    },
+  }).catch((err: unknown) => {
+    throw err instanceof SessionNotFoundError ? missing() : err;
+  });
+  if (start.kind === 'replay') return { agent, turn, history: [], replay: JSON.parse(start.response) as Record<string, unknown> };
+  const { lease, info, page } = start;
+  try {
+    // Variables the request leaves out come from the session's metadata (set once, at creation).
+    const variables = turnVariables(agent.prompt, turn.variables, info.metadata, limit);
+    const system = renderPrompt(agent.prompt, variables);
+    if (page.total >= ctx.limits.maxMessagesPerSession) {
+      throw overLimit(`session ${id}`, 'maxMessagesPerSession', ctx.limits.maxMessagesPerSession, page.total, 'messages');
+    }
+    const memory = await loadWindow(ctx.store, id, agent, { system, message: turn.message }, page);
+    return { agent, turn: { ...turn, variables }, history: memory.messages, memory, lease, total: page.total, ...(requestHash === undefined ? {} : { requestHash }) };
+  } catch (err) {
+    await lease.release();
+    throw err;
   }
-  return { agent, turn: { ...turn, variables }, history: page.messages, memory: page };
+}
+
+/** A digest of what makes two requests the same message: a key reused for another is a conflict. */
+function hashOfRequest(agent: string, turn: Turn): string {
+  const variables = Object.keys(turn.variables)
+    .sort()
+    .map((k) => [k, turn.variables[k]]);
+  return createHash('sha256').update(JSON.stringify([agent, turn.sessionId ?? '', turn.message, variables, turn.savePartial])).digest('hex');
 }
 
 /**
  * Run the agent and, for a session, append the user message and everything the agent produced
  * in ONE append, only after the model call succeeded: the history never holds a question
- * without its answer. With `save_partial`, a failed turn's messages so far are appended too.
+ * without its answer. The append carries the turn's fence (refused when a later turn took the
+ * session) and its idempotency record, and releases the lease, all in one atomic step. With
+ * `save_partial`, a failed turn's messages so far are appended too (never a cancelled one's).
  * A failed append is the request's error (503 when the store is down), never a silent success.
  */
 export async function runTurn(
   ctx: RuntimeContext,
   prepared: PreparedTurn,
   opts: { onText?: (delta: string) => void; signal?: AbortSignal },
-): Promise<RunResult> {
-  const { agent, turn, history } = prepared;
+): Promise<TurnAnswer> {
+  const { agent, turn, history, lease } = prepared;
+  if (prepared.replay !== undefined) return { body: prepared.replay, output: String(prepared.replay.output ?? ''), replayed: true };
   const transcript: Message[] = [];
-  const memory = await foldSummary(agent, prepared.memory, opts.signal);
+  const signals = [opts.signal, lease?.signal].filter((x): x is AbortSignal => x !== undefined);
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  let memory: TurnMemory = {};
   let result: RunResult;
   try {
+    memory = await foldSummary(agent, prepared.memory, signal);
     result = await ctx.runner.run(agent, {
       message: turn.message,
       variables: turn.variables,
@@ -90,27 +170,76 @@ export async function runTurn(
       transcript,
       ...(turn.sessionId === undefined ? {} : { sessionId: turn.sessionId }),
       ...(opts.onText === undefined ? {} : { onText: opts.onText }),
-      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      ...(signal === undefined ? {} : { signal }),
     });
   } catch (err) {
-    if (turn.sessionId !== undefined && turn.savePartial && transcript.length > 0) {
-      try {
-        await ctx.store.appendMessages(turn.sessionId, transcript);
-        logger('runtime').info({ agent: agent.name, session_id: turn.sessionId, messages: transcript.length }, 'partial turn saved');
-      } catch (saveErr) {
-        // The run's own error is what the client gets; the lost partial save must still be seen.
-        logger('runtime').error({ agent: agent.name, session_id: turn.sessionId, err: errorMessage(saveErr) }, 'saving the partial turn failed');
-      }
-    }
-    throw err;
+    const reason = lease?.signal.aborted === true ? lease.signal.reason : err;
+    if (lease !== undefined) await endFailedTurn(ctx, prepared, lease, transcript, reason);
+    await prepared.claim?.release();
+    throw reason;
   }
-  if (turn.sessionId !== undefined) await ctx.store.appendMessages(turn.sessionId, result.messages, memory.store === undefined ? {} : { summary: memory.store });
   if (memory.usage !== undefined) addSummaryUsage(result, memory.usage);
+  if (turn.sessionId === undefined || lease === undefined) {
+    const body = answerBody(result, turn.sessionId);
+    await prepared.claim?.complete(JSON.stringify(body));
+    logTurn(agent, turn, result);
+    return { body, output: result.output, replayed: false };
+  }
+  const first = (prepared.total ?? 0) + 1;
+  const body = { ...answerBody(result, turn.sessionId), first_seq: first, last_seq: first + result.messages.length - 1 };
+  const idempotency =
+    turn.idempotencyKey === undefined || prepared.requestHash === undefined
+      ? undefined
+      : { key: turn.idempotencyKey, requestHash: prepared.requestHash, response: JSON.stringify(body) };
+  try {
+    const summary = memory.store === undefined ? {} : { summary: memory.store };
+    await ctx.store.appendMessages(turn.sessionId, result.messages, { ...lease.appendOptions(idempotency), ...summary });
+  } catch (err) {
+    // Not stored: the lease is still ours unless the append was fenced (then releasing is a no-op).
+    await lease.release();
+    if (err instanceof FencedAppendError) {
+      logger('runtime').warn({ agent: agent.name, session_id: turn.sessionId, fence: err.fence, current_fence: err.currentFence }, 'turn append refused: a later turn holds the session');
+    }
+    if (err instanceof IdempotencyKeyUsedError) return { body: JSON.parse(err.response) as Record<string, unknown>, output: result.output, replayed: true };
+    throw err;
+  } finally {
+    lease.finished();
+  }
+  logTurn(agent, turn, result);
+  return { body, output: result.output, replayed: false };
+}
+
+/**
+ * A turn that failed: with `save_partial` its messages so far are appended under its fence (a
+ * cancelled turn keeps nothing), otherwise its lease is given up.
+ */
+async function endFailedTurn(ctx: RuntimeContext, prepared: PreparedTurn, lease: TurnLease, transcript: Message[], reason: unknown): Promise<void> {
+  const { agent, turn } = prepared;
+  if (turn.sessionId === undefined || !turn.savePartial || transcript.length === 0 || supersededBy(reason) !== undefined) {
+    await lease.release();
+    return;
+  }
+  try {
+    await ctx.store.appendMessages(turn.sessionId, transcript, lease.appendOptions());
+    lease.finished();
+    logger('runtime').info({ agent: agent.name, session_id: turn.sessionId, messages: transcript.length }, 'partial turn saved');
+  } catch (saveErr) {
+    // The run's own error is what the client gets; the lost partial save must still be seen.
+    logger('runtime').error({ agent: agent.name, session_id: turn.sessionId, err: errorMessage(saveErr) }, 'saving the partial turn failed');
+    await lease.release();
+  }
+}
+
+function logTurn(agent: AgentDefinition, turn: Turn, result: RunResult): void {
   logger('runtime').debug(
     { agent: agent.name, answered_by: result.answered_by, session_id: turn.sessionId, turns: result.turns, tokens: result.tokens.total, duration_ms: result.duration_ms, stop_reason: result.stop_reason },
     'turn completed',
   );
-  return result;
+}
+
+/** Sends a turn's answer; a replayed one says so in `Idempotent-Replayed`. */
+export function sendAnswer(reply: FastifyReply, answer: TurnAnswer): FastifyReply {
+  return answer.replayed ? reply.header('idempotent-replayed', 'true').send(answer.body) : reply.send(answer.body);
 }
 
 /** A signal aborted when the client disconnects before its response was fully written. */

@@ -1,3 +1,4 @@
+import type { BusyMode } from '../session/types.ts';
 // Kept apart from server.ts so the CLI can show these defaults without loading fastify.
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export const DEFAULT_RATE_LIMIT = 600;
@@ -38,6 +39,10 @@ export interface RuntimeLimits {
   maxDelegationDepth: number;
   /** Fallback agents one request may try after the agent asked failed. */
   maxFallbacks: number;
+  /** A turn's lease on its session lives this long without renewal (a frozen runtime loses it then). */
+  sessionLeaseTtlMs: number;
+  /** How long a message waits for its session's running turn under `enqueue` before a 409. */
+  sessionBusyWaitMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<RuntimeLimits> = Object.freeze({
@@ -56,6 +61,8 @@ export const DEFAULT_LIMITS: Readonly<RuntimeLimits> = Object.freeze({
   sweepIntervalMs: 60_000,
   maxDelegationDepth: 3,
   maxFallbacks: 3,
+  sessionLeaseTtlMs: 30_000,
+  sessionBusyWaitMs: 30_000,
 });
 
 /** One limit as the CLI offers it: the flag, the environment variable, and its unit. */
@@ -84,12 +91,17 @@ export const LIMIT_OPTIONS: readonly LimitOption[] = [
   { key: 'sweepIntervalMs', flag: '--session-sweep-interval', env: 'AGENTSPEC_SESSION_SWEEP_INTERVAL', unit: 'duration', description: 'how often expired sessions are dropped (memory store)' },
   { key: 'maxDelegationDepth', flag: '--max-delegation-depth', env: 'AGENTSPEC_MAX_DELEGATION_DEPTH', unit: 'count', description: 'agents deep a chain of delegations may go' },
   { key: 'maxFallbacks', flag: '--max-fallbacks', env: 'AGENTSPEC_MAX_FALLBACKS', unit: 'count', description: 'fallback agents one request may try' },
+  { key: 'sessionLeaseTtlMs', flag: '--session-lease-ttl', env: 'AGENTSPEC_SESSION_LEASE_TTL', unit: 'duration', description: 'lifetime of a turn\'s lease on its session without renewal' },
+  { key: 'sessionBusyWaitMs', flag: '--session-busy-wait', env: 'AGENTSPEC_SESSION_BUSY_WAIT', unit: 'duration', description: 'longest wait of a message for its busy session (on_busy enqueue)' },
 ];
 
 /** The flag that sets a limit, for error messages that tell the caller what to raise. */
 export function limitFlag(key: keyof RuntimeLimits): string {
   return LIMIT_OPTIONS.find((o) => o.key === key)?.flag ?? key;
 }
+
+/** What a message to a busy session does when neither the request nor the agent says. */
+export const DEFAULT_ON_BUSY: BusyMode = 'enqueue';
 
 /** API keys shorter than this are refused at start-up: they can be guessed. */
 export const MIN_API_KEY_LENGTH = 16;

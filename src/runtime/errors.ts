@@ -3,7 +3,15 @@ import { logger } from '../log.ts';
 import { AgentConfigError, InvalidVariableError, MissingVariableError, VariableTooLargeError } from './agents.ts';
 import { ClientGoneError, RequestTimeoutError } from './agent-loop.ts';
 import { MissingApiKeyError, ProviderError } from './providers/index.ts';
-import { InvalidMessageError, InvalidMessageRangeError, SessionNotFoundError, SessionStoreUnavailableError } from '../session/errors.ts';
+import {
+  IdempotencyConflictError,
+  InvalidMessageError,
+  InvalidMessageRangeError,
+  SessionBusyError,
+  SessionNotFoundError,
+  SessionStoreUnavailableError,
+} from '../session/errors.ts';
+import { supersededBy } from '../session/lease.ts';
 import { SessionLimitError } from '../session/memory-store.ts';
 import { SessionMigrationError } from '../session/original-layout.ts';
 import { SessionNotDurableError } from '../session/durability.ts';
@@ -31,6 +39,12 @@ export type ErrorCode =
   | 'expression_error'
   /** The agent's `on input` could not finish: a bound was reached or a delegation loops (500). */
   | 'on_input_error'
+  /** Another turn holds the session (reject, or enqueue after the wait limit); see Retry-After. */
+  | 'session_busy'
+  /** The idempotency key was used with another request body. */
+  | 'idempotency_conflict'
+  /** The turn was cancelled unsaved: interrupted by a newer message, or its lease was lost. */
+  | 'turn_superseded'
   /** Never seen by anyone: the client is gone. Logged, so the access log says what happened. */
   | 'client_closed_request';
 
@@ -40,12 +54,15 @@ export class HttpError extends AgentspecError {
   readonly errorCode: ErrorCode;
   /** Set on 500s: the id the log line of this failure carries too. */
   readonly requestId: string | undefined;
+  /** Response headers that go with the error (Retry-After). */
+  readonly headers: Record<string, string> | undefined;
 
-  constructor(statusCode: number, errorCode: ErrorCode, message: string, cause?: unknown, requestId?: string) {
+  constructor(statusCode: number, errorCode: ErrorCode, message: string, cause?: unknown, requestId?: string, headers?: Record<string, string>) {
     super(`E_HTTP_${errorCode.toUpperCase()}`, message, { cause });
     this.statusCode = statusCode;
     this.errorCode = errorCode;
     this.requestId = requestId;
+    this.headers = headers;
   }
 
   body(): { error: ErrorCode; message: string; request_id?: string } {
@@ -93,6 +110,12 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
     return err instanceof ExpressionError ? new HttpError(422, 'expression_error', err.message, err) : new HttpError(500, 'on_input_error', err.message, err, requestId);
   }
   if (err instanceof SessionNotFoundError) return notFound(err.message);
+  if (err instanceof SessionBusyError) {
+    return new HttpError(409, 'session_busy', err.message, err, undefined, { 'retry-after': String(Math.ceil(err.retryAfterMs / 1000)) });
+  }
+  if (err instanceof IdempotencyConflictError) return new HttpError(409, 'idempotency_conflict', err.message, err);
+  const superseded = supersededBy(err);
+  if (superseded !== undefined) return new HttpError(409, 'turn_superseded', superseded.message, err);
   if (err instanceof SessionLimitError) return overLimit('session', 'maxSessionsPerAgent', err.limit, err.limit, 'sessions');
   if (err instanceof SessionStoreUnavailableError) {
     logger('runtime').warn({ request_id: requestId, err: err.message }, 'session store unavailable');

@@ -1,7 +1,7 @@
 import { MEMORY_STRATEGIES } from '../ir/attributes.ts';
 import type { JsonValue } from '../ir/types.ts';
 import { logger } from '../log.ts';
-import type { Message, SessionStore, SessionSummary } from '../session/index.ts';
+import type { Message, MessagePage, SessionStore, SessionSummary } from '../session/types.ts';
 import { RequestTimeoutError } from './agent-loop.ts';
 import type { AgentDefinition } from './agents.ts';
 import { recordModelCall } from './metrics.ts';
@@ -99,9 +99,11 @@ export async function loadWindow(
   sessionId: string,
   agent: AgentDefinition,
   sent: { system: string; message: string },
+  /** The tail read already (with the turn's lease), if it was. */
+  tail?: MessagePage,
 ): Promise<LoadedWindow> {
   const window = agent.memory;
-  const page = await store.loadMessages(sessionId, { tail: window.maxMessages });
+  const page = tail ?? (await store.loadMessages(sessionId, { tail: window.maxMessages }));
   let messages = page.messages;
   let start = page.total - messages.length;
   for (let reads = 0; messages.length > 0 && messages[0]?.role !== 'user' && start > 0 && reads < PAIR_LOOKBACK_READS; reads++) {

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
-import { InvalidMessageError, InvalidMessageRangeError, SessionNotFoundError } from '../session/errors.ts';
+import { FencedAppendError, IdempotencyKeyUsedError, InvalidMessageError, InvalidMessageRangeError, SessionNotFoundError } from '../session/errors.ts';
 import type { SessionStore } from '../session/types.ts';
 import { VERSION } from '../version.ts';
 import type { AgentRegistry } from './agents.ts';
@@ -141,7 +141,7 @@ export class RuntimeMetrics {
 }
 
 // Failures that are the caller's (a missing session, a bad page range), not the store's.
-const CALLER_ERRORS = [SessionNotFoundError, InvalidMessageError, InvalidMessageRangeError];
+const CALLER_ERRORS = [SessionNotFoundError, InvalidMessageError, InvalidMessageRangeError, FencedAppendError, IdempotencyKeyUsedError];
 
 /**
  * `store` with its failures and appends counted. Every method is wrapped, whatever the interface

@@ -2,8 +2,12 @@ import { z } from 'zod';
 import type { RuntimeLimits } from './defaults.ts';
 import { invalidRequest, overLimit } from './errors.ts';
 import type { Turn } from './conversation.ts';
+import { BUSY_MODES, type BusyMode, type MessageRange } from '../session/types.ts';
 
 const variables = z.record(z.string(), z.string());
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const IDEMPOTENCY_KEY_RULE = 'must be 1 to 255 visible ASCII characters';
 
 export const invokeBody = z.object({
   message: z.string().min(1, 'must be a non-empty string'),
@@ -13,13 +17,37 @@ export const invokeBody = z.object({
   save_partial: z.boolean().optional(),
   /** Stream only: repeat the output and tool calls in the final `done` event. */
   include_output: z.boolean().optional(),
+  /** What this message does when its session is busy (over the agent's `on_busy` and `--on-busy`). */
+  on_busy: z.enum(BUSY_MODES as [BusyMode, ...BusyMode[]]).optional(),
+  /** The idempotency key, for clients that cannot set the Idempotency-Key header. */
+  client_message_id: z.string().regex(IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE).optional(),
 });
 export type InvokeBody = z.infer<typeof invokeBody>;
 
-/** The turn an invoke or stream body asks for (both routes take the same body). */
-export function turnOf(body: InvokeBody, limits: RuntimeLimits): Turn {
+/**
+ * The turn a body asks for (invoke, stream and session messages take the same fields), with the
+ * idempotency key of the `Idempotency-Key` header or `client_message_id` (the same when both).
+ */
+export function turnOf(body: InvokeBody, limits: RuntimeLimits, headers: Record<string, string | string[] | undefined>, sessionId = body.session_id): Turn {
   checkMessage(body.message, limits);
-  return { message: body.message, variables: body.variables ?? {}, sessionId: body.session_id, savePartial: body.save_partial === true };
+  const key = idempotencyKeyOf(headers['idempotency-key'], body.client_message_id);
+  return {
+    message: body.message,
+    variables: body.variables ?? {},
+    sessionId,
+    savePartial: body.save_partial === true,
+    ...(body.on_busy === undefined ? {} : { onBusy: body.on_busy }),
+    ...(key === undefined ? {} : { idempotencyKey: key }),
+  };
+}
+
+function idempotencyKeyOf(header: string | string[] | undefined, fromBody: string | undefined): string | undefined {
+  if (Array.isArray(header)) throw invalidRequest('invalid request: Idempotency-Key: send the header once');
+  if (header !== undefined && !IDEMPOTENCY_KEY.test(header)) throw invalidRequest(`invalid request: Idempotency-Key: ${IDEMPOTENCY_KEY_RULE}`);
+  if (header !== undefined && fromBody !== undefined && header !== fromBody) {
+    throw invalidRequest('invalid request: client_message_id: differs from the Idempotency-Key header; send one of them, or the same key in both');
+  }
+  return header ?? fromBody;
 }
 
 export const sessionMessageBody = invokeBody.omit({ session_id: true });
@@ -33,15 +61,16 @@ const nonNegativeInt = z
   .transform((s) => Number(s))
   .refine((n) => Number.isSafeInteger(n), 'is too large');
 
-export const historyQuery = z.object({ offset: nonNegativeInt.optional(), limit: nonNegativeInt.optional() });
+export const historyQuery = z.object({ offset: nonNegativeInt.optional(), limit: nonNegativeInt.optional(), after_seq: nonNegativeInt.optional() });
 
 /** The page a history request gets: the default size without `limit`, a 400 above the maximum. */
-export function historyPage(q: z.infer<typeof historyQuery>, limits: RuntimeLimits): { offset: number; limit: number } {
+export function historyPage(q: z.infer<typeof historyQuery>, limits: RuntimeLimits): MessageRange {
   const limit = q.limit ?? limits.historyDefaultLimit;
   if (limit > limits.historyMaxLimit) {
-    throw invalidRequest(`invalid request: limit: ${limit} is over the largest page of ${limits.historyMaxLimit} messages (historyMaxLimit); page with offset`);
+    throw invalidRequest(`invalid request: limit: ${limit} is over the largest page of ${limits.historyMaxLimit} messages (historyMaxLimit); page with offset or after_seq`);
   }
-  return { offset: q.offset ?? 0, limit };
+  if (q.after_seq !== undefined && q.offset !== undefined) throw invalidRequest('invalid request: after_seq: cannot be combined with offset; page with one of them');
+  return q.after_seq === undefined ? { offset: q.offset ?? 0, limit } : { afterSeq: q.after_seq, limit };
 }
 
 export function checkMessage(message: string, limits: RuntimeLimits): void {

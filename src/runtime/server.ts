@@ -4,14 +4,14 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { AgentspecError } from '../errors.ts';
 import { logger } from '../log.ts';
 import { countSessions } from '../session/count.ts';
-import type { SessionStore } from '../session/types.ts';
+import type { BusyMode, SessionStore } from '../session/types.ts';
 import { AgentRunner } from './agent-loop.ts';
 import { withDelegates } from './delegation.ts';
 import { PipelineRegistry } from './pipelines/index.ts';
 import type { AgentRegistry } from './agents.ts';
 import { ApiKeys, presentedKey, setKeyId } from './auth.ts';
 import type { RuntimeContext } from './context.ts';
-import { DEFAULT_BODY_LIMIT, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, type RuntimeLimits } from './defaults.ts';
+import { DEFAULT_BODY_LIMIT, DEFAULT_LIMITS, DEFAULT_ON_BUSY, DEFAULT_RATE_LIMIT, type RuntimeLimits } from './defaults.ts';
 import { HttpError, toHttpError } from './errors.ts';
 import { instrumentStore, RuntimeMetrics, withMetrics } from './metrics.ts';
 import { logRequest } from './request-log.ts';
@@ -45,6 +45,8 @@ export interface ServerOptions {
   trustProxy?: boolean | number | string | string[];
   /** Sessions answer only to the API key that created them. Default: on when keys are configured. */
   bindSessions?: boolean;
+  /** What a message to a busy session does when neither the request nor its agent says. Default enqueue. */
+  onBusy?: BusyMode;
   /**
    * The operator opted out of authentication (`--no-auth`): requests for any Host name are
    * served. Without keys and without this, only loopback Host names are.
@@ -132,6 +134,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     startedAt: Date.now(),
     limits,
     bindSessions: keys.enabled && (opts.bindSessions ?? true),
+    onBusy: opts.onBusy ?? DEFAULT_ON_BUSY,
   };
   const guardBrowsers = !keys.enabled && opts.noAuth !== true;
   const app = Fastify({
@@ -221,7 +224,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (h.statusCode >= 500 && h.errorCode !== 'internal_error') {
       logger('http').warn({ request_id: req.id, method: req.method, url: req.url.slice(0, 200), status: h.statusCode, error: h.errorCode, message: h.message }, 'request failed');
     }
-    return reply.code(h.statusCode).send(h.body());
+    return reply.code(h.statusCode).headers(h.headers ?? {}).send(h.body());
   });
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: 'not_found', message: `no route for ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}` }),

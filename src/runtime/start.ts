@@ -4,7 +4,7 @@ import type { IRDocument } from '../ir/types.ts';
 import { logger } from '../log.ts';
 import type { SessionDurability } from '../session/durability.ts';
 import { MemorySessionStore } from '../session/memory-store.ts';
-import type { SessionStore } from '../session/types.ts';
+import type { BusyMode, SessionStore } from '../session/types.ts';
 import { startToolSet, type SandboxMode, type ToolSet } from '../tools/index.ts';
 import { enforcePolicies } from '../validate/policies.ts';
 import { buildAgentRegistry } from './agents.ts';
@@ -47,6 +47,8 @@ export interface RuntimeOptions {
   trustProxy?: boolean | number | string | string[];
   /** Bind sessions to the API key that created them (default on when keys are configured). */
   bindSessions?: boolean;
+  /** What a message to a busy session does when neither the request nor its agent says. */
+  onBusy?: BusyMode;
   sessionStore: { kind: 'memory' | 'redis'; url?: string; ttlSeconds?: number; durability?: SessionDurability };
   /** Where provider keys and base URLs are read from; also `env(NAME)` secrets and tools' PATH. */
   env?: NodeJS.ProcessEnv;
@@ -142,6 +144,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
       limits,
       ...(opts.trustProxy === undefined ? {} : { trustProxy: opts.trustProxy }),
       ...(opts.bindSessions === undefined ? {} : { bindSessions: opts.bindSessions }),
+      ...(opts.onBusy === undefined ? {} : { onBusy: opts.onBusy }),
       noAuth: opts.noAuth,
     });
     try {

@@ -53,6 +53,12 @@ export function answerBody(r: RunResult, sessionId: string | undefined): Record<
   return { output: r.output, tool_calls: wireToolCalls(r), ...doneBody(r, sessionId) };
 }
 
+/** An answer body as the stream's `done` event: without the output and tool calls the text events carried. */
+export function doneOf(answer: Record<string, unknown>): Record<string, unknown> {
+  const { output: _output, tool_calls: _calls, ...done } = answer;
+  return done;
+}
+
 /** The stream's final `done` event without the output and tool calls the events before it carried. */
 export function doneBody(r: RunResult, sessionId: string | undefined): Record<string, unknown> {
   return {

@@ -1,7 +1,29 @@
-export type { AppendOptions, CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore, SessionSummary, ToolCall, ToolResult } from './types.ts';
+export type {
+  AppendOptions,
+  BeginTurnRequest,
+  BeginTurnResult,
+  BusyMode,
+  CreateOptions,
+  IdempotencyRecord,
+  Message,
+  MessagePage,
+  MessageRange,
+  SessionInfo,
+  SessionStore,
+  SessionSummary,
+  ToolCall,
+  ToolResult,
+} from './types.ts';
+export { BUSY_MODES } from './types.ts';
+export { beginTurn, claimRequest, ClaimedRequest, supersededBy, TurnLease, type RequestStart, type TurnRequest, type TurnStart } from './lease.ts';
 export {
+  FencedAppendError,
+  IdempotencyConflictError,
+  IdempotencyKeyUsedError,
   InvalidMessageError,
   InvalidMessageRangeError,
+  SessionBusyError,
+  TurnSupersededError,
   SessionCorruptError,
   SessionNotFoundError,
   SessionStoreError,

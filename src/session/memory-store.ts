@@ -1,9 +1,22 @@
 import { AgentspecError } from '../errors.ts';
 import { logger } from '../log.ts';
-import type { AppendOptions, CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore, SessionSummary } from './types.ts';
-import { SessionNotFoundError } from './errors.ts';
+import type {
+  AppendOptions,
+  BeginTurnRequest,
+  BeginTurnResult,
+  CreateOptions,
+  Message,
+  MessagePage,
+  MessageRange,
+  RequestClaim,
+  RequestClaimResult,
+  SessionInfo,
+  SessionStore,
+  SessionSummary,
+} from './types.ts';
+import { FencedAppendError, IdempotencyKeyUsedError, SessionNotFoundError } from './errors.ts';
 import { newSessionId } from './ids.ts';
-import { assertMessages, assertSummary, normalizeRange, tailOf } from './validate.ts';
+import { assertMessages, assertSummary, normalizeRange, withoutSeq, type NormalizedRange } from './validate.ts';
 
 export interface MemorySessionStoreOptions {
   /** A session expires this long after its last activity (create, touch, append). Default 1 day. */
@@ -28,11 +41,24 @@ export class SessionLimitError extends AgentspecError {
   }
 }
 
+/** Who holds a session's turn and who waits for it (the in-process twin of the Redis keys). */
+interface TurnState {
+  /** Grows by one per turn taken. */
+  fence: number;
+  lease: { token: string; expiresAt: number } | undefined;
+  /** Waiting turns in arrival order (a Map iterates in insertion order), each kept until aliveUntil. */
+  queue: Map<string, number>;
+}
+
 interface Entry {
   info: SessionInfo;
+  /** Each one frozen, so pages (slices of this array) hand them out without copying them. */
   messages: Message[];
   summary?: SessionSummary;
   expiresAt: number;
+  turn: TurnState;
+  /** Idempotency key -> the request hash and response stored with its turn. */
+  idempotency: Map<string, { requestHash: string; response: string }>;
 }
 
 export const DEFAULT_SESSION_TTL_SECONDS = 86_400;
@@ -43,7 +69,9 @@ export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
  * Sessions held in this process. One event loop means every call runs to completion before the
  * next starts, so appends are serialized without locks. Expired sessions are dropped when next
  * looked at and by a periodic sweep, so sessions nobody asks for again do not pile up; each
- * agent's live count is bounded.
+ * agent's live count is bounded. Messages are frozen when stored and shared on load (copied once
+ * per append, never per load). The turn lease, its fence and the queue of waiting turns live
+ * beside each session, with the same rules as the Redis store's scripts.
  */
 export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, Entry>();
@@ -52,6 +80,8 @@ export class MemorySessionStore implements SessionStore {
   private readonly now: () => number;
   private readonly maxPerAgent: number;
   private readonly sweeper: NodeJS.Timeout | undefined;
+  /** Idempotency records of requests without a session, by scope and key. */
+  private readonly requests = new Map<string, { requestHash: string; token: string | undefined; response: string | undefined; expiresAt: number }>();
 
   constructor(opts: MemorySessionStoreOptions = {}) {
     const ttl = opts.ttlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
@@ -78,7 +108,13 @@ export class MemorySessionStore implements SessionStore {
     }
     const info: SessionInfo = { id: newSessionId(), agent, created_at: stamp, last_active: stamp, metadata: { ...metadata } };
     if (options.owner !== undefined) info.owner = options.owner;
-    this.sessions.set(info.id, { info, messages: [], expiresAt: at + this.ttlMs });
+    this.sessions.set(info.id, {
+      info,
+      messages: [],
+      expiresAt: at + this.ttlMs,
+      turn: { fence: 0, lease: undefined, queue: new Map() },
+      idempotency: new Map(),
+    });
     let ids = this.byAgent.get(agent);
     if (ids === undefined) this.byAgent.set(agent, (ids = new Set()));
     ids.add(info.id);
@@ -127,6 +163,7 @@ export class MemorySessionStore implements SessionStore {
         dropped++;
       }
     }
+    for (const [id, rec] of this.requests) if (rec.expiresAt <= at) this.requests.delete(id);
     if (dropped > 0) logger('session').debug({ dropped, left: this.sessions.size }, 'expired sessions swept');
     return dropped;
   }
@@ -135,32 +172,129 @@ export class MemorySessionStore implements SessionStore {
     assertMessages(messages);
     assertSummary(options.summary);
     const entry = this.require(id);
-    // Copies, so that a caller mutating its objects later cannot rewrite stored history.
-    entry.messages.push(...messages.map((m) => structuredClone(m)));
+    const { turn } = entry;
+    if (options.fence !== undefined && options.fence !== turn.fence) throw new FencedAppendError(id, options.fence, turn.fence);
+    const idem = options.idempotency;
+    const earlier = idem === undefined ? undefined : entry.idempotency.get(idem.key);
+    if (idem !== undefined && earlier !== undefined) throw new IdempotencyKeyUsedError(id, idem.key, earlier.response);
+    // Copied and frozen once here, so loads can hand out the stored objects themselves: a caller
+    // can neither change history through the objects it appended nor through those it loaded.
+    const base = entry.messages.length;
+    const stored = messages.map((m, i) => deepFreeze({ ...structuredClone(withoutSeq(m)), seq: base + i + 1 }));
+    entry.messages.push(...stored);
+    if (idem !== undefined) entry.idempotency.set(idem.key, { requestHash: idem.requestHash, response: idem.response });
+    if (options.leaseToken !== undefined && turn.lease?.token === options.leaseToken) turn.lease = undefined;
     if (options.summary !== undefined) entry.summary = { text: options.summary.text, covers: options.summary.covers };
     this.activate(entry);
     return entry.messages.length;
   }
 
   async loadMessages(id: string, range?: MessageRange): Promise<MessagePage> {
-    const tail = tailOf(range);
-    if (tail !== undefined) {
-      const entry = this.require(id);
-      const from = Math.max(0, entry.messages.length - tail);
-      const page: MessagePage = { messages: entry.messages.slice(from).map((m) => structuredClone(m)), total: entry.messages.length };
-      if (entry.summary !== undefined) page.summary = { ...entry.summary };
-      return page;
-    }
-    const { offset, limit } = normalizeRange(range);
+    const r = normalizeRange(range);
+    return this.page(this.require(id), r);
+  }
+
+  async beginTurn(id: string, req: BeginTurnRequest): Promise<BeginTurnResult> {
+    const r = normalizeRange(req.range);
     const entry = this.require(id);
-    const end = limit === undefined ? undefined : offset + limit;
-    return { messages: entry.messages.slice(offset, end).map((m) => structuredClone(m)), total: entry.messages.length };
+    if (req.idempotency !== undefined) {
+      const earlier = entry.idempotency.get(req.idempotency.key);
+      if (earlier !== undefined) {
+        // This request is answered either way: it gives up any place it had in the queue.
+        entry.turn.queue.delete(req.token);
+        const info = copyInfo(entry.info);
+        return earlier.requestHash === req.idempotency.requestHash ? { status: 'replay', info, response: earlier.response } : { status: 'conflict', info };
+      }
+    }
+    const now = this.now();
+    const { turn } = entry;
+    for (const [token, aliveUntil] of turn.queue) if (aliveUntil <= now) turn.queue.delete(token);
+    const holder = turn.lease !== undefined && turn.lease.expiresAt > now ? turn.lease.token : undefined;
+    const head: string | undefined = turn.queue.keys().next().value;
+    const free = req.mode === 'interrupt' || ((holder === undefined || holder === req.token) && (head === undefined || head === req.token));
+    if (!free) {
+      // Map.set of a waiting token keeps its place: only its deadline moves.
+      if (req.mode === 'enqueue') turn.queue.set(req.token, now + req.waiterTtlMs);
+      return { status: 'busy', info: copyInfo(entry.info), retryAfterMs: holder === undefined ? 0 : turn.lease!.expiresAt - now };
+    }
+    turn.queue.delete(req.token);
+    turn.lease = { token: req.token, expiresAt: now + req.leaseTtlMs };
+    turn.fence += 1;
+    const interrupted = holder !== undefined && holder !== req.token ? holder : undefined;
+    return { status: 'acquired', fence: turn.fence, info: copyInfo(entry.info), page: this.page(entry, r), ...(interrupted === undefined ? {} : { interrupted }) };
+  }
+
+  async renewLease(id: string, token: string, ttlMs: number): Promise<boolean> {
+    const lease = this.live(id)?.turn.lease;
+    if (lease === undefined || lease.token !== token || lease.expiresAt <= this.now()) return false;
+    lease.expiresAt = this.now() + ttlMs;
+    return true;
+  }
+
+  async releaseLease(id: string, token: string): Promise<void> {
+    const turn = this.live(id)?.turn;
+    if (turn === undefined) return;
+    turn.queue.delete(token);
+    if (turn.lease?.token === token) turn.lease = undefined;
+  }
+
+  async claimRequest(scope: string, claim: RequestClaim): Promise<RequestClaimResult> {
+    const now = this.now();
+    const id = requestId(scope, claim.key);
+    const rec = this.liveRequest(id);
+    if (rec === undefined) {
+      this.requests.set(id, { requestHash: claim.requestHash, token: claim.token, response: undefined, expiresAt: now + claim.ttlMs });
+      return { status: 'claimed' };
+    }
+    if (rec.requestHash !== claim.requestHash) return { status: 'conflict' };
+    if (rec.response !== undefined) return { status: 'replay', response: rec.response };
+    return { status: 'running', retryAfterMs: rec.expiresAt - now };
+  }
+
+  async renewRequest(scope: string, key: string, token: string, ttlMs: number): Promise<boolean> {
+    const rec = this.liveRequest(requestId(scope, key));
+    if (rec?.token !== token) return false;
+    rec.expiresAt = this.now() + ttlMs;
+    return true;
+  }
+
+  async completeRequest(scope: string, key: string, token: string, response: string, ttlSeconds: number): Promise<void> {
+    const rec = this.liveRequest(requestId(scope, key));
+    if (rec?.token !== token) return;
+    rec.token = undefined;
+    rec.response = response;
+    rec.expiresAt = this.now() + ttlSeconds * 1000;
+  }
+
+  async releaseRequest(scope: string, key: string, token: string): Promise<void> {
+    const id = requestId(scope, key);
+    if (this.liveRequest(id)?.token === token) this.requests.delete(id);
+  }
+
+  private liveRequest(id: string): { requestHash: string; token: string | undefined; response: string | undefined; expiresAt: number } | undefined {
+    const rec = this.requests.get(id);
+    if (rec !== undefined && rec.expiresAt <= this.now()) {
+      this.requests.delete(id);
+      return undefined;
+    }
+    return rec;
+  }
+
+  private page(entry: Entry, r: NormalizedRange): MessagePage {
+    const all = entry.messages;
+    const start = r.tail === undefined ? r.offset : Math.max(0, all.length - r.tail);
+    const end = r.limit === undefined ? undefined : start + r.limit;
+    const page: MessagePage = { messages: all.slice(start, end), total: all.length };
+    // A window (tail) read carries the running summary of what lies before it.
+    if (r.tail !== undefined && entry.summary !== undefined) page.summary = { ...entry.summary };
+    return page;
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.sessions.clear();
     this.byAgent.clear();
+    this.requests.clear();
   }
 
   private live(id: string): Entry | undefined {
@@ -195,6 +329,18 @@ export class MemorySessionStore implements SessionStore {
     ids?.delete(entry.info.id);
     if (ids?.size === 0) this.byAgent.delete(entry.info.agent);
   }
+}
+
+function requestId(scope: string, key: string): string {
+  return `${scope}\u0000${key}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 function copyInfo(info: SessionInfo): SessionInfo {

@@ -98,7 +98,10 @@ return 1
 `,
 );
 
-/** ARGV: ttl seconds, last_active. Returns the session's agent, or nil when the session is missing. */
+/**
+ * KEYS: hash, list, idempotency hash. ARGV: ttl seconds, last_active. Returns the session's
+ * agent, or nil when the session is missing. The idempotency records live as long as the session.
+ */
 export const TOUCH = script(
   'touch',
   String.raw`
@@ -107,16 +110,198 @@ if not agent then return false end
 redis.call('HSET', KEYS[1], 'last_active', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[3], ARGV[1])
 return agent
 `,
 );
 
-/** Returns the session's agent (for its index entry), or nil when there was nothing to delete. */
+/** KEYS: every key of the session. Returns its agent (for its index entry), or nil when there was nothing to delete. */
 export const DELETE = script(
   'delete',
   String.raw`
 local agent = redis.call('HGET', KEYS[1], 'agent')
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', unpack(KEYS))
 return agent
+`,
+);
+
+/**
+ * The end of a turn, in one atomic step: the fence check, the idempotency record, the messages
+ * (each given the next seq), the activity stamp, the lease release and the index entry. Nothing
+ * is stored for a missing session (what it left behind is removed) or a stale fence. An old string history is converted first.
+ * KEYS: hash, list, lease, idempotency hash, [agent index]. ARGV: ttl seconds, last_active,
+ * fence ('' none), lease token ('' none), idempotency key ('' none), its record, index score
+ * ('' no index), session id, the running summary as JSON ('' unchanged), then one JSON object
+ * per message (without seq).
+ * Returns {'ok', last seq, agent} | {'missing'} | {'fenced', current fence} | {'used', record}.
+ */
+export const APPEND = script(
+  'append',
+  `${MIGRATE_FUNCTIONS}
+local agent = redis.call('HGET', KEYS[1], 'agent')
+if not agent then
+  -- What a session that expired or was deleted left behind: its list (the hash expired first)
+  -- and its index entry. Removing them is safe, and keeps a listing from showing it.
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+  if ARGV[7] ~= '' then redis.call('ZREM', KEYS[5], ARGV[8]) end
+  return {'missing'}
+end
+if ARGV[3] ~= '' then
+  local fence = redis.call('HGET', KEYS[1], 'fence') or '0'
+  if fence ~= ARGV[3] then return {'fenced', fence} end
+end
+if ARGV[5] ~= '' then
+  local earlier = redis.call('HGET', KEYS[4], ARGV[5])
+  if earlier then return {'used', earlier} end
+end
+migrate(KEYS[1], KEYS[2])
+-- A message's seq is its place in the list (counting from 1): the list only ever grows, so the
+-- numbers strictly increase, and a history stored before seq existed continues where it is.
+local seq = redis.call('LLEN', KEYS[2])
+local batch = {}
+for i = 10, #ARGV do
+  seq = seq + 1
+  batch[#batch + 1] = '{"seq":' .. string.format('%d', seq) .. ',' .. string.sub(ARGV[i], 2)
+  if #batch == 1000 then
+    redis.call('RPUSH', KEYS[2], unpack(batch))
+    batch = {}
+  end
+end
+if #batch > 0 then redis.call('RPUSH', KEYS[2], unpack(batch)) end
+redis.call('HSET', KEYS[1], 'last_active', ARGV[2], 'seq', seq)
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'summary', ARGV[9]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[5], ARGV[6]) end
+redis.call('EXPIRE', KEYS[4], ARGV[1])
+if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
+if ARGV[7] ~= '' then redis.call('ZADD', KEYS[5], 'XX', ARGV[7], ARGV[8]) end
+return {'ok', seq, agent}
+`,
+);
+
+/**
+ * The start of a turn, in one atomic step: the session (HGETALL: missing means not found), its
+ * idempotency record for the key (replay or conflict), then the lease. The lease is free when no
+ * live token holds it and no earlier waiter is queued (interrupt takes it regardless). A busy
+ * enqueue keeps its place: a ticket from the hash's counter orders the queue, and a deadline
+ * (refreshed by every poll) drops waiters that went away. Taking the lease bumps the fence and
+ * returns the history page with it.
+ * KEYS: hash, list, lease, queue, waiters, idempotency hash. ARGV: token, lease ttl ms, mode,
+ * waiter ttl ms, idempotency key ('' none), request hash, LRANGE start, LRANGE stop.
+ * Returns {'missing'} or {STATUS, hash fields, ...}: {'replay', h, response} | {'conflict', h} |
+ * {'busy', h, lease pttl ms} | {'acquired', h, fence, interrupted token or '', total, page}. The
+ * hash comes with every answer so the caller can check whose session it is before using any.
+ */
+export const BEGIN_TURN = script(
+  'begin_turn',
+  `${MIGRATE_FUNCTIONS}
+local h = redis.call('HGETALL', KEYS[1])
+local has_agent = false
+for i = 1, #h, 2 do if h[i] == 'agent' then has_agent = true end end
+if not has_agent then return {'missing'} end
+migrate(KEYS[1], KEYS[2])
+if ARGV[5] ~= '' then
+  local rec = redis.call('HGET', KEYS[6], ARGV[5])
+  if rec then
+    -- This request is answered either way: it gives up any place it had in the queue.
+    redis.call('ZREM', KEYS[4], ARGV[1])
+    redis.call('ZREM', KEYS[5], ARGV[1])
+    local nl = string.find(rec, '\\n', 1, true)
+    if string.sub(rec, 1, nl - 1) == ARGV[6] then return {'replay', h, string.sub(rec, nl + 1)} end
+    return {'conflict', h}
+  end
+end
+local token = ARGV[1]
+local mode = ARGV[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now)) do
+  redis.call('ZREM', KEYS[4], gone)
+  redis.call('ZREM', KEYS[5], gone)
+end
+local holder = redis.call('GET', KEYS[3])
+local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+local free = mode == 'interrupt' or ((not holder or holder == token) and (not head or head == token))
+if not free then
+  if mode == 'enqueue' then
+    if not redis.call('ZSCORE', KEYS[4], token) then
+      redis.call('ZADD', KEYS[4], redis.call('HINCRBY', KEYS[1], 'tickets', 1), token)
+    end
+    redis.call('ZADD', KEYS[5], now + tonumber(ARGV[4]), token)
+    redis.call('PEXPIRE', KEYS[4], ARGV[4])
+    redis.call('PEXPIRE', KEYS[5], ARGV[4])
+  end
+  local left = 0
+  if holder then left = redis.call('PTTL', KEYS[3]) end
+  return {'busy', h, left}
+end
+redis.call('ZREM', KEYS[4], token)
+redis.call('ZREM', KEYS[5], token)
+redis.call('SET', KEYS[3], token, 'PX', ARGV[2])
+local fence = redis.call('HINCRBY', KEYS[1], 'fence', 1)
+local interrupted = ''
+if holder and holder ~= token then interrupted = holder end
+return {'acquired', h, fence, interrupted, redis.call('LLEN', KEYS[2]), redis.call('LRANGE', KEYS[2], ARGV[7], ARGV[8])}
+`,
+);
+
+/**
+ * The idempotency record of a request without a session: a hash of `hash`, `token` while the
+ * first attempt runs (with a short TTL, renewed) and `response` once it answered (with a long TTL).
+ * KEYS: record. ARGV: request hash, token, claim ttl ms.
+ * Returns {'claimed'} | {'running', pttl} | {'replay', response} | {'conflict'}.
+ */
+export const CLAIM_REQUEST = script(
+  'claim_request',
+  String.raw`
+local h = redis.call('HMGET', KEYS[1], 'hash', 'token', 'response')
+if h[1] then
+  if h[1] ~= ARGV[1] then return {'conflict'} end
+  if h[3] then return {'replay', h[3]} end
+  return {'running', redis.call('PTTL', KEYS[1])}
+end
+redis.call('HSET', KEYS[1], 'hash', ARGV[1], 'token', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {'claimed'}
+`,
+);
+
+/** KEYS: record. ARGV: token, then a ttl: (complete) response and ttl seconds, (renew) ttl ms, (release) nothing. */
+export const SETTLE_REQUEST = script(
+  'settle_request',
+  String.raw`
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+if ARGV[2] == 'complete' then
+  redis.call('HSET', KEYS[1], 'response', ARGV[3])
+  redis.call('HDEL', KEYS[1], 'token')
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+elseif ARGV[2] == 'renew' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+`,
+);
+
+/** KEYS: lease. ARGV: token, ttl ms. 1 when the lease was still this token's and is extended, else 0. */
+export const RENEW_LEASE = script(
+  'renew_lease',
+  String.raw`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`,
+);
+
+/** KEYS: lease, queue, waiters. ARGV: token. Drops the lease when it is this token's, and the token's place in the queue. */
+export const RELEASE_LEASE = script(
+  'release_lease',
+  String.raw`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1
 `,
 );

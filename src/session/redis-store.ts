@@ -1,12 +1,45 @@
 import { ClientOfflineError, createClient, ErrorReply, MultiErrorReply } from 'redis';
 import { AgentspecError, errorMessage } from '../errors.ts';
 import { logger as componentLogger, type Logger } from '../log.ts';
-import type { AppendOptions, CreateOptions, Message, MessagePage, MessageRange, SessionInfo, SessionStore, SessionSummary } from './types.ts';
-import { SessionCorruptError, SessionNotFoundError, SessionStoreError, SessionStoreUnavailableError } from './errors.ts';
+import type {
+  AppendOptions,
+  BeginTurnRequest,
+  BeginTurnResult,
+  CreateOptions,
+  Message,
+  MessagePage,
+  MessageRange,
+  RequestClaim,
+  RequestClaimResult,
+  SessionInfo,
+  SessionStore,
+  SessionSummary,
+} from './types.ts';
+import {
+  FencedAppendError,
+  IdempotencyKeyUsedError,
+  SessionCorruptError,
+  SessionNotFoundError,
+  SessionStoreError,
+  SessionStoreUnavailableError,
+} from './errors.ts';
 import { isSessionId, newSessionId } from './ids.ts';
 import { DEFAULT_SESSION_TTL_SECONDS, sortByActivity } from './memory-store.ts';
-import { CORRUPT_REPLY_PREFIX, CREATE, DELETE, MIGRATE, TOUCH, type RedisScript } from './redis-scripts.ts';
-import { assertMessages, assertSummary, messageProblem, normalizeRange, summaryProblem, tailOf } from './validate.ts';
+import {
+  APPEND,
+  BEGIN_TURN,
+  CLAIM_REQUEST,
+  CORRUPT_REPLY_PREFIX,
+  CREATE,
+  DELETE,
+  MIGRATE,
+  RELEASE_LEASE,
+  RENEW_LEASE,
+  SETTLE_REQUEST,
+  TOUCH,
+  type RedisScript,
+} from './redis-scripts.ts';
+import { assertMessages, assertSummary, messageProblem, normalizeRange, summaryProblem, withoutSeq, type NormalizedRange } from './validate.ts';
 // original layout + durability: begin
 import { OriginalLayout } from './original-layout.ts';
 import { assertOnDisk, checkDurability, readPersistence, waitAofCommand, waitAofTimeoutMs, type SessionDurability } from './durability.ts';
@@ -39,9 +72,10 @@ const OUTAGE_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|
 
 /**
  * Sessions in Redis (DESIGN.md "Sessions"): a hash per session, a list of JSON messages beside it,
- * and a per-agent sorted set (score: expiry time in ms) for listing. Appends and loads are one
- * MULTI/EXEC each; create, touch, delete and the conversion of an old string history are small Lua
- * scripts. The index lives in a slot of its own.
+ * and a per-agent sorted set (score: expiry time in ms) for listing; beside them the turn lease,
+ * its queue and the idempotency records. The start and the end of a turn (beginTurn, append) are
+ * one Lua script each, a load is one MULTI/EXEC; create, touch, delete and the conversion of an
+ * old string history are small scripts too. The index lives in a slot of its own.
  */
 export class RedisSessionStore implements SessionStore {
   private readonly client: Client;
@@ -154,7 +188,7 @@ export class RedisSessionStore implements SessionStore {
     const [saved, indexed] = await this.call(
       () =>
         Promise.allSettled([
-          this.script(TOUCH, this.keys(id), [String(this.ttlSeconds), new Date(now).toISOString()]),
+          this.script(TOUCH, [...this.keys(id), this.idempotencyKey(id)], [String(this.ttlSeconds), new Date(now).toISOString()]),
           known === undefined ? Promise.resolve(null) : this.send(this.indexRefresh(known, id, now)),
         ]),
       id,
@@ -170,7 +204,7 @@ export class RedisSessionStore implements SessionStore {
 
   async delete(id: string): Promise<boolean> {
     if (!isSessionId(id)) return false;
-    const agent = await this.call(() => this.script(DELETE, this.keys(id), []), id);
+    const agent = await this.call(() => this.script(DELETE, this.allKeys(id), []), id);
     this.agents.delete(id);
     if (agent === null) return (await this.original.adopt(id)) && this.delete(id); // original layout: moved, then deleted
     // original layout: the backups, and original keys an interrupted migration left, go with it.
@@ -219,64 +253,59 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
-   * One MULTI/EXEC: HGET agent (is the session there?), RPUSH, HSET last_active, EXPIRE of both
-   * keys, and ZADD XX of the index entry when this process knows the session's agent. A
-   * transaction cannot branch, so the writes run even when the session is gone; what they leave
-   * behind (a list and a hash holding only last_active, both with a TTL) is removed before
-   * SessionNotFoundError is thrown. WRONGTYPE from RPUSH means an old string history: Redis still
-   * ran the rest of the transaction, which only set values the retry sets again, so the history is
-   * converted and the transaction sent once more.
+   * One script (APPEND in redis-scripts.ts): the session check, the fence check, the
+   * idempotency record, RPUSH of the messages with their seq, last_active, EXPIREs, the lease
+   * release and ZADD XX of the index entry when this process knows the session's agent. A
+   * missing session or a stale fence writes nothing. On a Cluster the index is in another slot
+   * and would have to go in a command of its own.
    */
   async appendMessages(id: string, messages: Message[], options: AppendOptions = {}): Promise<number> {
     assertMessages(messages);
     assertSummary(options.summary);
     if (!isSessionId(id)) throw new SessionNotFoundError(id);
     const now = Date.now();
-    const meta = this.metaKey(id);
-    const list = this.messagesKey(id);
-    const ttl = String(this.ttlSeconds);
-    const elements = messages.map((m) => JSON.stringify(m));
     const known = this.agents.get(id);
     // original layout: a session this process has not seen may still be in it; move it before writing.
     if (known === undefined) await this.original.adopt(id);
-    const commands = [
-      ['HGET', meta, 'agent'],
-      // RPUSH needs at least one element; an empty append still counts as activity.
-      elements.length > 0 ? ['RPUSH', list, ...elements] : ['LLEN', list],
-      // Before the EXPIREs, so a hash this creates for a vanished session expires too.
-      // The summary rides in the same HSET, so it changes exactly when the messages it goes with are stored.
-      ['HSET', meta, 'last_active', new Date(now).toISOString(), ...(options.summary === undefined ? [] : ['summary', JSON.stringify(options.summary)])],
-      ['EXPIRE', meta, ttl],
-      ['EXPIRE', list, ttl],
+    const idem = options.idempotency;
+    const keys = [this.metaKey(id), this.messagesKey(id), this.leaseKey(id), this.idempotencyKey(id)];
+    if (known !== undefined) keys.push(this.indexKey(known));
+    const args = [
+      String(this.ttlSeconds),
+      new Date(now).toISOString(),
+      options.fence === undefined ? '' : String(options.fence),
+      options.leaseToken ?? '',
+      idem?.key ?? '',
+      idem === undefined ? '' : `${idem.requestHash}\n${idem.response}`,
+      known === undefined ? '' : String(now + this.ttlSeconds * 1000),
+      id,
+      options.summary === undefined ? '' : JSON.stringify(options.summary),
+      ...messages.map((m) => JSON.stringify(withoutSeq(m))),
     ];
-    // On a Cluster the index is in another slot and would have to go in a command of its own.
-    if (known !== undefined) commands.push(this.indexRefresh(known, id, now));
-    const replies = await this.transactionMigrating(id, commands, 1);
-    const agent = replies[0];
-    if (agent === null) {
-      await this.discardVanished(id, known);
+    const reply = await this.call(() => this.script(APPEND, keys, args), id);
+    const [status, value, agent] = asReplyList(reply);
+    if (status === 'missing') {
+      this.agents.delete(id);
       throw new SessionNotFoundError(id);
     }
-    this.throwFirstError(replies.slice(0, 5), id);
-    await this.afterIndexRefresh(id, String(agent), now, known === undefined ? undefined : settle(replies[5]));
+    if (status === 'fenced') throw new FencedAppendError(id, options.fence ?? 0, Number(value));
+    if (status === 'used') throw new IdempotencyKeyUsedError(id, idem?.key ?? '', recordResponse(String(value)));
+    if (known === undefined) await this.afterIndexRefresh(id, String(agent), now, undefined);
     if (this.durability === 'fsync') await this.confirmOnDisk(id); // durability
-    return Number(replies[1]);
+    return Number(value);
   }
 
   async loadMessages(id: string, range?: MessageRange): Promise<MessagePage> {
-    const tail = tailOf(range);
-    const { offset, limit } = tail === undefined ? normalizeRange(range) : { offset: 0, limit: undefined };
+    const r = normalizeRange(range);
     if (!isSessionId(id)) throw new SessionNotFoundError(id);
     const list = this.messagesKey(id);
-    // LRANGE's stop is inclusive and -1 means "the end", so an empty page needs a range that selects nothing.
-    const [start, stop] =
-      tail !== undefined ? (tail === 0 ? [1, 0] : [-tail, -1]) : limit === 0 ? [1, 0] : [offset, limit === undefined ? -1 : offset + limit - 1];
+    const [start, stop] = lrangeOf(r);
     // In one transaction, so the total, the page and the summary come from the same moment.
     const commands = [
       ['HGET', this.metaKey(id), 'agent'],
       ['LLEN', list],
       ['LRANGE', list, String(start), String(stop)],
-      ...(tail === undefined ? [] : [['HGET', this.metaKey(id), 'summary']]),
+      ...(r.tail === undefined ? [] : [['HGET', this.metaKey(id), 'summary']]),
     ];
     const replies = await this.transactionMigrating(id, commands, 1);
     if (replies[0] === null) {
@@ -286,27 +315,109 @@ export class RedisSessionStore implements SessionStore {
     this.throwFirstError(replies, id);
     this.rememberAgent(id, String(replies[0]));
     const total = Number(replies[1]);
-    const raws = asStrings(replies[2]);
-    const first = tail === undefined ? offset : total - raws.length;
-    const messages: Message[] = [];
-    raws.forEach((raw, i) => {
-      const message = parseMessage(raw);
-      if (typeof message === 'string') {
-        this.logger().warn({ sessionId: id, index: first + i, reason: message }, 'skipping an unreadable message in the session history');
-      } else {
-        messages.push(message);
-      }
-    });
-    const page: MessagePage = { messages, total };
-    if (tail !== undefined && replies[3] !== null && replies[3] !== undefined) {
-      const summary = this.parseSummary(id, String(replies[3]));
-      if (summary !== undefined) page.summary = summary;
-    }
+    const page: MessagePage = { messages: this.parsePage(id, replies[2], r, total), total };
+    const summary = r.tail === undefined || replies[3] === null ? undefined : this.parseSummary(id, String(replies[3]));
+    if (summary !== undefined) page.summary = summary;
     return page;
   }
 
+  /** One script (BEGIN_TURN in redis-scripts.ts): the session, its idempotency record, the lease or a place in the queue, and the page. */
+  async beginTurn(id: string, req: BeginTurnRequest): Promise<BeginTurnResult> {
+    const r = normalizeRange(req.range);
+    if (!isSessionId(id)) throw new SessionNotFoundError(id);
+    const [start, stop] = lrangeOf(r);
+    const keys = [this.metaKey(id), this.messagesKey(id), this.leaseKey(id), this.queueKey(id), this.waitersKey(id), this.idempotencyKey(id)];
+    const args = [
+      req.token,
+      String(req.leaseTtlMs),
+      req.mode,
+      String(req.waiterTtlMs),
+      req.idempotency?.key ?? '',
+      req.idempotency?.requestHash ?? '',
+      String(start),
+      String(stop),
+    ];
+    const reply = asReplyList(await this.call(() => this.script(BEGIN_TURN, keys, args), id));
+    const info = reply[0] === 'missing' ? null : this.parseInfo(id, reply[1]);
+    if (info === null) {
+      if (await this.original.adopt(id)) return this.beginTurn(id, req); // original layout
+      throw new SessionNotFoundError(id);
+    }
+    this.rememberAgent(id, info.agent);
+    switch (reply[0]) {
+      case 'replay':
+        return { status: 'replay', info, response: String(reply[2]) };
+      case 'conflict':
+        return { status: 'conflict', info };
+      case 'busy':
+        return { status: 'busy', info, retryAfterMs: Math.max(0, Number(reply[2])) };
+      default: {
+        const [, , fence, interrupted, total, page] = reply;
+        const count = Number(total);
+        const window: MessagePage = { messages: this.parsePage(id, page, r, count), total: count };
+        // The running summary is a hash field, so it came with the hash, from the same moment.
+        const summary = r.tail === undefined ? undefined : this.parseSummary(id, asHash(reply[1]).summary);
+        if (summary !== undefined) window.summary = summary;
+        return {
+          status: 'acquired',
+          info,
+          fence: Number(fence),
+          page: window,
+          ...(interrupted === '' || interrupted === undefined ? {} : { interrupted: String(interrupted) }),
+        };
+      }
+    }
+  }
+
+  async renewLease(id: string, token: string, ttlMs: number): Promise<boolean> {
+    const renewed = await this.call(() => this.script(RENEW_LEASE, [this.leaseKey(id)], [token, String(ttlMs)]), id);
+    return Number(renewed) === 1;
+  }
+
+  async releaseLease(id: string, token: string): Promise<void> {
+    await this.call(() => this.script(RELEASE_LEASE, [this.leaseKey(id), this.queueKey(id), this.waitersKey(id)], [token]), id);
+  }
+
+  async claimRequest(scope: string, claim: RequestClaim): Promise<RequestClaimResult> {
+    const reply = asReplyList(await this.call(() => this.script(CLAIM_REQUEST, [this.requestKey(scope, claim.key)], [claim.requestHash, claim.token, String(claim.ttlMs)])));
+    if (reply[0] === 'claimed') return { status: 'claimed' };
+    if (reply[0] === 'replay') return { status: 'replay', response: String(reply[1]) };
+    if (reply[0] === 'running') return { status: 'running', retryAfterMs: Math.max(0, Number(reply[1])) };
+    return { status: 'conflict' };
+  }
+
+  async renewRequest(scope: string, key: string, token: string, ttlMs: number): Promise<boolean> {
+    return Number(await this.call(() => this.script(SETTLE_REQUEST, [this.requestKey(scope, key)], [token, 'renew', String(ttlMs)]))) === 1;
+  }
+
+  async completeRequest(scope: string, key: string, token: string, response: string, ttlSeconds: number): Promise<void> {
+    await this.call(() => this.script(SETTLE_REQUEST, [this.requestKey(scope, key)], [token, 'complete', response, String(ttlSeconds)]));
+  }
+
+  async releaseRequest(scope: string, key: string, token: string): Promise<void> {
+    await this.call(() => this.script(SETTLE_REQUEST, [this.requestKey(scope, key)], [token, 'release']));
+  }
+
+  /** The messages of an LRANGE reply; unreadable elements are logged and skipped, and so is anything at or below afterSeq. */
+  private parsePage(id: string, reply: unknown, r: NormalizedRange, total: number): Message[] {
+    const first = r.tail === undefined ? r.offset : Math.max(0, total - r.tail);
+    const messages: Message[] = [];
+    asStrings(reply).forEach((raw, i) => {
+      const message = parseMessage(raw);
+      if (typeof message === 'string') {
+        this.logger().warn({ sessionId: id, index: first + i, reason: message }, 'skipping an unreadable message in the session history');
+        return;
+      }
+      // Histories stored before seq existed: a message's seq is its place in the list.
+      message.seq ??= first + i + 1;
+      if (r.afterSeq === undefined || message.seq > r.afterSeq) messages.push(message);
+    });
+    return messages;
+  }
+
   /** A summary that cannot be read is logged and left out: the next turn that folds history writes a new one. */
-  private parseSummary(id: string, raw: string): SessionSummary | undefined {
+  private parseSummary(id: string, raw: string | undefined): SessionSummary | undefined {
+    if (raw === undefined) return undefined;
     let value: unknown;
     try {
       value = JSON.parse(raw);
@@ -362,26 +473,6 @@ export class RedisSessionStore implements SessionStore {
       }
     } catch (err) {
       this.logger().warn({ err, sessionId: id, agent }, 'saved, but could not refresh the session in its agent listing');
-    }
-  }
-
-  /**
-   * An append found no session: undoes what its transaction wrote anyway (the pushed list and the
-   * last_active field, which alone makes a hash that get() and list() read as no session) and the
-   * index entry it may have moved. A failure here is logged: the leftovers carry the TTL the
-   * transaction gave them, and the caller's answer (no such session) is the same either way.
-   */
-  private async discardVanished(id: string, agent: string | undefined): Promise<void> {
-    this.agents.delete(id);
-    const commands = [
-      ['HDEL', this.metaKey(id), 'last_active', 'summary'],
-      ['DEL', this.messagesKey(id)],
-    ];
-    if (agent !== undefined) commands.push(['ZREM', this.indexKey(agent), id]);
-    try {
-      this.throwFirstError(await this.call(() => this.transaction(commands), id), id);
-    } catch (err) {
-      this.logger().warn({ err, sessionId: id }, 'append to a missing session: could not remove what it wrote; it expires with its TTL');
     }
   }
 
@@ -513,18 +604,60 @@ export class RedisSessionStore implements SessionStore {
     return `${this.prefix}:agent:{${agent}}:sessions`;
   }
 
+  /** The turn lease: a string holding the token of the turn that runs, with a TTL. */
+  leaseKey(id: string): string {
+    return `${this.prefix}:session:{${id}}:lease`;
+  }
+
+  /** Turns waiting for the lease: a sorted set of tokens scored by arrival ticket. */
+  queueKey(id: string): string {
+    return `${this.prefix}:session:{${id}}:queue`;
+  }
+
+  /** The same tokens scored by the time (ms) their waiter must ask again by, or lose its place. */
+  waitersKey(id: string): string {
+    return `${this.prefix}:session:{${id}}:waiters`;
+  }
+
+  /** The idempotency record of a request without a session, by agent (`scope`) and key. */
+  requestKey(scope: string, key: string): string {
+    return `${this.prefix}:request:{${scope}}:${key}`;
+  }
+
+  /** Idempotency key -> request hash, a newline, and the response stored with the turn. */
+  idempotencyKey(id: string): string {
+    return `${this.prefix}:session:{${id}}:idempotency`;
+  }
+
   private keys(id: string): string[] {
     return [this.metaKey(id), this.messagesKey(id)];
   }
+
+  private allKeys(id: string): string[] {
+    return [...this.keys(id), this.leaseKey(id), this.queueKey(id), this.waitersKey(id), this.idempotencyKey(id)];
+  }
+}
+
+/** LRANGE's start and stop for a range: stop is inclusive and -1 means "the end", so an empty page needs a range that selects nothing. */
+function lrangeOf(r: NormalizedRange): [number, number] {
+  if (r.tail !== undefined) return r.tail === 0 ? [1, 0] : [-r.tail, -1];
+  if (r.limit === 0) return [1, 0];
+  return [r.offset, r.limit === undefined ? -1 : r.offset + r.limit - 1];
+}
+
+/** A script's array reply with its strings as strings (nested arrays kept). */
+function asReplyList(reply: unknown): unknown[] {
+  if (!Array.isArray(reply)) return [];
+  return reply.map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : x));
+}
+
+/** The response part of a stored idempotency record (`hash\nresponse`). */
+function recordResponse(record: string): string {
+  return record.slice(record.indexOf('\n') + 1);
 }
 
 function isWrongType(reply: unknown): boolean {
   return reply instanceof ErrorReply && reply.message.startsWith('WRONGTYPE');
-}
-
-/** A reply from inside a transaction as the outcome of a call of its own. */
-function settle(reply: unknown): PromiseSettledResult<unknown> {
-  return reply instanceof ErrorReply ? { status: 'rejected', reason: reply } : { status: 'fulfilled', value: reply };
 }
 
 function asStrings(reply: unknown): string[] {

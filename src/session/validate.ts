@@ -12,6 +12,7 @@ export function messageProblem(v: unknown): string | null {
   if (!isRecord(v)) return 'not an object';
   if (typeof v.role !== 'string' || !ROLES.has(v.role)) return 'role must be user, assistant, system or tool';
   if (v.content !== undefined && typeof v.content !== 'string') return 'content must be a string';
+  if (v.seq !== undefined && !Number.isSafeInteger(v.seq)) return 'seq must be an integer';
   if (v.tool_calls !== undefined) {
     if (!Array.isArray(v.tool_calls)) return 'tool_calls must be an array';
     for (const c of v.tool_calls) {
@@ -41,25 +42,40 @@ export function assertMessages(messages: readonly unknown[]): asserts messages i
   });
 }
 
-/** The validated [offset, limit] of a range; limit undefined means "to the end". */
-export function normalizeRange(range: MessageRange | undefined): { offset: number; limit: number | undefined } {
-  const offset = range?.offset ?? 0;
-  const limit = range?.limit;
-  if (range?.tail !== undefined) throw new InvalidMessageRangeError('tail cannot be combined with offset or limit');
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidMessageRangeError(`offset must be a non-negative integer, got ${String(offset)}`);
-  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
-    throw new InvalidMessageRangeError(`limit must be a non-negative integer, got ${String(limit)}`);
-  }
-  return { offset, limit };
+/**
+ * A validated range as the stores read it: `offset` from the start, or `tail` from the end, and
+ * at most `limit` messages. `afterSeq` N is offset N: the store numbers messages 1, 2, 3, ... in
+ * the order they are stored and never removes one, so message seq N sits at index N - 1.
+ */
+export interface NormalizedRange {
+  offset: number;
+  limit: number | undefined;
+  /** Set for a tail: the last N messages (offset and limit are then unused). */
+  tail: number | undefined;
+  /** Set for an afterSeq range: messages at or below it are left out even if misplaced. */
+  afterSeq: number | undefined;
 }
 
-/** The validated `tail` of a range, or undefined when the range selects by offset/limit. */
-export function tailOf(range: MessageRange | undefined): number | undefined {
-  const tail = range?.tail;
-  if (tail === undefined) return undefined;
-  if (!Number.isSafeInteger(tail) || tail < 0) throw new InvalidMessageRangeError(`tail must be a non-negative integer, got ${String(tail)}`);
-  if (range?.offset !== undefined || range?.limit !== undefined) throw new InvalidMessageRangeError('tail cannot be combined with offset or limit');
-  return tail;
+function checkCount(name: string, v: number | undefined): void {
+  if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new InvalidMessageRangeError(`${name} must be a non-negative integer, got ${String(v)}`);
+}
+
+export function normalizeRange(range: MessageRange | undefined): NormalizedRange {
+  const { offset, limit, afterSeq, tail } = range ?? {};
+  checkCount('offset', offset);
+  checkCount('limit', limit);
+  checkCount('afterSeq', afterSeq);
+  checkCount('tail', tail);
+  const starts = [offset, afterSeq, tail].filter((v) => v !== undefined).length;
+  if (starts > 1) throw new InvalidMessageRangeError('give only one of offset, afterSeq and tail');
+  return { offset: offset ?? afterSeq ?? 0, limit: tail === undefined ? limit : undefined, tail, afterSeq };
+}
+
+/** The message without its `seq`: the seq a store assigns never comes from the caller. */
+export function withoutSeq(m: Message): Message {
+  if (m.seq === undefined) return m;
+  const { seq: _ignored, ...rest } = m;
+  return rest;
 }
 
 /** Why `v` is not a SessionSummary, or null when it is one. */

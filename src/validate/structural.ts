@@ -5,6 +5,8 @@ import { f1, q, Reporter, type ValidationInput } from './context.ts';
 
 export const STRATEGIES = ['react', 'plan-and-execute', 'reflexion', 'router', 'map-reduce'];
 export const ON_ERROR_VALUES = ['retry', 'fail', 'fallback'];
+/** The busy modes of the runtime (src/session/types.ts BUSY_MODES), as the language accepts them. */
+export const ON_BUSY_VALUES = ['enqueue', 'reject', 'interrupt'];
 export const TOOL_TYPES = ['mcp', 'http', 'command', 'inline'];
 export const DEPLOY_TARGETS = ['process', 'docker', 'docker-compose', 'kubernetes'];
 export const CONFIG_TYPES = ['string', 'int', 'float', 'bool'];
@@ -54,6 +56,10 @@ function agent(r: Reporter, a: AgentStmt): void {
   const onError = a.onError?.value;
   if (!empty(onError) && !ON_ERROR_VALUES.includes(onError as string)) {
     r.at(a, a.pos, `agent ${q(a.name)} has invalid on_error ${q(onError as string)}`, `valid values: ${ON_ERROR_VALUES.join(', ')}`);
+  }
+  const onBusy = a.onBusy?.value;
+  if (!empty(onBusy) && !ON_BUSY_VALUES.includes(onBusy as string)) {
+    r.at(a, a.onBusy!.pos, `agent ${q(a.name)} has invalid on_busy ${q(onBusy as string)}`, `valid values: ${ON_BUSY_VALUES.join(', ')}`);
   }
   if (onError === 'fallback' && empty(a.fallback?.value)) {
     r.at(a, a.pos, `agent ${q(a.name)} uses on_error "fallback" but no fallback agent specified`, `add 'fallback "agent-name"'`);

@@ -12,8 +12,8 @@ const doc = irDoc({ agents: [{ name: 'chat', model: 'echo' }] });
 
 /**
  * Send MESSAGES messages to one session at once through the HTTP server, then check the history:
- * every message exactly once, each immediately followed by its own answer, and no answer claims
- * to have seen more history than stood before it.
+ * every message exactly once, each immediately followed by its own answer, numbered in order, and
+ * each answer saw exactly the history before it (the turns ran one at a time).
  */
 async function concurrentMessages(store: SessionStore): Promise<void> {
   const srv = await startTestServer([doc], { store });
@@ -29,7 +29,7 @@ async function concurrentMessages(store: SessionStore): Promise<void> {
     const hist = await call(`${srv.url}/v1/agents/chat/sessions/${id}?limit=1000`, 'GET');
     assert.equal(hist.status, 200);
     assert.equal(hist.body.total, MESSAGES * 2);
-    const messages = hist.body.messages as Array<{ role: string; content: string }>;
+    const messages = hist.body.messages as Array<{ role: string; content: string; seq: number }>;
     assert.equal(messages.length, MESSAGES * 2);
     const seen = new Set<string>();
     for (let p = 0; p < MESSAGES; p++) {
@@ -42,10 +42,9 @@ async function concurrentMessages(store: SessionStore): Promise<void> {
       const m = /^echo: (msg-\d+) \(messages: (\d+)\)$/.exec(answer.content);
       assert.ok(m, answer.content);
       assert.equal(m[1], user.content, `pair ${p}: answer belongs to another question`);
-      const sawMessages = Number(m[2]);
-      // It saw a whole number of earlier pairs, all of which precede it.
-      assert.equal(sawMessages % 2, 1);
-      assert.ok(sawMessages <= 2 * p + 1, `pair ${p} saw ${sawMessages} messages`);
+      // One turn at a time: it saw every earlier pair, and nothing else.
+      assert.equal(Number(m[2]), 2 * p + 1, `pair ${p} saw ${m[2]} messages`);
+      assert.deepEqual([user.seq, answer.seq], [2 * p + 1, 2 * p + 2]);
     }
     assert.equal(seen.size, MESSAGES);
     // Each client got the answer that was stored for its own question.

@@ -138,19 +138,24 @@ describe('runtime HTTP API (no keys)', () => {
     assert.equal(hist.body.agent, 'helper');
     assert.equal(hist.body.total, 6);
     assert.deepEqual(hist.body.messages, [
-      { role: 'user', content: 'first' },
-      { role: 'assistant', content: 'echo: first (messages: 1)' },
-      { role: 'user', content: 'second' },
-      { role: 'assistant', content: 'echo: second (messages: 3)' },
-      { role: 'user', content: 'third' },
-      { role: 'assistant', content: 'echo: third (messages: 5)' },
+      { seq: 1, role: 'user', content: 'first' },
+      { seq: 2, role: 'assistant', content: 'echo: first (messages: 1)' },
+      { seq: 3, role: 'user', content: 'second' },
+      { seq: 4, role: 'assistant', content: 'echo: second (messages: 3)' },
+      { seq: 5, role: 'user', content: 'third' },
+      { seq: 6, role: 'assistant', content: 'echo: third (messages: 5)' },
     ]);
+    assert.deepEqual([m1.body.first_seq, m1.body.last_seq, m3.body.first_seq, m3.body.last_seq], [1, 2, 5, 6]);
     const page = await call(`${srv.url}/v1/agents/helper/sessions/${id}?offset=2&limit=2`, 'GET');
     assert.equal(page.body.total, 6);
     assert.deepEqual((page.body.messages as Array<{ content: string }>).map((m) => m.content), ['second', 'echo: second (messages: 3)']);
-    const badPage = await call(`${srv.url}/v1/agents/helper/sessions/${id}?offset=-1`, 'GET');
-    assert.equal(badPage.status, 400);
-    assert.match(String(badPage.body.message), /offset/);
+    const after = await call(`${srv.url}/v1/agents/helper/sessions/${id}?after_seq=4&limit=1`, 'GET');
+    assert.deepEqual((after.body.messages as Array<{ seq: number }>).map((m) => m.seq), [5]);
+    for (const [query, field] of [['offset=-1', 'offset'], ['after_seq=x', 'after_seq'], ['after_seq=2&offset=1', 'after_seq']]) {
+      const badPage = await call(`${srv.url}/v1/agents/helper/sessions/${id}?${query}`, 'GET');
+      assert.equal(badPage.status, 400, query);
+      assert.match(String(badPage.body.message), new RegExp(`^invalid request: ${field}:`), query);
+    }
 
     const agents = await call(`${srv.url}/v1/agents`, 'GET');
     const helper = (agents.body.agents as Array<Record<string, unknown>>).find((a) => a.name === 'helper');

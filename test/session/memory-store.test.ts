@@ -2,8 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemorySessionStore, SessionLimitError, SessionNotFoundError, createSessionStore } from '../../src/session/index.ts';
 import { sessionStoreContract } from './contract.ts';
+import { requestClaimContract, turnContract } from './turn-contract.ts';
 
 sessionStoreContract('memory', { open: async () => new MemorySessionStore() });
+turnContract('memory', { open: async () => new MemorySessionStore() });
+requestClaimContract('memory', { open: async () => new MemorySessionStore() });
 
 test('memory: a session expires ttl after its last activity, and leaves the agent listing', async () => {
   let now = Date.parse('2026-01-01T00:00:00Z');

@@ -18,6 +18,7 @@ import {
 } from '../../src/session/index.ts';
 import { freePort, redisUrlOrSkip, startPersistentRedisServer, startRedisServer, type RedisServer } from '../helpers/services.ts';
 import { sessionStoreContract } from './contract.ts';
+import { requestClaimContract, turnContract } from './turn-contract.ts';
 
 // One prefix per run of this file keeps it apart from every other test using the same server.
 const PREFIX = `t-sess-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -77,6 +78,8 @@ function capturingLogger(): { logger: pino.Logger; lines: () => Record<string, u
 }
 
 const user = (content: string): Message => ({ role: 'user', content });
+/** `messages` as loaded: each with its seq, counting from `first`. */
+const numbered = (messages: Message[], first = 1): Message[] => messages.map((m, i) => ({ ...m, seq: first + i }));
 
 /** A private redis-server this test may stop; skipped (outside CI) where redis-server is not installed. */
 async function privateServer(t: TestContext, start: () => Promise<RedisServer> = startRedisServer): Promise<RedisServer | undefined> {
@@ -94,6 +97,8 @@ async function privateServer(t: TestContext, start: () => Promise<RedisServer> =
 }
 
 sessionStoreContract('redis', { open: (t) => sharedStore(t) });
+turnContract('redis', { open: (t) => sharedStore(t) });
+requestClaimContract('redis', { open: (t) => sharedStore(t) });
 
 describe('redis layout', () => {
   test('keys are a hash, a list and an agent index; both session keys carry a TTL after every append', async (t) => {
@@ -119,7 +124,7 @@ describe('redis layout', () => {
         assert.ok(tMeta > 0 && tMeta <= TEST_TTL, `hash TTL after append ${i}: ${tMeta}`);
         assert.ok(tList > 0 && tList <= TEST_TTL, `list TTL after append ${i}: ${tList}`);
       }
-      assert.deepEqual(JSON.parse((await r.lIndex(list, 0))!), user('m0'));
+      assert.deepEqual(JSON.parse((await r.lIndex(list, 0))!), { seq: 1, ...user('m0') });
       assert.equal(await r.lLen(list), 10);
     } finally {
       await store.close();
@@ -139,13 +144,13 @@ describe('redis layout', () => {
       await store.appendMessages(id, [user('c')]);
       const page = await store.loadMessages(id);
       assert.equal(page.total, 5);
-      assert.deepEqual(page.messages, [user('a'), user('b'), user('c')]);
+      assert.deepEqual(page.messages, [...numbered([user('a'), user('b')]), { ...user('c'), seq: 5 }]);
       const warns = cap.lines().filter((l) => l.level === 40 && l.sessionId !== undefined);
       assert.deepEqual(warns.map((w) => [w.sessionId, w.index]), [[id, 2], [id, 3]]);
       assert.match(String(warns[0]!.reason), /not JSON/);
       assert.match(String(warns[1]!.reason), /role/);
       const tail = await store.loadMessages(id, { offset: 3, limit: 2 });
-      assert.deepEqual(tail.messages, [user('c')]);
+      assert.deepEqual(tail.messages, [{ ...user('c'), seq: 5 }]);
       assert.equal(cap.lines().filter((l) => l.level === 40 && l.sessionId !== undefined).at(-1)!.index, 3, 'the index is the position in the whole history');
     } finally {
       await store.close();
@@ -266,13 +271,13 @@ describe('redis layout', () => {
 });
 
 describe('migration of a string-valued history', { timeout: 60_000 }, () => {
-  const old: unknown[] = [
+  const old: Message[] = [
     { role: 'system', content: 'be brief' },
     { role: 'user', content: 'tricky "quotes", [brackets] {braces} \\ and , commas' },
     { role: 'assistant', content: '', tool_calls: [] },
     { role: 'assistant', tool_calls: [{ id: 'c1', name: 'calc', input: { a: 1.0000000000000002, b: [], c: {}, d: [[1], [2, [3]]] } }] },
     { role: 'tool', tool_result: { tool_call_id: 'c1', content: '{"json":"in a string"}', is_error: false } },
-    ...Array.from({ length: 15 }, (_, i) => ({ role: 'user', content: `old ${i} ✓` })),
+    ...Array.from({ length: 15 }, (_, i) => ({ role: 'user' as const, content: `old ${i} ✓` })),
   ];
   // Spacing like a pretty-printer would leave it, to be sure elements are cut out exactly.
   const oldValue = JSON.stringify(old, null, 1);
@@ -303,7 +308,7 @@ describe('migration of a string-valued history', { timeout: 60_000 }, () => {
       assert.equal(await r.type(`${PREFIX}:session:{${id}}:messages`), 'list');
       const page = await first.loadMessages(id);
       assert.equal(page.total, old.length + 50);
-      assert.deepEqual(page.messages.slice(0, old.length), old);
+      assert.deepEqual(page.messages.slice(0, old.length), numbered(old));
       const fresh = page.messages.slice(old.length).map((m) => m.content);
       assert.deepEqual([...fresh].sort(), Array.from({ length: 50 }, (_, i) => `new ${i}`).sort());
       assert.ok((await r.ttl(`${PREFIX}:session:{${id}}:messages`)) > 0);
@@ -319,7 +324,7 @@ describe('migration of a string-valued history', { timeout: 60_000 }, () => {
     try {
       const id = await seedOldSession(store, r);
       const page = await store.loadMessages(id, { offset: 1, limit: 3 });
-      assert.deepEqual(page, { messages: old.slice(1, 4), total: old.length });
+      assert.deepEqual(page, { messages: numbered(old.slice(1, 4), 2), total: old.length });
       assert.equal(await r.type(`${PREFIX}:session:{${id}}:messages`), 'list');
       const empty = await store.create('migrating');
       await r.set(`${PREFIX}:session:{${empty.id}}:messages`, ' [ ] ');
@@ -352,7 +357,7 @@ describe('migration of a string-valued history', { timeout: 60_000 }, () => {
           const page = await store.loadMessages(id);
           await store.delete(id);
           // Compare through JSON: -0 and 0 print alike, and that text is what was stored.
-          assert.deepEqual(JSON.parse(JSON.stringify(page.messages)), JSON.parse(JSON.stringify(history)));
+          assert.deepEqual(JSON.parse(JSON.stringify(page.messages)), JSON.parse(JSON.stringify(numbered(history))));
           assert.equal(page.total, history.length);
         }),
         { numRuns: runs },
@@ -411,7 +416,8 @@ describe('private redis server', { timeout: 120_000 }, () => {
 
       assert.ok((atSmall.rpush ?? 0) >= 25, JSON.stringify(atSmall));
       assert.deepEqual(atLarge, atSmall);
-      assert.deepEqual(Object.keys(atSmall).sort(), ['exec', 'expire', 'hget', 'hset', 'multi', 'rpush', 'zadd']);
+      // One script per append; these are the commands it runs.
+      assert.deepEqual(Object.keys(atSmall).sort(), ['evalsha', 'expire', 'hget', 'hset', 'llen', 'rpush', 'type', 'zadd']);
 
       await r.sendCommand(['CONFIG', 'RESETSTAT']);
       for (let i = 0; i < 20; i++) await store.create('many');
@@ -423,7 +429,7 @@ describe('private redis server', { timeout: 120_000 }, () => {
     }
   });
 
-  test('an old string history: one transaction fails with WRONGTYPE, the conversion runs once, the retry saves; then one transaction per call', async (t) => {
+  test('an old string history: an append converts it inside its own script; a load fails with WRONGTYPE once, converts, retries; then one call each', async (t) => {
     const srv = await privateServer(t);
     if (srv === undefined) return;
     const store = await RedisSessionStore.open({ url: srv.url, keyPrefix: 'retry' });
@@ -446,27 +452,34 @@ describe('private redis server', { timeout: 120_000 }, () => {
         const { id } = await store.create('retry');
         await r.set(`retry:session:{${id}}:messages`, JSON.stringify([user('old 1'), user('old 2')]));
         await stats();
-        if (op === 'append') assert.equal(await store.appendMessages(id, [user('new')]), 3);
-        else assert.equal((await store.loadMessages(id)).total, 2);
+        if (op === 'append') {
+          assert.equal(await store.appendMessages(id, [user('new')]), 3);
+          const converted = await stats();
+          assert.equal(converted.calls.multi, undefined, JSON.stringify(converted));
+          assert.equal(converted.errors.WRONGTYPE, undefined, JSON.stringify(converted.errors));
+          assert.equal(await r.type(`retry:session:{${id}}:messages`), 'list');
+          await store.appendMessages(id, [user('again')]);
+          assert.deepEqual((await store.loadMessages(id)).messages.map((m) => [m.seq, m.content]), [[1, 'old 1'], [2, 'old 2'], [3, 'new'], [4, 'again']]);
+          continue;
+        }
+        assert.equal((await store.loadMessages(id)).total, 2);
         const first = await stats();
         assert.equal(first.calls.multi, 2, `${op}: ${JSON.stringify(first)}`);
         assert.equal(first.calls.exec, 2);
         // The conversion script asks for the key's type exactly once.
         assert.equal(first.calls.type, 1);
-        assert.equal(first.errors.WRONGTYPE, op === 'append' ? 1 : 2, JSON.stringify(first.errors));
+        assert.equal(first.errors.WRONGTYPE, 2, JSON.stringify(first.errors));
         // EVALSHA of a script the server has not seen yet fails with NOSCRIPT and is sent again in full.
         const failedCommands = Object.keys(first.failed).filter((c) => c !== 'evalsha').sort();
-        assert.deepEqual(failedCommands, op === 'append' ? ['rpush'] : ['llen', 'lrange']);
+        assert.deepEqual(failedCommands, ['llen', 'lrange']);
 
-        if (op === 'append') await store.appendMessages(id, [user('again')]);
-        else await store.loadMessages(id);
+        await store.loadMessages(id);
         const next = await stats();
         assert.equal(next.calls.multi, 1, JSON.stringify(next));
         assert.equal(next.calls.type, undefined);
         assert.deepEqual(next.failed, {});
         assert.equal(await r.type(`retry:session:{${id}}:messages`), 'list');
-        const expected = op === 'append' ? ['old 1', 'old 2', 'new', 'again'] : ['old 1', 'old 2'];
-        assert.deepEqual((await store.loadMessages(id)).messages.map((m) => m.content), expected);
+        assert.deepEqual((await store.loadMessages(id)).messages.map((m) => m.content), ['old 1', 'old 2']);
       }
     } finally {
       await store.close();
@@ -490,14 +503,14 @@ describe('private redis server', { timeout: 120_000 }, () => {
       let answered = false;
       for (let i = 0; i < 100 && !answered; i++) {
         try {
-          assert.deepEqual(await store.loadMessages(b.id), { messages: [user('for b'), user('for b too')], total: 2 });
+          assert.deepEqual(await store.loadMessages(b.id), { messages: numbered([user('for b'), user('for b too')]), total: 2 });
           answered = true;
         } catch (err) {
           if (!(err instanceof SessionStoreUnavailableError)) throw err;
         }
       }
       assert.ok(answered);
-      assert.deepEqual(await store.loadMessages(a.id), { messages: [user('for a')], total: 1 });
+      assert.deepEqual(await store.loadMessages(a.id), { messages: numbered([user('for a')]), total: 1 });
       assert.equal((await store.get(b.id))?.id, b.id);
     } finally {
       await store.close();
@@ -537,7 +550,7 @@ describe('private redis server', { timeout: 120_000 }, () => {
         }
       }
       assert.ok(back, 'the store reconnects once Redis is back');
-      assert.deepEqual((await store.loadMessages(id)).messages, [user('before 1'), user('before 2')]);
+      assert.deepEqual((await store.loadMessages(id)).messages, numbered([user('before 1'), user('before 2')]));
       assert.equal(await store.appendMessages(id, [user('after')]), 3);
       assert.deepEqual((await store.loadMessages(id)).messages.map((m) => m.content), ['before 1', 'before 2', 'after']);
       const msgs = cap.lines().map((l) => String(l.msg));

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { agentOr404, type RuntimeContext } from '../context.ts';
-import { clientGoneSignal, prepareTurn, runTurn } from '../conversation.ts';
+import { clientGoneSignal, prepareTurn, runTurn, sendAnswer } from '../conversation.ts';
 import { invokeBody, parseOr400, turnOf } from '../schemas.ts';
-import { answerBody } from '../wire.ts';
 import { ownerOf } from './sessions.ts';
 
 /** POST /v1/agents/:name/invoke: one answer; with `session_id` the turn joins that conversation. */
@@ -10,8 +9,8 @@ export function registerInvokeRoutes(app: FastifyInstance, ctx: RuntimeContext):
   app.post<{ Params: { name: string } }>('/v1/agents/:name/invoke', async (req, reply) => {
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(invokeBody, req.body);
-    const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits), owner: ownerOf(ctx, req) });
-    const r = await runTurn(ctx, prepared, { signal: clientGoneSignal(reply.raw) });
-    return answerBody(r, body.session_id);
+    const signal = clientGoneSignal(reply.raw);
+    const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits, req.headers), owner: ownerOf(ctx, req) }, signal);
+    return sendAnswer(reply, await runTurn(ctx, prepared, { signal }));
   });
 }

@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { keyIdOf } from '../auth.ts';
 import { agentOr404, type RuntimeContext } from '../context.ts';
-import { clientGoneSignal, findSession, prepareTurn, runTurn, sessionOf } from '../conversation.ts';
-import { checkMessage, checkMetadata, createSessionBody, historyPage, historyQuery, parseOr400, sessionMessageBody } from '../schemas.ts';
-import { answerBody } from '../wire.ts';
+import { clientGoneSignal, findSession, prepareTurn, runTurn, sendAnswer, sessionOf } from '../conversation.ts';
+import { checkMetadata, createSessionBody, historyPage, historyQuery, parseOr400, sessionMessageBody, turnOf } from '../schemas.ts';
 
 interface SessionParams {
   name: string;
@@ -30,16 +29,9 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RuntimeContext)
   app.post<{ Params: SessionParams }>('/v1/agents/:name/sessions/:id', async (req, reply) => {
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(sessionMessageBody, req.body);
-    checkMessage(body.message, ctx.limits);
-    const prepared = await prepareTurn(ctx, agent, {
-      message: body.message,
-      variables: body.variables ?? {},
-      sessionId: req.params.id,
-      savePartial: body.save_partial === true,
-      owner: ownerOf(ctx, req),
-    });
-    const r = await runTurn(ctx, prepared, { signal: clientGoneSignal(reply.raw) });
-    return answerBody(r, req.params.id);
+    const signal = clientGoneSignal(reply.raw);
+    const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits, req.headers, req.params.id), owner: ownerOf(ctx, req) }, signal);
+    return sendAnswer(reply, await runTurn(ctx, prepared, { signal }));
   });
 
   app.get<{ Params: SessionParams; Querystring: Record<string, unknown> }>('/v1/agents/:name/sessions/:id', async (req) => {

@@ -5,7 +5,7 @@ import { clientGoneSignal, prepareTurn, runTurn } from '../conversation.ts';
 import { toHttpError } from '../errors.ts';
 import { invokeBody, parseOr400, turnOf } from '../schemas.ts';
 import { openEventStream } from '../sse-response.ts';
-import { answerBody, doneBody } from '../wire.ts';
+import { doneOf } from '../wire.ts';
 import { ownerOf } from './sessions.ts';
 
 /**
@@ -18,17 +18,18 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: RuntimeContext):
   app.post<{ Params: { name: string } }>('/v1/agents/:name/stream', async (req, reply) => {
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(invokeBody, req.body);
-    const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits), owner: ownerOf(ctx, req) });
+    const signal = clientGoneSignal(reply.raw);
+    const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits, req.headers), owner: ownerOf(ctx, req) }, signal);
 
+    if (prepared.replay !== undefined) reply.header('idempotent-replayed', 'true');
     const { res, send } = openEventStream(reply);
     try {
-      const r = await runTurn(ctx, prepared, {
-        signal: clientGoneSignal(res),
-        onText: (text) => send('text', { text }),
-      });
+      const answer = await runTurn(ctx, prepared, { signal, onText: (text) => send('text', { text }) });
+      // A replayed answer was never streamed: its whole output is one text event.
+      if (answer.replayed && answer.output !== '') send('text', { text: answer.output });
       // Small by default: SDK stream readers cap a line at 64 KiB, and the text events already
       // carried the output.
-      send('done', body.include_output === true ? answerBody(r, body.session_id) : doneBody(r, body.session_id));
+      send('done', body.include_output === true ? answer.body : doneOf(answer.body));
     } catch (err) {
       const h = toHttpError(err, req.id);
       logger('runtime').warn({ agent: agent.name, status: h.statusCode, error: h.errorCode, message: h.message }, 'stream failed');
