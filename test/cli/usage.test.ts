@@ -117,7 +117,7 @@ test('commands are quiet by default; -v and --log-level info bring the structure
  * Every module the compiled CLI loads for `args`: ES modules through a resolve hook, CommonJS
  * ones (pino and zod are required lazily) from the require cache at exit.
  */
-async function modulesLoadedBy(dir: string, args: string[]): Promise<string> {
+async function modulesLoadedBy(dir: string, args: string[], opts: { serve?: boolean } = {}): Promise<string> {
   const seen = path.join(dir, `loaded-${Math.random().toString(36).slice(2)}.txt`);
   fs.writeFileSync(
     path.join(dir, 'hook.mjs'),
@@ -128,14 +128,19 @@ async function modulesLoadedBy(dir: string, args: string[]): Promise<string> {
     "import fs from 'node:fs';\nimport { createRequire, register } from 'node:module';\nregister('./hook.mjs', import.meta.url);\n" +
       "const require = createRequire(import.meta.url);\nprocess.on('exit', () => fs.appendFileSync(process.env.AGENTSPEC_TEST_LOADED, Object.keys(require.cache).join('\\n') + '\\n'));\n",
   );
-  const { spawnSync } = await import('node:child_process');
+  const { spawn } = await import('node:child_process');
   const cli = fileURLToPath(new URL('../../bin/agentspec.js', import.meta.url));
-  const r = spawnSync(process.execPath, ['--import', path.join(dir, 'register.mjs'), cli, ...args], {
+  const child = spawn(process.execPath, ['--import', path.join(dir, 'register.mjs'), cli, ...args], {
     cwd: dir,
-    encoding: 'utf8',
     env: { ...process.env, AGENTSPEC_TEST_LOADED: seen, AGENTSPEC_LOG_LEVEL: '', AGENTSPEC_LOG_FORMAT: '' },
   });
-  assert.equal(r.status, 0, r.stderr);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // A server is stopped (SIGTERM, a clean exit) once it listens.
+  if (opts.serve === true) child.stdout.on('data', (d: Buffer) => (/listening on/.test(d.toString()) ? child.kill('SIGTERM') : undefined));
+  else child.stdout.resume();
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  assert.equal(code, 0, stderr);
   const loaded = fs.readFileSync(seen, 'utf8');
   assert.match(loaded, /node_modules\/commander\//, 'the hook saw the packages that are loaded');
   assert.doesNotMatch(loaded, /\.ts\n/, 'no TypeScript at run time');
@@ -162,4 +167,12 @@ test('a quiet validate and plan load no logger and no runtime; validate no zod e
   const planned = await modulesLoadedBy(dir, ['--state-file', state, 'plan', 'q.ias']);
   assertNotLoaded(planned, ['pino', 'pino-pretty', ...runtime], 'plan');
   assert.match(planned, /node_modules\/zod\//, 'plan read the state');
+});
+
+test('run with the memory store and no MCP server loads neither the Redis client nor the MCP SDK', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'q.ias'), 'package "q" version "0.1.0" lang "2.0"\n\nprompt "p" {\n  content "hi"\n}\n\nagent "a" {\n  uses prompt "p"\n  model "echo"\n}\n');
+  const loaded = await modulesLoadedBy(dir, ['run', 'q.ias', '--port', '0'], { serve: true });
+  assert.match(loaded, /node_modules\/fastify\//, 'the runtime ran');
+  assertNotLoaded(loaded, ['redis', '@redis', '@modelcontextprotocol/sdk'], 'run');
 });
