@@ -52,7 +52,7 @@ test('a window that would start inside a turn (at a tool result) is widened back
   const w = await loadWindow(store, id, agentWith({ memory: { max_messages: 8 } }), sent);
   assert.equal(w.start, 38);
   assert.equal(w.messages.length, 12);
-  assert.deepEqual(w.messages.slice(0, 2), [plain(38), plain(39)]);
+  assert.deepEqual(w.messages.slice(0, 2), [{ ...plain(38), seq: 39 }, { ...plain(39), seq: 40 }]);
   assert.deepEqual(w.messages[2]!.tool_calls?.map((c) => c.id), ['t1', 't2', 't3']);
 });
 
