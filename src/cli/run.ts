@@ -247,9 +247,12 @@ export function register(program: Command): void {
         });
         const log = logger('runtime');
         log.info({ host: running.host, port: running.port, agents: running.agents, session_store: flags.sessionStore }, 'runtime listening');
+        // Listening for signals before saying so: a supervisor may send SIGTERM the moment it
+        // reads the line, and an unhandled one would end the process without a clean shutdown.
+        const stopped = waitForSignal();
         io.out(`listening on ${running.url}\n`);
         signalReady();
-        const signal = await waitForSignal();
+        const signal = await stopped;
         log.info({ signal }, 'shutting down: finishing in-flight requests');
         const forced = (sig: NodeJS.Signals): void => {
           log.error({ signal: sig }, 'second signal during shutdown: exiting now');
