@@ -6,10 +6,10 @@
 //  delegation: an invoke whose agent delegates once (two model calls of its own, one of the
 //              delegate) against three invokes in a row.
 // Prints the mean time per run and the ratio.
-import { performance } from 'node:perf_hooks';
 import type { IRDocument, Resource } from '../src/ir/types.ts';
 import { MemorySessionStore } from '../src/session/index.ts';
 import { buildAgentRegistry, buildPipelineRegistry, buildServer, ProviderRegistry } from '../src/runtime/index.ts';
+import { pair as timedPair } from './_pair.ts';
 
 const RUNS = Number(process.env.BENCH_PIPELINE_RUNS ?? 600);
 
@@ -52,26 +52,8 @@ async function main(): Promise<void> {
   await app.close();
 }
 
-/** Mean ms per run after a warm-up; baseline and ours alternate in rounds so drift hits both. */
 async function pair(label: string, baseline: () => Promise<unknown>, ours: () => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < 30; i++) {
-    await baseline();
-    await ours();
-  }
-  let tb = 0;
-  let to = 0;
-  const rounds = 10;
-  for (let r = 0; r < rounds; r++) {
-    let t = performance.now();
-    for (let i = 0; i < RUNS / rounds; i++) await baseline();
-    tb += performance.now() - t;
-    t = performance.now();
-    for (let i = 0; i < RUNS / rounds; i++) await ours();
-    to += performance.now() - t;
-  }
-  const mb = tb / RUNS;
-  const mo = to / RUNS;
-  console.log(`${label.padEnd(34)} baseline ${mb.toFixed(3).padStart(8)} ms/run   ours ${mo.toFixed(3).padStart(8)} ms/run   ratio ${(mo / mb).toFixed(2)}x`);
+  await timedPair(label, baseline, ours, { runs: RUNS, warmup: 30, unit: 'run' });
 }
 
 await main();

@@ -11,10 +11,10 @@ import { runMcpBench } from './mcp-calls.ts';
 import { once } from 'node:events';
 import http from 'node:http';
 import type net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { IRDocument, Resource } from '../src/ir/types.ts';
 import { bwrapArgv, createSandbox, startToolSet, type Tool } from '../src/tools/index.ts';
 import { findOnPath } from '../src/tools/path.ts';
+import { pair as timedPair } from './_pair.ts';
 
 const CALLS = Number(process.env.BENCH_TOOL_CALLS ?? 300);
 const signal = new AbortController().signal;
@@ -52,26 +52,8 @@ function bareSpawn(argv: string[], stdin: string): Promise<string> {
   });
 }
 
-/** Mean ms per call of `fn`, after a warm-up; baseline and ours alternate in rounds so drift hits both. */
 async function pair(label: string, baseline: () => Promise<unknown>, ours: () => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < 20; i++) {
-    await baseline();
-    await ours();
-  }
-  let tb = 0;
-  let to = 0;
-  const rounds = 10;
-  for (let r = 0; r < rounds; r++) {
-    let t = performance.now();
-    for (let i = 0; i < CALLS / rounds; i++) await baseline();
-    tb += performance.now() - t;
-    t = performance.now();
-    for (let i = 0; i < CALLS / rounds; i++) await ours();
-    to += performance.now() - t;
-  }
-  const mb = tb / CALLS;
-  const mo = to / CALLS;
-  console.log(`${label.padEnd(34)} baseline ${mb.toFixed(3).padStart(8)} ms/call   ours ${mo.toFixed(3).padStart(8)} ms/call   ratio ${(mo / mb).toFixed(2)}x`);
+  await timedPair(label, baseline, ours, { runs: CALLS, warmup: 20, unit: 'call' });
 }
 
 async function main(): Promise<void> {

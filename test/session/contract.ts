@@ -16,21 +16,25 @@ const numbered = (messages: Message[], first = 1): Message[] => messages.map((m,
  * The behaviour every SessionStore promises (DESIGN.md "Sessions"), run against each store.
  * Agent names carry a random suffix so runs against a shared server never see each other.
  */
+/** Opens the target's store for one test and closes it after, whatever the test did. */
+export async function withStore(target: ContractTarget, t: import('node:test').TestContext, fn: (s: SessionStore) => Promise<void>): Promise<void> {
+  const store = await target.open(t);
+  if (store === undefined) return;
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
 export function sessionStoreContract(name: string, target: ContractTarget): void {
+  const withTarget = (t: import('node:test').TestContext, fn: (s: SessionStore) => Promise<void>): Promise<void> => withStore(target, t, fn);
   const agentName = (base: string): string => `${base}-${Math.random().toString(36).slice(2, 10)}`;
 
-  async function withStore(t: import('node:test').TestContext, fn: (s: SessionStore) => Promise<void>): Promise<void> {
-    const store = await target.open(t);
-    if (store === undefined) return;
-    try {
-      await fn(store);
-    } finally {
-      await store.close();
-    }
-  }
+
 
   test(`${name}: create returns a well-formed session that get returns`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const agent = agentName('support');
       const info = await s.create(agent, { user: 'u1', channel: 'web' });
       assert.ok(isSessionId(info.id), info.id);
@@ -46,7 +50,7 @@ export function sessionStoreContract(name: string, target: ContractTarget): void
   });
 
   test(`${name}: unknown sessions: get null, delete false, others SessionNotFoundError`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const missing = 'sess_AAAAAAAAAAAAAAAAAAAAAA';
       assert.equal(await s.get(missing), null);
       assert.equal(await s.delete(missing), false);
@@ -59,7 +63,7 @@ export function sessionStoreContract(name: string, target: ContractTarget): void
   });
 
   test(`${name}: append returns the new length and load returns everything in order`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agentName('a'));
       assert.deepEqual(await s.loadMessages(id), { messages: [], total: 0 });
       assert.equal(await s.appendMessages(id, [msg(0)]), 1);
@@ -77,7 +81,7 @@ export function sessionStoreContract(name: string, target: ContractTarget): void
   });
 
   test(`${name}: stored history is not affected by later mutation of the caller's objects`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agentName('a'));
       const m = msg(1);
       await s.appendMessages(id, [m]);
@@ -96,7 +100,7 @@ export function sessionStoreContract(name: string, target: ContractTarget): void
   });
 
   test(`${name}: pages by offset and limit, total is the whole history`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agentName('a'));
       await s.appendMessages(id, Array.from({ length: 10 }, (_, i) => msg(i)));
       const contents = async (offset?: number, limit?: number): Promise<(string | undefined)[]> => {
@@ -118,7 +122,7 @@ export function sessionStoreContract(name: string, target: ContractTarget): void
   });
 
   test(`${name}: an invalid message is refused and nothing of that append is stored`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agentName('a'));
       await s.appendMessages(id, [msg(0)]);
       const bad = [msg(1), { role: 'robot', content: 'x' } as unknown as Message, msg(2)];
@@ -129,7 +133,7 @@ export function sessionStoreContract(name: string, target: ContractTarget): void
   });
 
   test(`${name}: touch and append move last_active forward`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const info = await s.create(agentName('a'));
       await new Promise((r) => setTimeout(r, 5));
       await s.touch(info.id);
@@ -144,7 +148,7 @@ export function sessionStoreContract(name: string, target: ContractTarget): void
   });
 
   test(`${name}: delete removes the session and its history`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const agent = agentName('a');
       const { id } = await s.create(agent);
       await s.appendMessages(id, [msg(1)]);
@@ -158,7 +162,7 @@ export function sessionStoreContract(name: string, target: ContractTarget): void
   });
 
   test(`${name}: list returns an agent's live sessions, most recently active first`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const agent = agentName('lister');
       const other = agentName('other');
       assert.deepEqual(await s.list(agent), []);
@@ -180,7 +184,7 @@ export function sessionStoreContract(name: string, target: ContractTarget): void
   });
 
   test(`${name}: 100 concurrent appends to one session keep every message exactly once, in order`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agentName('busy'));
       const writers = 100;
       // Writer w appends three separate times; its odd appends carry two messages that must stay adjacent.

@@ -13,7 +13,7 @@ import {
   type Message,
   type SessionStore,
 } from '../../src/session/index.ts';
-import type { ContractTarget } from './contract.ts';
+import { withStore, type ContractTarget } from './contract.ts';
 
 const user = (content: string): Message => ({ role: 'user', content });
 const answer = (content: string): Message => ({ role: 'assistant', content });
@@ -22,20 +22,13 @@ const answer = (content: string): Message => ({ role: 'assistant', content });
 export function turnContract(name: string, target: ContractTarget): void {
   const agent = (): string => `turns-${Math.random().toString(36).slice(2, 10)}`;
 
-  async function withStore(t: TestContext, fn: (s: SessionStore) => Promise<void>): Promise<void> {
-    const store = await target.open(t);
-    if (store === undefined) return;
-    try {
-      await fn(store);
-    } finally {
-      await store.close();
-    }
-  }
+  const withTarget = (t: TestContext, fn: (s: SessionStore) => Promise<void>): Promise<void> => withStore(target, t, fn);
+
 
   const ask = (token: string, over: Partial<BeginTurnRequest> = {}): BeginTurnRequest => ({ token, leaseTtlMs: 30_000, mode: 'enqueue', waiterTtlMs: 30_000, ...over });
 
   test(`${name}: every stored message gets the next seq; afterSeq and tail page by it`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agent());
       assert.equal(await s.appendMessages(id, [user('a'), answer('b')]), 2);
       // A seq handed in is the caller's and is ignored: the store numbers.
@@ -55,7 +48,7 @@ export function turnContract(name: string, target: ContractTarget): void {
   });
 
   test(`${name}: beginTurn takes the lease with a growing fence and the history; a second turn is busy`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agent(), { user: 'u' });
       await s.appendMessages(id, [user('q0')]);
       const first = await s.beginTurn(id, ask('t1'));
@@ -79,7 +72,7 @@ export function turnContract(name: string, target: ContractTarget): void {
   });
 
   test(`${name}: an append under a stale fence is refused and stores nothing`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agent());
       const old = await s.beginTurn(id, ask('old', { leaseTtlMs: 50 }));
       assert.equal(old.status, 'acquired');
@@ -100,7 +93,7 @@ export function turnContract(name: string, target: ContractTarget): void {
   });
 
   test(`${name}: waiters are served in arrival order; one that stops asking loses its place`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agent());
       assert.equal((await s.beginTurn(id, ask('holder'))).status, 'acquired');
       // The first waiter goes away right after asking: it must not block the others.
@@ -122,7 +115,7 @@ export function turnContract(name: string, target: ContractTarget): void {
   });
 
   test(`${name}: interrupt takes the lease from the running turn, whose append is then fenced`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agent());
       const running = await s.beginTurn(id, ask('running'));
       const taker = await s.beginTurn(id, ask('taker', { mode: 'interrupt' }));
@@ -138,7 +131,7 @@ export function turnContract(name: string, target: ContractTarget): void {
   });
 
   test(`${name}: an idempotency record is stored with its turn; the key then replays, or conflicts with another body`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agent());
       const first = await s.beginTurn(id, ask('a', { idempotency: { key: 'k1', requestHash: 'h1' } }));
       assert.equal(first.status, 'acquired');
@@ -159,7 +152,7 @@ export function turnContract(name: string, target: ContractTarget): void {
   });
 
   test(`${name}: beginTurn (the waiting loop) serves 30 concurrent turns one at a time, in arrival order`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agent());
       let running = 0;
       const order: number[] = [];
@@ -188,7 +181,7 @@ export function turnContract(name: string, target: ContractTarget): void {
   });
 
   test(`${name}: beginTurn under reject is SessionBusyError with a retry time; enqueue gives up after its wait`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agent());
       const held = await beginTurn(s, id, { mode: 'enqueue', leaseTtlMs: 20_000, waitMs: 1000 });
       assert.equal(held.kind, 'turn');
@@ -205,7 +198,7 @@ export function turnContract(name: string, target: ContractTarget): void {
   });
 
   test(`${name}: a turn whose lease is taken learns it at its next renewal (signal aborted with TurnSupersededError)`, async (t) => {
-    await withStore(t, async (s) => {
+    await withTarget(t, async (s) => {
       const { id } = await s.create(agent());
       const first = await beginTurn(s, id, { mode: 'enqueue', leaseTtlMs: 90, waitMs: 1000 });
       if (first.kind !== 'turn') throw new Error('expected a turn');
