@@ -5,8 +5,8 @@
 //  3. our appends/second against `redis-benchmark -t rpush` on the same server (the ceiling),
 //     without and with pipelining (-P 16);
 //  4. one session message (begin turn with lease + append with fence and idempotency record)
-//     against the previous path: the store of the previous commit (BENCH_BASELINE_REF, default
-//     main), built from git into bench/.baseline-*, used as the previous runtime did (get, load,
+//     against the previous path: the store of an earlier commit (BENCH_BASELINE_REF, default
+//     b3752dc, the last one before leases and seq numbers), built from git into bench/.baseline-*, used as the previous runtime did (get, load,
 //     append): latency, and messages/second over 100 different sessions;
 //  5. the whole turn (load, echo model, append) at 10, 1,000 and 10,000 messages of history, ours
 //     and the previous path.
@@ -68,7 +68,8 @@ interface PreviousStore {
  * existence and owner check), loadMessages, appendMessages. BENCH_BASELINE_REF picks the commit.
  */
 async function openPreviousStore(url: string): Promise<{ store: PreviousStore; ref: string; cleanup: () => void }> {
-  const ref = process.env.BENCH_BASELINE_REF ?? 'main';
+  // The last commit before one writer per session: its store is the path this one replaced.
+  const ref = process.env.BENCH_BASELINE_REF ?? 'b3752dc';
   const root = fileURLToPath(new URL('..', import.meta.url));
   const dir = mkdtempSync(path.join(root, 'bench', '.baseline-'));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
