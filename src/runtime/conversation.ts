@@ -10,6 +10,7 @@ import { ClientGoneError, type RunResult } from './agent-loop.ts';
 import { renderPrompt, turnVariables, type AgentDefinition } from './agents.ts';
 import type { RuntimeContext } from './context.ts';
 import { notFound, overLimit, type HttpError } from './errors.ts';
+import { linkedSignal } from './linked-signal.ts';
 import { answerBody } from './wire.ts';
 import { addSummaryUsage, foldSummary, loadWindow, type LoadedWindow, type TurnMemory } from './memory-window.ts';
 
@@ -155,8 +156,8 @@ export async function runTurn(
   const { agent, turn, history, lease } = prepared;
   if (prepared.replay !== undefined) return { body: prepared.replay, output: String(prepared.replay.output ?? ''), replayed: true };
   const transcript: Message[] = [];
-  const signals = [opts.signal, lease?.signal].filter((x): x is AbortSignal => x !== undefined);
-  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  // The client going away and the lease being lost both end the turn.
+  const { signal, release } = linkedSignal([opts.signal, lease?.signal]);
   let memory: TurnMemory = {};
   let result: RunResult;
   try {
@@ -177,6 +178,8 @@ export async function runTurn(
     if (lease !== undefined) await endFailedTurn(ctx, prepared, lease, transcript, reason);
     await prepared.claim?.release();
     throw reason;
+  } finally {
+    release();
   }
   if (memory.usage !== undefined) addSummaryUsage(result, memory.usage);
   if (turn.sessionId === undefined || lease === undefined) {
