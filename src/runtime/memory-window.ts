@@ -58,9 +58,23 @@ export function memoryWindowOf(value: JsonValue | undefined): MemoryWindow | { p
   return { strategy: strategy as MemoryStrategy, maxMessages: max };
 }
 
+/**
+ * Estimates by message object: the memory store hands out the same frozen objects turn after turn,
+ * so each stored message is counted once instead of at every turn that sends it.
+ */
+const estimates = new WeakMap<Message, number>();
+
 /** A rough token count (4 characters a token, plus a little per message): enough to stay under a context size. */
 export function estimateTokens(m: Message | string): number {
   if (typeof m === 'string') return Math.ceil(m.length / 4);
+  const known = estimates.get(m);
+  if (known !== undefined) return known;
+  const n = countMessageTokens(m);
+  estimates.set(m, n);
+  return n;
+}
+
+function countMessageTokens(m: Message): number {
   let chars = (m.content ?? '').length + (m.tool_result?.content.length ?? 0);
   for (const c of m.tool_calls ?? []) chars += c.name.length + JSON.stringify(c.input ?? {}).length;
   return Math.ceil(chars / 4) + 4;
