@@ -7,6 +7,7 @@ import { withSummary } from './memory-window.ts';
 import { recordModelCall } from './metrics.ts';
 import { ProviderError, type ModelResponse, type TokenUsage } from './providers/index.ts';
 import { withRunFrame } from './run-frame.ts';
+import { addUsage } from './tokens.ts';
 import { runTools } from './tool-calls.ts';
 import { AnswerRejectedError, failedRules, logWarnings, ReaskBudget, reaskText } from './answer-rules.ts';
 import { ExpressionError, OnInputError, runOnInput, stepsContext, type OnInputOutcome } from './on-input/index.ts';
@@ -115,7 +116,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-interface Deadline {
+export interface Deadline {
   /** Aborted when the agent's timeout passes or the caller's signal aborts, whichever comes first. */
   signal: AbortSignal;
   timedOut(): boolean;
@@ -128,7 +129,7 @@ interface Deadline {
  * keeps its timer alive for the whole timeout, minutes after the answer, and AbortSignal.any
  * adds a composite signal per request: together a large share of the CPU and memory per request.)
  */
-function requestDeadline(agent: AgentDefinition, caller: AbortSignal | undefined): Deadline {
+export function requestDeadline(agent: AgentDefinition, caller: AbortSignal | undefined): Deadline {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -146,13 +147,6 @@ function requestDeadline(agent: AgentDefinition, caller: AbortSignal | undefined
       caller?.removeEventListener('abort', onCallerAbort);
     },
   };
-}
-
-function addUsage(into: Tokens, u: TokenUsage): void {
-  into.input += u.input;
-  into.output += u.output;
-  into.cache_read += u.cache_read;
-  into.total = into.input + into.output + into.cache_read;
 }
 
 /** Runs agents: the model/tool loop with retries, budget, deadline and fallback. */

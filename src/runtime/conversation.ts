@@ -11,8 +11,9 @@ import { renderPrompt, turnVariables, type AgentDefinition } from './agents.ts';
 import type { RuntimeContext } from './context.ts';
 import { notFound, overLimit, type HttpError } from './errors.ts';
 import { linkedSignal } from './linked-signal.ts';
+import { addUsage } from './tokens.ts';
 import { answerBody } from './wire.ts';
-import { addSummaryUsage, foldSummary, loadWindow, type LoadedWindow, type TurnMemory } from './memory-window.ts';
+import { foldSummary, loadWindow, type LoadedWindow, type TurnMemory } from './memory-window.ts';
 
 /**
  * The session `id` as seen from `agent`'s path. A session of another agent is reported exactly
@@ -181,7 +182,8 @@ export async function runTurn(
   } finally {
     release();
   }
-  if (memory.usage !== undefined) addSummaryUsage(result, memory.usage);
+  // The summary call's tokens count toward the turn's.
+  if (memory.usage !== undefined) addUsage(result.tokens, memory.usage);
   if (turn.sessionId === undefined || lease === undefined) {
     const body = answerBody(result, turn.sessionId);
     await prepared.claim?.complete(JSON.stringify(body));

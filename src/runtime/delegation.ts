@@ -4,6 +4,7 @@ import type { Tool, ToolCallContext, ToolOutcome, ToolSpec } from '../tools/inde
 import type { AgentRunner, RunResult } from './agent-loop.ts';
 import type { AgentDefinition, AgentRegistry, DelegateRef } from './agents.ts';
 import { currentRunFrame } from './run-frame.ts';
+import { addUsage } from './tokens.ts';
 
 /** Tool names the providers accept: Anthropic and OpenAI both allow `^[a-zA-Z0-9_-]{1,64}$`. */
 const MAX_TOOL_NAME = 64;
@@ -91,12 +92,7 @@ export class DelegateTool implements Tool {
       logger('runtime').warn({ agent: ctx.agent, delegate: target.name, code, err: errorMessage(err) }, 'delegate failed');
       return refused(`agent "${target.name}" failed (${code}); answer without it or try again`);
     }
-    if (frame !== undefined) {
-      frame.tokens.input += result.tokens.input;
-      frame.tokens.output += result.tokens.output;
-      frame.tokens.cache_read += result.tokens.cache_read;
-      frame.tokens.total = frame.tokens.input + frame.tokens.output + frame.tokens.cache_read;
-    }
+    if (frame !== undefined) addUsage(frame.tokens, result.tokens);
     logger('runtime').info(
       { agent: ctx.agent, delegate: target.name, answered_by: result.answered_by, depth: chain.length, tokens: result.tokens.total, turns: result.turns, duration_ms: Math.round(performance.now() - started), stop_reason: result.stop_reason },
       'agent delegated',

@@ -2,7 +2,7 @@ import { MEMORY_STRATEGIES } from '../ir/attributes.ts';
 import type { JsonValue } from '../ir/types.ts';
 import { logger } from '../log.ts';
 import type { Message, MessagePage, SessionStore, SessionSummary } from '../session/types.ts';
-import { RequestTimeoutError } from './agent-loop.ts';
+import { RequestTimeoutError, requestDeadline } from './agent-loop.ts';
 import type { AgentDefinition } from './agents.ts';
 import { recordModelCall } from './metrics.ts';
 import type { TokenUsage } from './providers/index.ts';
@@ -198,9 +198,10 @@ export async function foldSummary(agent: AgentDefinition, loaded: LoadedWindow |
   const previous = loaded.summary?.text;
   if (loaded.unsummarized.length === 0) return previous === undefined ? {} : { summaryText: previous };
   const provider = agent.resolved.provider;
-  // Bounded by the agent's timeout like the model calls of the turn itself.
-  const deadline = AbortSignal.timeout(agent.timeoutMs);
-  const signal = clientSignal === undefined ? deadline : AbortSignal.any([clientSignal, deadline]);
+  // Bounded by the agent's timeout like the model calls of the turn itself, with the runner's
+  // deadline: its timer is cleared when the call ends instead of living for the whole timeout.
+  const deadline = requestDeadline(agent, clientSignal);
+  const { signal } = deadline;
   const started = performance.now();
   try {
     const res = await provider.complete({
@@ -217,8 +218,10 @@ export async function foldSummary(agent: AgentDefinition, loaded: LoadedWindow |
     return { summaryText: text, store: { text, covers: loaded.start }, usage: res.usage };
   } catch (err) {
     recordModelCall(agent.name, provider.name, signal.aborted ? 'aborted' : 'error', performance.now() - started);
-    if (deadline.aborted) throw new RequestTimeoutError(agent.name, agent.timeoutMs);
+    if (deadline.timedOut()) throw new RequestTimeoutError(agent.name, agent.timeoutMs);
     throw err;
+  } finally {
+    deadline.release();
   }
 }
 
@@ -227,12 +230,4 @@ export function withSummary(system: string, summary: string | undefined): string
   if (summary === undefined || summary === '') return system;
   const block = `Summary of the earlier conversation:\n${summary}`;
   return system === '' ? block : `${system}\n\n${block}`;
-}
-
-/** The summary call's tokens count toward the turn's. */
-export function addSummaryUsage(result: { tokens: TokenUsage & { total: number } }, usage: TokenUsage): void {
-  result.tokens.input += usage.input;
-  result.tokens.output += usage.output;
-  result.tokens.cache_read += usage.cache_read;
-  result.tokens.total = result.tokens.input + result.tokens.output + result.tokens.cache_read;
 }

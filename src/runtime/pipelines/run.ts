@@ -6,6 +6,7 @@ import { ClientGoneError, type AgentRunner, type Tokens } from '../agent-loop.ts
 import type { AgentRegistry } from '../agents.ts';
 import { toHttpError } from '../errors.ts';
 import type { PipelineDefinition, StepDefinition } from './definition.ts';
+import { addUsage } from '../tokens.ts';
 
 export type StepStatus = 'completed' | 'failed' | 'skipped' | 'cancelled';
 export type PipelineStatus = 'completed' | 'failed' | 'cancelled';
@@ -53,13 +54,6 @@ class StepCancelledError extends AgentspecError {
 }
 
 const zero = (): Tokens => ({ input: 0, output: 0, cache_read: 0, total: 0 });
-
-function add(into: Tokens, t: Tokens): void {
-  into.input += t.input;
-  into.output += t.output;
-  into.cache_read += t.cache_read;
-  into.total = into.input + into.output + into.cache_read;
-}
 
 /** `trigger`, `input` and `steps` as a step's `when` sees them. */
 function scopeOf(trigger: Record<string, ExprValue>, input: string, results: ReadonlyMap<string, StepResult>): Scope {
@@ -193,7 +187,7 @@ export async function runPipeline(def: PipelineDefinition, trigger: Record<strin
       opts.onEvent?.({ type: 'step_end', step: s.name, result: r });
     }
     steps[s.name] = r;
-    add(tokens, r.tokens);
+    addUsage(tokens, r.tokens);
   }
   const status: PipelineStatus = failure !== undefined ? 'failed' : controller.signal.aborted ? 'cancelled' : 'completed';
   const total = Math.round(performance.now() - started);
