@@ -4,9 +4,9 @@ import type { Message, ToolCall } from '../session/types.ts';
 import { MissingVariableError, renderPrompt, type AgentDefinition, type AgentRegistry } from './agents.ts';
 import { repairToolPairs } from './history.ts';
 import { withSummary } from './memory-window.ts';
-import { recordModelCall } from './metrics.ts';
+import type { CallMetrics } from './metrics.ts';
 import { ProviderError, type ModelResponse, type TokenUsage } from './providers/index.ts';
-import { withRunFrame } from './run-frame.ts';
+import { setRunFrame } from './run-frame.ts';
 import { addUsage } from './tokens.ts';
 import { runTools } from './tool-calls.ts';
 import { AnswerRejectedError, failedRules, logWarnings, ReaskBudget, reaskText } from './answer-rules.ts';
@@ -51,6 +51,11 @@ export interface RunInput {
   onText?: (delta: string) => void;
   /** Aborted when the client goes away; the agent's own timeout is added to it. */
   signal?: AbortSignal;
+  /**
+   * Instead of `signal`: a controller made for this run alone (aborted when the client goes
+   * away), which the run aborts itself when its deadline passes. Saves a second controller.
+   */
+  abort?: AbortController;
   /**
    * Receives every message of this turn as soon as it exists (the user message first), so a
    * caller that saves partial turns has them even when the run fails.
@@ -128,14 +133,17 @@ export interface Deadline {
  * One controller and one timer per request, both released when the run ends. (AbortSignal.timeout
  * keeps its timer alive for the whole timeout, minutes after the answer, and AbortSignal.any
  * adds a composite signal per request: together a large share of the CPU and memory per request.)
+ * Given `own`, a controller the caller made for this run alone, the deadline aborts that one
+ * instead of making a second controller linked to it.
  */
-export function requestDeadline(agent: AgentDefinition, caller: AbortSignal | undefined): Deadline {
-  const controller = new AbortController();
+export function requestDeadline(agent: AgentDefinition, caller: AbortSignal | undefined, own?: AbortController): Deadline {
+  const controller = own ?? new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort(new RequestTimeoutError(agent.name, agent.timeoutMs));
   }, agent.timeoutMs);
+  if (own !== undefined) return { signal: own.signal, timedOut: () => timedOut, release: () => clearTimeout(timer) };
   const onCallerAbort = (): void => controller.abort(caller?.reason);
   if (caller?.aborted === true) onCallerAbort();
   else caller?.addEventListener('abort', onCallerAbort, { once: true });
@@ -154,27 +162,28 @@ export class AgentRunner {
   private readonly agents: AgentRegistry;
   /** Fallback agents one request may try (each only once: a cycle of fallbacks ends too). */
   private readonly maxFallbacks: number;
+  /** Where model and tool calls are counted (the server's metrics); none counts nothing. */
+  readonly metrics: CallMetrics | undefined;
 
-  constructor(agents: AgentRegistry, opts: { maxFallbacks?: number } = {}) {
+  constructor(agents: AgentRegistry, opts: { maxFallbacks?: number; metrics?: CallMetrics } = {}) {
     this.agents = agents;
     this.maxFallbacks = opts.maxFallbacks ?? DEFAULT_MAX_FALLBACKS;
+    this.metrics = opts.metrics;
   }
 
   async run(agent: AgentDefinition, input: RunInput): Promise<RunResult> {
     const started = Date.now();
-    const deadline = requestDeadline(agent, input.signal);
+    const deadline = requestDeadline(agent, input.signal, input.abort);
     const tokens: Tokens = { input: 0, output: 0, cache_read: 0, total: 0 };
     try {
       const signal = deadline.signal;
-      const frame = { chain: [...(input.delegatedBy ?? []), agent.name], tokens, variables: input.variables };
-      const result = await withRunFrame(frame, async () => {
-        // --- on input (3.0): statements run before the model; a `respond` answers without it ---
-        const statements = agent.logic?.onInput;
-        const pre = statements === undefined ? undefined : await this.onInput(agent, statements, input, signal, tokens);
-        if (pre?.answer !== undefined) return respondedTurn(agent, input, pre.answer);
-        return this.runWithFallback(agent, pre === undefined ? input : { ...input, onInput: pre }, signal, tokens, []);
-        // --- end on input ---
-      });
+      // Tool calls of this run find its frame by the signal they are handed (delegation reads it).
+      setRunFrame(signal, { chain: [...(input.delegatedBy ?? []), agent.name], tokens, variables: input.variables });
+      // --- on input (3.0): statements run before the model; a `respond` answers without it ---
+      const statements = agent.logic?.onInput;
+      const pre = statements === undefined ? undefined : await this.onInput(agent, statements, input, signal, tokens);
+      const result = pre?.answer !== undefined ? respondedTurn(agent, input, pre.answer) : await this.runWithFallback(agent, pre === undefined ? input : { ...input, onInput: pre }, signal, tokens, []);
+      // --- end on input ---
       return { ...result, tokens, duration_ms: Date.now() - started };
     } catch (err) {
       if (deadline.timedOut()) throw new RequestTimeoutError(agent.name, agent.timeoutMs);
@@ -274,7 +283,7 @@ export class AgentRunner {
       }
       record(assistant);
       toolCalls.push(...res.tool_calls);
-      const results = await runTools(agent, res.tool_calls, { signal, ...(input.sessionId === undefined ? {} : { session: input.sessionId }) });
+      const results = await runTools(agent, res.tool_calls, { signal, metrics: this.metrics, ...(input.sessionId === undefined ? {} : { session: input.sessionId }) });
       for (const r of results) {
         record(r.message);
         if (r.duration_ms !== undefined) durations[r.message.tool_result?.tool_call_id ?? ''] = r.duration_ms;
@@ -345,10 +354,10 @@ export class AgentRunner {
           signal,
           ...(onText === undefined ? {} : { onText }),
         });
-        recordModelCall(agent.name, provider, 'ok', performance.now() - callStarted, res.usage);
+        this.metrics?.modelCall(agent.name, provider, 'ok', (performance.now() - callStarted) / 1000, res.usage);
         return res;
       } catch (err) {
-        recordModelCall(agent.name, provider, signal.aborted ? 'aborted' : 'error', performance.now() - callStarted);
+        this.metrics?.modelCall(agent.name, provider, signal.aborted ? 'aborted' : 'error', (performance.now() - callStarted) / 1000);
         const retry = err instanceof ProviderError && err.retryable && !sent && !signal.aborted && attempt < agent.maxRetries;
         if (!retry) throw err;
         const delay = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt) * (0.5 + Math.random() / 2);

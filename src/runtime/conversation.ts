@@ -152,17 +152,20 @@ function hashOfRequest(agent: string, turn: Turn): string {
 export async function runTurn(
   ctx: RuntimeContext,
   prepared: PreparedTurn,
-  opts: { onText?: (delta: string) => void; signal?: AbortSignal },
+  opts: { onText?: (delta: string) => void; client?: AbortController },
 ): Promise<TurnAnswer> {
   const { agent, turn, history, lease } = prepared;
   if (prepared.replay !== undefined) return { body: prepared.replay, output: String(prepared.replay.output ?? ''), replayed: true };
   const transcript: Message[] = [];
   // The client going away and the lease being lost both end the turn.
-  const { signal, release } = linkedSignal([opts.signal, lease?.signal]);
+  const linked = linkedSignal([opts.client?.signal, lease?.signal]);
+  const { signal, release } = linked;
+  // The run's deadline aborts a controller of this turn's own rather than making another.
+  const abort = linked.controller ?? (opts.client !== undefined && signal === opts.client.signal ? opts.client : undefined);
   let memory: TurnMemory = {};
   let result: RunResult;
   try {
-    memory = await foldSummary(agent, prepared.memory, signal);
+    memory = await foldSummary(agent, prepared.memory, signal, ctx.runner.metrics);
     result = await ctx.runner.run(agent, {
       message: turn.message,
       variables: turn.variables,
@@ -172,7 +175,7 @@ export async function runTurn(
       transcript,
       ...(turn.sessionId === undefined ? {} : { sessionId: turn.sessionId }),
       ...(opts.onText === undefined ? {} : { onText: opts.onText }),
-      ...(signal === undefined ? {} : { signal }),
+      ...(abort !== undefined ? { abort } : signal === undefined ? {} : { signal }),
     });
   } catch (err) {
     const reason = lease?.signal.aborted === true ? lease.signal.reason : err;
@@ -247,11 +250,19 @@ export function sendAnswer(reply: FastifyReply, answer: TurnAnswer): FastifyRepl
   return answer.replayed ? reply.header('idempotent-replayed', 'true').send(answer.body) : reply.send(answer.body);
 }
 
-/** A signal aborted when the client disconnects before its response was fully written. */
-export function clientGoneSignal(res: import('node:http').ServerResponse): AbortSignal {
+/**
+ * A controller aborted when the client disconnects before its response was fully written; a turn
+ * run under it also aborts it at its deadline (see RunInput.abort).
+ */
+export function clientGone(res: import('node:http').ServerResponse): AbortController {
   const controller = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) controller.abort(new ClientGoneError());
   });
-  return controller.signal;
+  return controller;
+}
+
+/** A signal aborted when the client disconnects before its response was fully written. */
+export function clientGoneSignal(res: import('node:http').ServerResponse): AbortSignal {
+  return clientGone(res).signal;
 }

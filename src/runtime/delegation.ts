@@ -3,7 +3,7 @@ import { logger } from '../log.ts';
 import type { Tool, ToolCallContext, ToolOutcome, ToolSpec } from '../tools/index.ts';
 import type { AgentRunner, RunResult } from './agent-loop.ts';
 import type { AgentDefinition, AgentRegistry, DelegateRef } from './agents.ts';
-import { currentRunFrame } from './run-frame.ts';
+import { runFrameOf } from './run-frame.ts';
 import { addUsage } from './tokens.ts';
 
 /** Tool names the providers accept: Anthropic and OpenAI both allow `^[a-zA-Z0-9_-]{1,64}$`. */
@@ -63,7 +63,7 @@ export class DelegateTool implements Tool {
   async call(input: unknown, ctx: ToolCallContext): Promise<ToolOutcome> {
     const task = typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>).task : undefined;
     if (typeof task !== 'string' || task.trim() === '') return refused(`invalid arguments for "${this.name}": task: must be a non-empty string`);
-    const frame = currentRunFrame();
+    const frame = runFrameOf(ctx.signal);
     const chain = frame?.chain ?? [ctx.agent];
     const target = this.deps.agents.get(this.ref.agent);
     if (target === undefined) return refused(`agent "${this.ref.agent}" is not served`);

@@ -9,6 +9,6 @@ export * from './providers/index.ts';
 export { goDuration, wireToolCalls, answerBody, doneBody, type WireToolCall } from './wire.ts';
 export { runTools, TOOL_CONCURRENCY, type ToolCallResult } from './tool-calls.ts';
 export { repairToolPairs, REPAIRED_RESULT } from './history.ts';
-export { RuntimeMetrics, recordModelCall, recordToolCall, withMetrics, type ModelOutcome } from './metrics.ts';
+export { RuntimeMetrics, type CallMetrics, type ModelOutcome } from './metrics.ts';
 export { buildPipelineRegistry, runPipeline, PipelineConfigError, PipelineRegistry, type PipelineDefinition, type PipelineEvent, type PipelineResult, type StepResult } from './pipelines/index.ts';
 export { DelegateTool, delegateToolName, withDelegates } from './delegation.ts';

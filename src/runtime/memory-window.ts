@@ -4,7 +4,7 @@ import { logger } from '../log.ts';
 import type { Message, MessagePage, SessionStore, SessionSummary } from '../session/types.ts';
 import { RequestTimeoutError, requestDeadline } from './agent-loop.ts';
 import type { AgentDefinition } from './agents.ts';
-import { recordModelCall } from './metrics.ts';
+import type { CallMetrics } from './metrics.ts';
 import type { TokenUsage } from './providers/index.ts';
 
 /**
@@ -193,7 +193,7 @@ export interface TurnMemory {
  * call of the agent's own model. The new summary is sent with this turn and stored with its
  * append, so the stored summary and the history it covers change together.
  */
-export async function foldSummary(agent: AgentDefinition, loaded: LoadedWindow | undefined, clientSignal?: AbortSignal): Promise<TurnMemory> {
+export async function foldSummary(agent: AgentDefinition, loaded: LoadedWindow | undefined, clientSignal?: AbortSignal, metrics?: CallMetrics): Promise<TurnMemory> {
   if (loaded === undefined || agent.memory.strategy !== 'summary') return {};
   const previous = loaded.summary?.text;
   if (loaded.unsummarized.length === 0) return previous === undefined ? {} : { summaryText: previous };
@@ -213,11 +213,11 @@ export async function foldSummary(agent: AgentDefinition, loaded: LoadedWindow |
       signal,
       task: 'summarize',
     });
-    recordModelCall(agent.name, provider.name, 'ok', performance.now() - started, res.usage);
+    metrics?.modelCall(agent.name, provider.name, 'ok', (performance.now() - started) / 1000, res.usage);
     const text = res.text.trim();
     return { summaryText: text, store: { text, covers: loaded.start }, usage: res.usage };
   } catch (err) {
-    recordModelCall(agent.name, provider.name, signal.aborted ? 'aborted' : 'error', performance.now() - started);
+    metrics?.modelCall(agent.name, provider.name, signal.aborted ? 'aborted' : 'error', (performance.now() - started) / 1000);
     if (deadline.timedOut()) throw new RequestTimeoutError(agent.name, agent.timeoutMs);
     throw err;
   } finally {

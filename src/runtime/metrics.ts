@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
@@ -16,10 +15,19 @@ const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_req
 export type ModelOutcome = 'ok' | 'error' | 'aborted';
 
 /**
+ * Where the agent loop counts its model and tool calls: a server's RuntimeMetrics, handed to
+ * its AgentRunner (a runner used on its own has none and counts nothing).
+ */
+export interface CallMetrics {
+  modelCall(agent: string, provider: string, outcome: ModelOutcome, seconds: number, usage?: TokenUsage): void;
+  toolCall(skill: string, kind: string, outcome: string, seconds: number): void;
+}
+
+/**
  * The runtime's Prometheus metrics. Each server owns one (with its own registry), so several
  * servers in one process never mix their numbers.
  */
-export class RuntimeMetrics {
+export class RuntimeMetrics implements CallMetrics {
   readonly registry = new Registry();
   private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   private readonly httpDuration: Histogram<'method' | 'route'>;
@@ -182,24 +190,4 @@ export function instrumentStore(store: SessionStore, metrics: RuntimeMetrics): S
       return wrapper;
     },
   });
-}
-
-const scope = new AsyncLocalStorage<RuntimeMetrics>();
-
-/**
- * Run `fn` with `metrics` as the metrics of the request in progress: the recording helpers below
- * find it there, so code deep in a request (the agent loop, tools) needs no metrics parameter.
- */
-export function withMetrics<T>(metrics: RuntimeMetrics, fn: () => T): T {
-  return scope.run(metrics, fn);
-}
-
-/** One model call of the current request (no-op outside a request, e.g. a runner used directly). */
-export function recordModelCall(agent: string, provider: string, outcome: ModelOutcome, durationMs: number, usage?: TokenUsage): void {
-  scope.getStore()?.modelCall(agent, provider, outcome, durationMs / 1000, usage);
-}
-
-/** One tool call of the current request: its skill, tool kind (command, http, mcp, ...), outcome. */
-export function recordToolCall(skill: string, kind: string, outcome: string, durationMs: number): void {
-  scope.getStore()?.toolCall(skill, kind, outcome, durationMs / 1000);
 }

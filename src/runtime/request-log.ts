@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { logger } from '../log.ts';
+import { trafficLogger } from '../log.ts';
 
 // Polled by load balancers, the process adapter and Prometheus: at info they would drown the traffic.
 const QUIET_ROUTES = new Set(['/healthz', '/metrics']);
@@ -32,7 +32,7 @@ export function logRequest(req: FastifyRequest, reply: FastifyReply, route: stri
     ...(isPipeline && named !== undefined ? { pipeline: named } : {}),
     ...(session === undefined ? {} : { session_id: session }),
   };
-  const log = logger('http');
+  const log = trafficLogger('http');
   if (QUIET_ROUTES.has(route)) log.debug(line, 'request');
   else log.info(line, 'request');
 }

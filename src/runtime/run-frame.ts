@@ -1,11 +1,9 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { TokenUsage } from './providers/index.ts';
 
 /**
  * What a tool call made during an agent run may need to know about that run: the agents on the
  * way to it (for delegation depth and cycles), the run's token count (a delegate's tokens are
  * added to it, so they count toward the caller's `token_budget`) and the prompt variables.
- * Carried by AsyncLocalStorage because the tool contract (`tools/types.ts`) knows nothing of agents.
  */
 export interface RunFrame {
   /** The agent being run last; the top-level agent first. */
@@ -14,13 +12,17 @@ export interface RunFrame {
   variables: Readonly<Record<string, string>>;
 }
 
-const frames = new AsyncLocalStorage<RunFrame>();
+// Keyed by the run's own abort signal, which every tool call of the run receives in its context:
+// the tool contract (`tools/types.ts`) knows nothing of agents, and AsyncLocalStorage would put
+// a promise hook on every promise of every request for this one lookup.
+const frames = new WeakMap<AbortSignal, RunFrame>();
 
-export function withRunFrame<T>(frame: RunFrame, fn: () => Promise<T>): Promise<T> {
-  return frames.run(frame, fn);
+/** Ties `frame` to the run whose tool calls get `signal`. Each run has a signal of its own. */
+export function setRunFrame(signal: AbortSignal, frame: RunFrame): void {
+  frames.set(signal, frame);
 }
 
-/** The frame of the agent run this code is part of, if any. */
-export function currentRunFrame(): RunFrame | undefined {
-  return frames.getStore();
+/** The frame of the agent run that handed a tool call `signal`, if any. */
+export function runFrameOf(signal: AbortSignal): RunFrame | undefined {
+  return frames.get(signal);
 }

@@ -13,7 +13,7 @@ import { ApiKeys, presentedKey, setKeyId } from './auth.ts';
 import type { RuntimeContext } from './context.ts';
 import { DEFAULT_BODY_LIMIT, DEFAULT_LIMITS, DEFAULT_ON_BUSY, DEFAULT_RATE_LIMIT, type RuntimeLimits } from './defaults.ts';
 import { HttpError, toHttpError } from './errors.ts';
-import { instrumentStore, RuntimeMetrics, withMetrics } from './metrics.ts';
+import { instrumentStore, RuntimeMetrics } from './metrics.ts';
 import { logRequest } from './request-log.ts';
 import { newRequestId } from './request-id.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
@@ -124,7 +124,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const limits: RuntimeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const metrics = new RuntimeMetrics({ agents: opts.agents, activeSessions: (agent) => countSessions(store, agent) });
   const store = instrumentStore(opts.store, metrics);
-  const runner = new AgentRunner(opts.agents, { maxFallbacks: limits.maxFallbacks });
+  const runner = new AgentRunner(opts.agents, { maxFallbacks: limits.maxFallbacks, metrics });
   withDelegates(opts.agents, () => runner, limits.maxDelegationDepth);
   const ctx: RuntimeContext = {
     agents: opts.agents,
@@ -186,36 +186,38 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     json(req, typeof body === 'string' ? body : body.toString('utf8'), done);
   });
 
+  // Sockets whose request is still being received: a shutdown cuts those at once.
   const inFlight = new Set<Socket>();
-  const watched = new WeakSet<Socket>();
   receiving.set(app, inFlight);
-  app.addHook('onRequest', async (req, reply) => {
+  // Once per connection, not per request: a keep-alive connection carries many.
+  app.server.on('connection', (socket: Socket) => socket.once('close', () => inFlight.delete(socket)));
+  // Callback hooks rather than async ones: every request runs them, and an async hook costs a
+  // promise and a microtask turn each.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-request-id', req.id);
-    const socket = req.raw.socket;
-    inFlight.add(socket);
-    // Once per connection, not per request: a keep-alive connection carries many.
-    if (!watched.has(socket)) {
-      watched.add(socket);
-      socket.once('close', () => inFlight.delete(socket));
+    inFlight.add(req.raw.socket);
+    if (!guardBrowsers) {
+      done();
+      return;
     }
-    if (!guardBrowsers) return;
     // DNS rebinding makes a page same-origin with a name that resolves to 127.0.0.1: its Host
     // is that name. A cross-site page's request carries its Origin.
     const host = req.headers.host;
     if (host === undefined || !isLoopback(hostName(host))) {
-      throw new HttpError(403, 'forbidden', `Host "${host ?? ''}" is not a loopback name; without API keys only localhost/127.0.0.1/[::1] are served`);
+      done(new HttpError(403, 'forbidden', `Host "${host ?? ''}" is not a loopback name; without API keys only localhost/127.0.0.1/[::1] are served`));
+      return;
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !loopbackOrigin(origin)) {
-      throw new HttpError(403, 'forbidden', `cross-origin requests from ${origin} are refused without API keys`);
+      done(new HttpError(403, 'forbidden', `cross-origin requests from ${origin} are refused without API keys`));
+      return;
     }
+    done();
   });
-  app.addHook('preHandler', async (req) => {
+  app.addHook('preHandler', (req, _reply, done) => {
     inFlight.delete(req.raw.socket);
-  });
-  app.addHook('onSend', async (req, reply) => {
-    if (CLOSE_AFTER.has(reply.statusCode) && inFlight.has(req.raw.socket)) reply.header('connection', 'close');
+    done();
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -224,20 +226,21 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (h.statusCode >= 500 && h.errorCode !== 'internal_error') {
       logger('http').warn({ request_id: req.id, method: req.method, url: req.url.slice(0, 200), status: h.statusCode, error: h.errorCode, message: h.message }, 'request failed');
     }
+    // Answered before the body was read (every such answer is an error): close the connection.
+    if (CLOSE_AFTER.has(h.statusCode) && inFlight.has(req.raw.socket)) reply.header('connection', 'close');
     return reply.code(h.statusCode).headers(h.headers ?? {}).send(h.body());
   });
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: 'not_found', message: `no route for ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}` }),
   );
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     inFlight.delete(req.raw.socket);
     // The route pattern, never the raw URL: label values must not grow with session ids.
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.request(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
     logRequest(req, reply, route);
+    done();
   });
-  // Handlers (and the agent loop under them) record model and tool calls into this server's metrics.
-  app.addHook('preHandler', (_req, _reply, done) => withMetrics(metrics, done));
 
   await app.register(rateLimit, { global: false });
   registerHealthRoutes(app, ctx);
@@ -247,12 +250,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(async (v1) => {
     // Identity first, so the limit is per key for authenticated calls and per IP for the rest
     // (including failed logins: guessing keys is rate limited too); rejection after counting.
+    // Without keys and without a limit there is nothing to do per request, and no hook runs.
     const identity = new WeakMap<FastifyRequest, { rateKey: string; authorized: boolean }>();
-    v1.addHook('onRequest', async (req) => {
-      const id = keys.enabled ? keys.match(presentedKey(req)) : undefined;
-      if (id !== undefined) setKeyId(req, id);
-      identity.set(req, { rateKey: id === undefined ? `ip:${req.ip}` : `key:${id}`, authorized: !keys.enabled || id !== undefined });
-    });
+    if (keys.enabled || limit > 0) {
+      v1.addHook('onRequest', (req, _reply, done) => {
+        const id = keys.enabled ? keys.match(presentedKey(req)) : undefined;
+        if (id !== undefined) setKeyId(req, id);
+        identity.set(req, { rateKey: id === undefined ? `ip:${req.ip}` : `key:${id}`, authorized: !keys.enabled || id !== undefined });
+        done();
+      });
+    }
     if (limit > 0) {
       v1.addHook(
         'onRequest',
@@ -265,11 +272,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         }),
       );
     }
-    v1.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-      if (identity.get(req)?.authorized === true) return;
-      reply.header('www-authenticate', 'Bearer realm="agentspec"');
-      throw new HttpError(401, 'unauthorized', 'missing or invalid API key: send it as X-API-Key or Authorization: Bearer <key>');
-    });
+    if (keys.enabled) {
+      v1.addHook('onRequest', (req, reply, done) => {
+        if (identity.get(req)?.authorized === true) {
+          done();
+          return;
+        }
+        reply.header('www-authenticate', 'Bearer realm="agentspec"');
+        done(new HttpError(401, 'unauthorized', 'missing or invalid API key: send it as X-API-Key or Authorization: Bearer <key>'));
+      });
+    }
     registerAgentRoutes(v1, ctx);
     registerInvokeRoutes(v1, ctx);
     registerStreamRoutes(v1, ctx);

@@ -3,7 +3,7 @@ import { logger } from '../log.ts';
 import type { Message, ToolCall } from '../session/types.ts';
 import type { ToolOutcome } from '../tools/index.ts';
 import type { AgentDefinition } from './agents.ts';
-import { recordToolCall } from './metrics.ts';
+import type { CallMetrics } from './metrics.ts';
 
 /** Tool calls of one model turn that run at the same time; the rest wait for a free slot. */
 export const TOOL_CONCURRENCY = 4;
@@ -19,7 +19,15 @@ function resultMessage(call: ToolCall, o: Pick<ToolOutcome, 'content' | 'is_erro
   return { role: 'tool', tool_result: { tool_call_id: call.id, content: o.content, ...(o.is_error ? { is_error: true } : {}) } };
 }
 
-async function runOne(agent: AgentDefinition, call: ToolCall, ctx: { signal: AbortSignal; session?: string }): Promise<ToolCallResult> {
+/** What the calls of one model turn run under. */
+export interface ToolRunContext {
+  signal: AbortSignal;
+  session?: string;
+  /** Where each call is counted (none: not counted). */
+  metrics?: CallMetrics | undefined;
+}
+
+async function runOne(agent: AgentDefinition, call: ToolCall, ctx: ToolRunContext): Promise<ToolCallResult> {
   const tool = agent.executors.get(call.name);
   if (tool === undefined) {
     return { message: resultMessage(call, { content: `tool "${call.name}" is not available to agent "${agent.name}"; answer without it`, is_error: true }) };
@@ -35,7 +43,7 @@ async function runOne(agent: AgentDefinition, call: ToolCall, ctx: { signal: Abo
     outcome = { content: `tool "${call.name}" failed: ${errorMessage(err)}`, is_error: true, truncated: false, bytes: 0 };
   }
   const duration = Math.round(performance.now() - started);
-  recordToolCall(call.name, tool.kind, outcome.is_error ? 'error' : 'ok', duration);
+  ctx.metrics?.toolCall(call.name, tool.kind, outcome.is_error ? 'error' : 'ok', duration / 1000);
   // One line per execution. Never the arguments: they may carry what the user typed, or secrets.
   logger('tools').info(
     {
@@ -58,7 +66,7 @@ async function runOne(agent: AgentDefinition, call: ToolCall, ctx: { signal: Abo
  * Run a model turn's tool calls, at most TOOL_CONCURRENCY at once, and return their results in
  * the order of the calls. Rejects (after every started call has settled) only when `signal` aborts.
  */
-export async function runTools(agent: AgentDefinition, calls: ToolCall[], ctx: { signal: AbortSignal; session?: string }): Promise<ToolCallResult[]> {
+export async function runTools(agent: AgentDefinition, calls: ToolCall[], ctx: ToolRunContext): Promise<ToolCallResult[]> {
   const results: Array<ToolCallResult | undefined> = new Array<ToolCallResult | undefined>(calls.length);
   let next = 0;
   let failure: { err: unknown } | undefined;

@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSessionStore, MemorySessionStore } from '../../src/session/index.ts';
 import { buildAgentRegistry, ProviderRegistry } from '../../src/runtime/index.ts';
-import { instrumentStore, recordToolCall, RuntimeMetrics, withMetrics } from '../../src/runtime/metrics.ts';
+import { instrumentStore, RuntimeMetrics } from '../../src/runtime/metrics.ts';
+import { runTools } from '../../src/runtime/tool-calls.ts';
+import type { Tool } from '../../src/tools/index.ts';
 import { startToolSet } from '../../src/tools/index.ts';
 import { freePort, privateRedisOrSkip } from '../helpers/services.ts';
 import { call, irDoc, startTestServer } from './fixtures.ts';
@@ -22,24 +24,44 @@ async function scrape(url: string): Promise<string> {
   return res.text();
 }
 
-test('recordToolCall counts into the metrics of the request in progress, and outside a request does nothing', async () => {
+test('runTools counts each call into the metrics it is given, in seconds; without metrics it counts nothing', async () => {
   const agents = buildAgentRegistry([irDoc({ agents: [{ name: 'a' }] })], new ProviderRegistry({}));
   const metrics = new RuntimeMetrics({ agents, activeSessions: async () => 0 });
   const other = new RuntimeMetrics({ agents, activeSessions: async () => 0 });
-  recordToolCall('lookup', 'command', 'ok', 5);
-  await withMetrics(metrics, async () => {
-    await new Promise((r) => setTimeout(r, 1));
-    recordToolCall('lookup', 'command', 'ok', 120);
-    recordToolCall('lookup', 'command', 'error', 30);
-    recordToolCall('fetch', 'http', 'ok', 2500);
+  // Tools that take a known time, so the duration buckets can be checked.
+  const timed = (name: string, kind: 'command' | 'http', ms: number, isError: boolean): Tool => ({
+    name,
+    kind,
+    spec: { name, description: name, input_schema: { type: 'object' } },
+    call: async () => {
+      await new Promise((r) => setTimeout(r, ms));
+      return { content: 'done', is_error: isError, truncated: false, bytes: 4 };
+    },
   });
+  const agent = {
+    ...agents.get('a')!,
+    executors: new Map<string, Tool>([
+      ['lookup', timed('lookup', 'command', 1, false)],
+      ['broken', timed('broken', 'command', 1, true)],
+      ['fetch', timed('fetch', 'http', 1100, false)],
+    ]),
+  };
+  const calls = [
+    { id: 'c1', name: 'lookup', input: {} },
+    { id: 'c2', name: 'broken', input: {} },
+    { id: 'c3', name: 'fetch', input: {} },
+  ];
+  await runTools(agent, calls, { signal: new AbortController().signal });
+  assert.doesNotMatch((await metrics.render()).body, /agentspec_tool_calls_total\{/);
+  const results = await runTools(agent, calls, { signal: new AbortController().signal, metrics });
+  assert.equal(results.length, 3);
   const text = (await metrics.render()).body;
   assert.equal(sample(text, 'agentspec_tool_calls_total{skill="lookup",kind="command",outcome="ok"}'), 1);
-  assert.equal(sample(text, 'agentspec_tool_calls_total{skill="lookup",kind="command",outcome="error"}'), 1);
+  assert.equal(sample(text, 'agentspec_tool_calls_total{skill="broken",kind="command",outcome="error"}'), 1);
   assert.equal(sample(text, 'agentspec_tool_calls_total{skill="fetch",kind="http",outcome="ok"}'), 1);
-  assert.equal(sample(text, 'agentspec_tool_call_duration_seconds_sum{skill="lookup",kind="command"}'), 0.15);
   assert.equal(sample(text, 'agentspec_tool_call_duration_seconds_bucket{le="2.5",skill="fetch",kind="http"}'), 1);
   assert.equal(sample(text, 'agentspec_tool_call_duration_seconds_bucket{le="1",skill="fetch",kind="http"}'), 0);
+  assert.equal(sample(text, 'agentspec_tool_call_duration_seconds_bucket{le="0.5",skill="lookup",kind="command"}'), 1);
   assert.doesNotMatch((await other.render()).body, /agentspec_tool_calls_total\{/);
 });
 

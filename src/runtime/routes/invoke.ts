@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { agentOr404, type RuntimeContext } from '../context.ts';
-import { clientGoneSignal, prepareTurn, runTurn, sendAnswer } from '../conversation.ts';
+import { clientGone, prepareTurn, runTurn, sendAnswer } from '../conversation.ts';
 import { invokeBody, parseOr400, turnOf } from '../schemas.ts';
 import { ownerOf } from './sessions.ts';
 
@@ -9,8 +9,8 @@ export function registerInvokeRoutes(app: FastifyInstance, ctx: RuntimeContext):
   app.post<{ Params: { name: string } }>('/v1/agents/:name/invoke', async (req, reply) => {
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(invokeBody, req.body);
-    const signal = clientGoneSignal(reply.raw);
-    const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits, req.headers), owner: ownerOf(ctx, req) }, signal);
-    return sendAnswer(reply, await runTurn(ctx, prepared, { signal }));
+    const client = clientGone(reply.raw);
+    const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits, req.headers), owner: ownerOf(ctx, req) }, client.signal);
+    return sendAnswer(reply, await runTurn(ctx, prepared, { client }));
   });
 }

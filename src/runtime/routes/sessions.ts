@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { keyIdOf } from '../auth.ts';
 import { agentOr404, type RuntimeContext } from '../context.ts';
-import { clientGoneSignal, findSession, prepareTurn, runTurn, sendAnswer, sessionOf } from '../conversation.ts';
+import { clientGone, findSession, prepareTurn, runTurn, sendAnswer, sessionOf } from '../conversation.ts';
 import { checkMetadata, createSessionBody, historyPage, historyQuery, parseOr400, sessionMessageBody, turnOf } from '../schemas.ts';
 
 interface SessionParams {
@@ -29,9 +29,9 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RuntimeContext)
   app.post<{ Params: SessionParams }>('/v1/agents/:name/sessions/:id', async (req, reply) => {
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(sessionMessageBody, req.body);
-    const signal = clientGoneSignal(reply.raw);
-    const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits, req.headers, req.params.id), owner: ownerOf(ctx, req) }, signal);
-    return sendAnswer(reply, await runTurn(ctx, prepared, { signal }));
+    const client = clientGone(reply.raw);
+    const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits, req.headers, req.params.id), owner: ownerOf(ctx, req) }, client.signal);
+    return sendAnswer(reply, await runTurn(ctx, prepared, { client }));
   });
 
   app.get<{ Params: SessionParams; Querystring: Record<string, unknown> }>('/v1/agents/:name/sessions/:id', async (req) => {

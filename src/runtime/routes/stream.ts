@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { logger } from '../../log.ts';
 import { agentOr404, type RuntimeContext } from '../context.ts';
-import { clientGoneSignal, prepareTurn, runTurn } from '../conversation.ts';
+import { clientGone, prepareTurn, runTurn } from '../conversation.ts';
 import { toHttpError } from '../errors.ts';
 import { invokeBody, parseOr400, turnOf } from '../schemas.ts';
 import { openEventStream } from '../sse-response.ts';
@@ -18,13 +18,13 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: RuntimeContext):
   app.post<{ Params: { name: string } }>('/v1/agents/:name/stream', async (req, reply) => {
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(invokeBody, req.body);
-    const signal = clientGoneSignal(reply.raw);
-    const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits, req.headers), owner: ownerOf(ctx, req) }, signal);
+    const client = clientGone(reply.raw);
+    const prepared = await prepareTurn(ctx, agent, { ...turnOf(body, ctx.limits, req.headers), owner: ownerOf(ctx, req) }, client.signal);
 
     if (prepared.replay !== undefined) reply.header('idempotent-replayed', 'true');
     const { res, send } = openEventStream(reply);
     try {
-      const answer = await runTurn(ctx, prepared, { signal, onText: (text) => send('text', { text }) });
+      const answer = await runTurn(ctx, prepared, { client, onText: (text) => send('text', { text }) });
       // A replayed answer was never streamed: its whole output is one text event.
       if (answer.replayed && answer.output !== '') send('text', { text: answer.output });
       // Small by default: SDK stream readers cap a line at 64 KiB, and the text events already
