@@ -143,6 +143,8 @@ export function renderPrompt(prompt: AgentPrompt, variables: Readonly<Record<str
     else if (v.default !== undefined) values.set(v.name, v.default);
     else if (v.required) throw new MissingVariableError(v.name);
   }
+  // Most prompts have no placeholder: no regex pass for them (this runs at least twice a turn).
+  if (!prompt.content.includes('{{')) return prompt.content;
   return prompt.content.replace(/\{\{\s*([^{}\s]+)\s*\}\}/g, (whole, name: string) => values.get(name) ?? whole);
 }
 

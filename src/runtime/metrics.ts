@@ -12,6 +12,8 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 
 const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
+const TOKEN_KINDS = ['input', 'output', 'cache_read'] as const;
+
 export type ModelOutcome = 'ok' | 'error' | 'aborted';
 
 /**
@@ -24,15 +26,50 @@ export interface CallMetrics {
 }
 
 /**
+ * Increments of one counter held as plain numbers per series until a scrape hands them to
+ * prom-client: its `inc` builds a hash of the labels and checks them on every call, and each
+ * request makes several. The first increment of a series creates it, so it shows from then on.
+ */
+class PendingCounts<L extends string> {
+  private readonly series = new Map<string, { labels: Partial<Record<L, string>>; pending: number }>();
+  private counter: Counter<L> | undefined;
+
+  /** The counter flushed into (set once, right after it is made: its collect calls flush). */
+  attach(counter: Counter<L>): Counter<L> {
+    this.counter = counter;
+    return counter;
+  }
+
+  /** `key` names the series (its label values, joined); `labels` is called only for a new one. */
+  add(key: string, labels: () => Partial<Record<L, string>>, n = 1): void {
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = { labels: labels(), pending: 0 };
+      this.series.set(key, s);
+      this.counter?.inc(s.labels, 0);
+    }
+    s.pending += n;
+  }
+
+  flush(): void {
+    for (const s of this.series.values()) {
+      if (s.pending === 0) continue;
+      this.counter?.inc(s.labels, s.pending);
+      s.pending = 0;
+    }
+  }
+}
+
+/**
  * The runtime's Prometheus metrics. Each server owns one (with its own registry), so several
  * servers in one process never mix their numbers.
  */
 export class RuntimeMetrics implements CallMetrics {
   readonly registry = new Registry();
-  private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  private readonly httpRequests = new PendingCounts<'method' | 'route' | 'status'>();
   private readonly httpDuration: Histogram<'method' | 'route'>;
   private readonly modelDuration: Histogram<'agent' | 'provider' | 'outcome'>;
-  private readonly modelTokens: Counter<'agent' | 'provider' | 'kind'>;
+  private readonly modelTokens = new PendingCounts<'agent' | 'provider' | 'kind'>();
   private readonly toolCalls: Counter<'skill' | 'kind' | 'outcome'>;
   private readonly toolDuration: Histogram<'skill' | 'kind'>;
   private readonly sessionAppends: Counter;
@@ -49,12 +86,16 @@ export class RuntimeMetrics implements CallMetrics {
       { version: VERSION },
       1,
     );
-    this.httpRequests = new Counter({
-      name: 'agentspec_http_requests_total',
-      help: 'HTTP requests answered, by route pattern (unmatched for unknown paths) and status.',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    });
+    const { httpRequests, modelTokens } = this;
+    httpRequests.attach(
+      new Counter({
+        name: 'agentspec_http_requests_total',
+        help: 'HTTP requests answered, by route pattern (unmatched for unknown paths) and status.',
+        labelNames: ['method', 'route', 'status'],
+        registers,
+        collect: () => httpRequests.flush(),
+      }),
+    );
     this.httpDuration = new Histogram({
       name: 'agentspec_http_request_duration_seconds',
       help: 'Time from request to the end of the response (a stream ends with its last event).',
@@ -69,12 +110,15 @@ export class RuntimeMetrics implements CallMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.modelTokens = new Counter({
-      name: 'agentspec_model_tokens_total',
-      help: 'Tokens the provider reported, by kind: input (not from cache), output, cache_read.',
-      labelNames: ['agent', 'provider', 'kind'],
-      registers,
-    });
+    modelTokens.attach(
+      new Counter({
+        name: 'agentspec_model_tokens_total',
+        help: 'Tokens the provider reported, by kind: input (not from cache), output, cache_read.',
+        labelNames: ['agent', 'provider', 'kind'],
+        registers,
+        collect: () => modelTokens.flush(),
+      }),
+    );
     this.toolCalls = new Counter({
       name: 'agentspec_tool_calls_total',
       help: 'Tool calls made by agents, by skill, tool kind and outcome.',
@@ -118,14 +162,14 @@ export class RuntimeMetrics implements CallMetrics {
   }
 
   request(method: string, route: string, status: number, seconds: number): void {
-    this.httpRequests.inc({ method, route, status: String(status) });
+    this.httpRequests.add(`${method} ${route} ${status}`, () => ({ method, route, status: String(status) }));
     this.httpDuration.observe({ method, route }, seconds);
   }
 
   modelCall(agent: string, provider: string, outcome: ModelOutcome, seconds: number, usage?: TokenUsage): void {
     this.modelDuration.observe({ agent, provider, outcome }, seconds);
     if (usage === undefined) return;
-    for (const kind of ['input', 'output', 'cache_read'] as const) this.modelTokens.inc({ agent, provider, kind }, usage[kind]);
+    for (const kind of TOKEN_KINDS) this.modelTokens.add(`${agent}\n${provider}\n${kind}`, () => ({ agent, provider, kind }), usage[kind]);
   }
 
   toolCall(skill: string, kind: string, outcome: string, seconds: number): void {

@@ -32,6 +32,7 @@ export interface WireToolCall {
 
 /** The tool calls of a run with their results and how long each took (0: it did not run). */
 export function wireToolCalls(r: RunResult): WireToolCall[] {
+  if (r.tool_calls.length === 0) return [];
   const results = new Map<string, { content: string; is_error?: boolean }>();
   for (const m of r.messages) if (m.role === 'tool' && m.tool_result !== undefined) results.set(m.tool_result.tool_call_id, m.tool_result);
   return r.tool_calls.map((c) => {
