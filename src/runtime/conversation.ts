@@ -165,7 +165,8 @@ export async function runTurn(
   let memory: TurnMemory = {};
   let result: RunResult;
   try {
-    memory = await foldSummary(agent, prepared.memory, signal, ctx.runner.metrics);
+    // Only the summary strategy has anything to fold (an await less for every other turn).
+    if (prepared.memory !== undefined && agent.memory.strategy === 'summary') memory = await foldSummary(agent, prepared.memory, signal, ctx.runner.metrics);
     result = await ctx.runner.run(agent, {
       message: turn.message,
       variables: turn.variables,
@@ -256,7 +257,8 @@ export function sendAnswer(reply: FastifyReply, answer: TurnAnswer): FastifyRepl
  */
 export function clientGone(res: import('node:http').ServerResponse): AbortController {
   const controller = new AbortController();
-  res.once('close', () => {
+  // `on`, not `once`: a response closes once, and `once` wraps every listener.
+  res.on('close', () => {
     if (!res.writableFinished) controller.abort(new ClientGoneError());
   });
   return controller;
