@@ -158,10 +158,7 @@ export async function runTurn(
   if (prepared.replay !== undefined) return { body: prepared.replay, output: String(prepared.replay.output ?? ''), replayed: true };
   const transcript: Message[] = [];
   // The client going away and the lease being lost both end the turn.
-  const linked = linkedSignal([opts.client?.signal, lease?.signal]);
-  const { signal, release } = linked;
-  // The run's deadline aborts a controller of this turn's own rather than making another.
-  const abort = linked.controller ?? (opts.client !== undefined && signal === opts.client.signal ? opts.client : undefined);
+  const { signal, abort, release } = turnSignal(opts.client, lease?.signal);
   let memory: TurnMemory = {};
   let result: RunResult;
   try {
@@ -216,6 +213,26 @@ export async function runTurn(
   }
   logTurn(agent, turn, result);
   return { body, output: result.output, replayed: false };
+}
+
+/**
+ * What a turn runs under: the client's controller, also aborted when the lease is lost, which the
+ * run's deadline aborts too (one controller per turn: each costs as much as a small request).
+ * Without a client controller, a signal linked from the lease alone.
+ */
+function turnSignal(
+  client: AbortController | undefined,
+  leaseSignal: AbortSignal | undefined,
+): { signal: AbortSignal | undefined; abort: AbortController | undefined; release: () => void } {
+  if (client === undefined) {
+    const linked = linkedSignal([leaseSignal]);
+    return { signal: linked.signal, abort: linked.controller, release: linked.release };
+  }
+  if (leaseSignal === undefined) return { signal: client.signal, abort: client, release: () => undefined };
+  const onLost = (): void => client.abort(leaseSignal.reason);
+  if (leaseSignal.aborted) onLost();
+  else leaseSignal.addEventListener('abort', onLost, { once: true });
+  return { signal: client.signal, abort: client, release: () => leaseSignal.removeEventListener('abort', onLost) };
 }
 
 /**
