@@ -16,22 +16,15 @@ function field(obj: unknown, name: string): string | undefined {
  * query), route pattern, status, duration, and the agent and session it concerned.
  */
 export function logRequest(req: FastifyRequest, reply: FastifyReply, route: string): void {
-  const path = (req.url.split('?')[0] ?? '').slice(0, MAX_PATH);
+  const q = req.url.indexOf('?');
+  const path = (q === -1 ? req.url : req.url.slice(0, q)).slice(0, MAX_PATH);
   // `:name` is a pipeline's name under /v1/pipelines, an agent's everywhere else.
   const named = field(req.params, 'name');
   const isPipeline = route.startsWith('/v1/pipelines');
-  const agent = isPipeline ? undefined : named;
   const session = field(req.params, 'id') ?? field(req.body, 'session_id');
-  const line = {
-    method: req.method,
-    path,
-    route,
-    status: reply.statusCode,
-    duration_ms: Math.round(reply.elapsedTime),
-    ...(agent === undefined ? {} : { agent }),
-    ...(isPipeline && named !== undefined ? { pipeline: named } : {}),
-    ...(session === undefined ? {} : { session_id: session }),
-  };
+  const line: Record<string, unknown> = { method: req.method, path, route, status: reply.statusCode, duration_ms: Math.round(reply.elapsedTime) };
+  if (named !== undefined) line[isPipeline ? 'pipeline' : 'agent'] = named;
+  if (session !== undefined) line.session_id = session;
   const log = trafficLogger('http');
   if (QUIET_ROUTES.has(route)) log.debug(line, 'request');
   else log.info(line, 'request');
