@@ -17,6 +17,7 @@ export type {
   PreparedDeploy,
   RuntimeState,
   RuntimeStatus,
+  Standby,
   StartOptions,
   StopResult,
   TargetChoice,

@@ -1,15 +1,16 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { AgentspecError, errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
 import type { RuntimeInfo } from '../state/types.ts';
 import { childEnv } from './child-env.ts';
-import { READY_FD, READY_FD_ENV, waitForReady } from './readiness.ts';
+import { GO_FD, GO_FD_ENV, GO_LINE, READY_FD, READY_FD_ENV, waitForReady } from './readiness.ts';
 import {
   HealthTimeoutError,
   PortInUseError,
@@ -25,6 +26,7 @@ import type {
   DeployRequest,
   PreparedDeploy,
   RuntimeStatus,
+  Standby,
   StartOptions,
   StopResult,
 } from './types.ts';
@@ -75,6 +77,53 @@ function healthy(url: string): Promise<boolean> {
 }
 
 /**
+ * A runtime spawned ahead of its start (see readiness.ts). Its pid is in the pid file from the
+ * moment it exists; it reads nothing and binds nothing until `go`, and exits by itself when its pipe
+ * closes without it (this process ended, or was killed).
+ */
+class ProcessStandby implements Standby {
+  private state: 'waiting' | 'taken' | 'dismissed' = 'waiting';
+  private exited = false;
+
+  constructor(
+    readonly prepared: PreparedDeploy,
+    private readonly child: ChildProcess,
+    readonly pid: number,
+    private readonly stopGraceMs: number,
+  ) {
+    child.once('exit', () => (this.exited = true));
+  }
+
+  /** The process, for `start` to tell it to go; undefined when it is no longer there to take. */
+  take(): { child: ChildProcess; pid: number; go: () => void } | undefined {
+    if (this.state !== 'waiting' || this.exited || this.child.exitCode !== null || this.child.signalCode !== null) return undefined;
+    this.state = 'taken';
+    const pipe = this.child.stdio[GO_FD] as Duplex | null;
+    return {
+      child: this.child,
+      pid: this.pid,
+      go: () => {
+        pipe?.end(`${GO_LINE}\n`);
+        // Closed by the runtime once it has read the line; it must not keep apply running.
+        (pipe as { unref?: () => void } | null)?.unref?.();
+      },
+    };
+  }
+
+  async dismiss(): Promise<void> {
+    if (this.state !== 'waiting') return;
+    this.state = 'dismissed';
+    // Closing its pipe is what ends a standby; the signal is for one that does not notice.
+    (this.child.stdio[GO_FD] as Duplex | null)?.destroy();
+    (this.child.stdio[READY_FD] as Duplex | null)?.destroy();
+    // Verified first, like every pid this adapter signals: once it has exited, the pid may be reused.
+    const how = !this.exited && isRuntimeOf(this.pid, this.prepared.snapshotPath) ? await terminate(this.pid, this.stopGraceMs) : 'gone';
+    removePidFile(this.prepared.pidPath, this.pid);
+    logger('adapters').debug({ package: this.prepared.package, runtime_pid: this.pid, how }, 'unused runtime standby stopped');
+  }
+}
+
+/**
  * Runs a package as `agentspec run --ir <snapshot>`: a detached local process with its output in
  * `.agentspec/logs/<package>.log` and its pid in `.agentspec/run/<package>.pid`.
  */
@@ -110,28 +159,25 @@ export class ProcessAdapter implements Adapter {
     });
   }
 
-  async start(p: PreparedDeploy, opts: StartOptions = {}): Promise<RuntimeInfo> {
-    const log = logger('adapters');
-    const aborted = (): boolean => opts.signal?.aborted === true;
-    if (aborted()) throw new StartInterruptedError(0);
-    // A busy port is reported now, not discovered as a health-check timeout later.
-    await assertPortFree(HOST, p.port);
-    // The runtime serves the spec as applied, not whatever the files say later. Written only now,
-    // after the previous runtime stopped, so the snapshot always is what the last runtime serves.
-    writeFileDurably(p.snapshotPath, `${JSON.stringify(p.document, null, 2)}\n`);
-
+  /** Spawn `agentspec run` for `p`; with `standby`, it also gets the pipe it waits on for `go`. */
+  private async spawnRuntime(p: PreparedDeploy, standby: boolean): Promise<{ child: ChildProcess; pid: number }> {
     mkdirSync(path.dirname(p.logPath), { recursive: true, mode: 0o700 });
     mkdirSync(path.dirname(p.pidPath), { recursive: true, mode: 0o700 });
     const out = openSync(p.logPath, 'a', 0o600);
-    let child;
+    let child: ChildProcess;
     try {
       child = spawn(process.execPath, [this.runtimeEntry, 'run', '--ir', p.snapshotPath, '--port', String(p.port), '--host', HOST], {
         // The directory of the state file, where a user's relative paths are meant from.
         cwd: path.resolve(path.dirname(p.snapshotPath), '..', '..'),
         detached: true,
-        // fd 3: the pipe the runtime says "ready" on once it listens (see readiness.ts).
-        stdio: ['ignore', out, out, 'pipe'],
-        env: { ...childEnv(process.env, p.document), [READY_FD_ENV]: String(READY_FD) },
+        // fd 3: the pipe the runtime says "ready" on once it listens; fd 4 (a standby's): the
+        // pipe it is told "go" on (see readiness.ts).
+        stdio: standby ? ['ignore', out, out, 'pipe', 'pipe'] : ['ignore', out, out, 'pipe'],
+        env: {
+          ...childEnv(process.env, p.document),
+          [READY_FD_ENV]: String(READY_FD),
+          ...(standby ? { [GO_FD_ENV]: String(GO_FD) } : {}),
+        },
       });
     } finally {
       closeSync(out);
@@ -144,6 +190,42 @@ export class ProcessAdapter implements Adapter {
     // Written before anything else so that a kill from here on leaves a pid the next apply can find.
     writeFileDurably(p.pidPath, `${pid}\n`);
     child.unref();
+    for (const fd of standby ? [READY_FD, GO_FD] : [READY_FD]) {
+      // A pipe of a child that died may fail; the exit is what gets reported, through the start.
+      (child.stdio[fd] as Duplex | null)?.on('error', (err) => {
+        logger('adapters').debug({ package: p.package, runtime_pid: pid, fd, err: errorMessage(err) }, 'runtime pipe failed');
+      });
+    }
+    return { child, pid };
+  }
+
+  async standby(p: PreparedDeploy): Promise<Standby> {
+    const { child, pid } = await this.spawnRuntime(p, true);
+    logger('adapters').debug({ package: p.package, runtime_pid: pid, snapshot: p.snapshotPath }, 'runtime process spawned ahead of its start');
+    return new ProcessStandby(p, child, pid, this.stopGraceMs);
+  }
+
+  async start(p: PreparedDeploy, opts: StartOptions = {}): Promise<RuntimeInfo> {
+    const log = logger('adapters');
+    const aborted = (): boolean => opts.signal?.aborted === true;
+    if (aborted()) throw new StartInterruptedError(0);
+    // A busy port is reported now, not discovered as a health-check timeout later.
+    await assertPortFree(HOST, p.port);
+    // The runtime serves the spec as applied, not whatever the files say later. Written only now,
+    // after the previous runtime stopped, so the snapshot always is what the last runtime serves.
+    writeFileDurably(p.snapshotPath, `${JSON.stringify(p.document, null, 2)}\n`);
+
+    // A standby has loaded its code already; it reads the snapshot just written once told to go.
+    const ready = opts.standby instanceof ProcessStandby && opts.standby.prepared.snapshotPath === p.snapshotPath ? opts.standby.take() : undefined;
+    let child: ChildProcess;
+    let pid: number;
+    if (ready !== undefined) {
+      ({ child, pid } = ready);
+    } else {
+      // Gone (or never one): it must not linger, and a fresh process takes its place.
+      await opts.standby?.dismiss();
+      ({ child, pid } = await this.spawnRuntime(p, false));
+    }
     const startedAt = new Date();
     log.info({ package: p.package, runtime_pid: pid, port: p.port, snapshot: p.snapshotPath }, 'runtime process started');
     opts.onProgress?.({ kind: 'spawned', pid });
@@ -153,6 +235,7 @@ export class ProcessAdapter implements Adapter {
     child.once('error', (err) => {
       log.error({ package: p.package, runtime_pid: pid, err: errorMessage(err) }, 'runtime process error');
     });
+    ready?.go();
 
     const timeoutMs = opts.startTimeoutMs ?? this.startTimeoutMs;
     const deadline = Date.now() + timeoutMs;
@@ -242,10 +325,13 @@ export class ProcessAdapter implements Adapter {
     return result;
   }
 
-  async stop(pkg: string, stateDir: string, pids: readonly number[]): Promise<StopResult> {
+  async stop(pkg: string, stateDir: string, pids: readonly number[], spare: readonly number[] = []): Promise<StopResult> {
     const { snapshot, pids: all } = this.candidates(pkg, stateDir, pids);
-    const result = await this.terminateAll(pkg, snapshot, all, 'stop');
-    removePidFile(pidPath(stateDir, pkg));
+    const result = await this.terminateAll(pkg, snapshot, all.filter((pid) => !spare.includes(pid)), 'stop');
+    const file = pidPath(stateDir, pkg);
+    // The pid file keeps naming a spared standby: it is that process's only record until it starts.
+    const inFile = readPidFile(file);
+    if (inFile === undefined || !spare.includes(inFile)) removePidFile(file);
     return result;
   }
 

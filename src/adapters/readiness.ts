@@ -2,8 +2,15 @@
 // hands the child a pipe as file descriptor READY_FD and names it in READY_FD_ENV; the runtime
 // writes one line there once it listens. The adapter then checks health once, instead of polling
 // with a back-off that, on average, noticed a ready runtime only half a back-off step late.
+//
+// A runtime may also be started ahead of time, as a standby: the adapter then hands it a second
+// pipe as GO_FD (named in GO_FD_ENV). The standby loads its code, then waits for the `go` line
+// before it reads its snapshot or binds its port, so its cold start overlaps the work apply does
+// before it needs the runtime. A standby whose pipe closes without `go` (apply finished without
+// it, or was killed) exits without having served anything.
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, writeSync } from 'node:fs';
+import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
@@ -11,6 +18,44 @@ import { logger } from '../log.ts';
 export const READY_FD = 3;
 export const READY_FD_ENV = 'AGENTSPEC_READY_FD';
 const READY_LINE = 'ready';
+export const GO_FD = 4;
+export const GO_FD_ENV = 'AGENTSPEC_GO_FD';
+export const GO_LINE = 'go';
+
+/**
+ * Runtime side: undefined when this process was not started as a standby. Otherwise resolves true
+ * once the process that started it says `go`, false when the pipe closes (or fails) without it.
+ * The variable is removed so that nothing this process starts later inherits it.
+ */
+export function waitForGo(env: NodeJS.ProcessEnv = process.env): Promise<boolean> | undefined {
+  const raw = env[GO_FD_ENV];
+  if (raw === undefined || raw === '') return undefined;
+  delete env[GO_FD_ENV];
+  const fd = Number(raw);
+  if (!Number.isInteger(fd) || fd < 3) {
+    logger('runtime').warn({ [GO_FD_ENV]: raw }, 'ignoring a start descriptor that is not a number above 2');
+    return undefined;
+  }
+  return new Promise((resolve) => {
+    const pipe = new net.Socket({ fd, readable: true, writable: false });
+    let received = '';
+    const done = (go: boolean): void => {
+      pipe.off('data', onData).off('end', onEnd).off('close', onEnd).off('error', onError);
+      pipe.destroy();
+      resolve(go);
+    };
+    const onData = (chunk: Buffer): void => {
+      received += chunk.toString();
+      if (received.split('\n').includes(GO_LINE)) done(true);
+    };
+    const onEnd = (): void => done(false);
+    const onError = (err: Error): void => {
+      logger('runtime').warn({ fd, err: errorMessage(err) }, 'the start descriptor failed; not starting');
+      done(false);
+    };
+    pipe.on('data', onData).once('end', onEnd).once('close', onEnd).once('error', onError);
+  });
+}
 
 /**
  * Runtime side: tell the process that started us (if it asked, through READY_FD_ENV) that we

@@ -37,7 +37,19 @@ export interface PreparedDeploy {
 /** What a runtime start is doing, for a person watching. */
 export type StartProgress = { kind: 'spawned'; pid: number } | { kind: 'waiting'; seconds: number };
 
+/**
+ * A runtime process started ahead of its start (see readiness.ts): it has loaded its code and
+ * waits to be told to read its snapshot and listen. It serves nothing until `start` uses it.
+ */
+export interface Standby {
+  readonly pid: number;
+  /** Stop it if `start` has not used it; a no-op once used or dismissed. */
+  dismiss(): Promise<void>;
+}
+
 export interface StartOptions {
+  /** A standby from `standby` for this deployment: used instead of spawning when it is still alive. */
+  standby?: Standby;
   /** Aborting rolls the start back: the half-started process is stopped. */
   signal?: AbortSignal;
   /** How long to wait for the health check to pass. */
@@ -74,13 +86,19 @@ export interface Adapter {
   readonly supported: boolean;
   /** Validate the request and lay out what the start will use (snapshot path, port); changes nothing. */
   prepare(req: DeployRequest): Promise<PreparedDeploy>;
+  /**
+   * Spawn the runtime of `prepared` ahead of `start`, recorded in the pid file, waiting to be told
+   * to start. Only under the state lock, after recovery: the pid file is the lock holder's.
+   */
+  standby?(prepared: PreparedDeploy): Promise<Standby>;
   /** Start the package's runtime and wait until it is healthy. */
   start(prepared: PreparedDeploy, opts?: StartOptions): Promise<RuntimeInfo>;
   /**
    * Stop every runtime process of the package: those recorded (`pids`) and any the adapter finds
-   * itself (pid file, process table), each verified to be ours before it is signalled.
+   * itself (pid file, process table), each verified to be ours before it is signalled. `spare`
+   * (this apply's standby) is left running, and in the pid file.
    */
-  stop(pkg: string, stateDir: string, pids: readonly number[]): Promise<StopResult>;
+  stop(pkg: string, stateDir: string, pids: readonly number[], spare?: readonly number[]): Promise<StopResult>;
   /**
    * Stop only the runtime `pid` that this process started from `prepared` (nothing else the package
    * may have running): used when the state can no longer record it, e.g. after the lock was lost.

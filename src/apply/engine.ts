@@ -1,4 +1,4 @@
-import { adapterFor, adapterForEntry, type Adapter, type PreparedDeploy, type TargetChoice } from '../adapters/index.ts';
+import { adapterFor, adapterForEntry, type Adapter, type PreparedDeploy, type Standby, type TargetChoice } from '../adapters/index.ts';
 import { UnsupportedTargetError } from '../adapters/index.ts';
 import { errorMessage } from '../errors.ts';
 import type { IRDocument, Resource } from '../ir/types.ts';
@@ -142,6 +142,7 @@ async function applyPackage(
   actions: PlannedAction[],
   ledger: Ledger,
   opts: EngineOptions,
+  early: EarlyStart | undefined,
 ): Promise<ActionResult[]> {
   const log = logger('apply');
   const changed = actions.filter((a) => a.action !== 'noop');
@@ -181,7 +182,7 @@ async function applyPackage(
 
   let prepared: PreparedDeploy;
   try {
-    prepared = await adapter.prepare({ package: spec.name, document: spec.document, target: spec.target, stateDir: opts.stateDir });
+    prepared = early?.prepared ?? (await adapter.prepare({ package: spec.name, document: spec.document, target: spec.target, stateDir: opts.stateDir }));
   } catch (err) {
     const message = errorMessage(err);
     // Returned in the result, which the command reports once per failure; logged for -v and JSON logs.
@@ -218,8 +219,9 @@ async function applyPackage(
   let info: RuntimeInfo | undefined;
   let failure: string | undefined;
   let stopped = false;
+  const standby = early?.standby;
   try {
-    await adapter.stop(spec.name, opts.stateDir, oldPids);
+    await adapter.stop(spec.name, opts.stateDir, oldPids, standby === undefined ? [] : [standby.pid]);
     stopped = true;
   } catch (err) {
     failure = `could not stop the previous runtime: ${errorMessage(err)}`;
@@ -229,7 +231,12 @@ async function applyPackage(
   if (failure === undefined) {
     try {
       const onProgress = (e: StartProgress): void => opts.progress?.runtime?.(spec.name, e);
-      info = { ...(await adapter.start(prepared, { onProgress, ...(opts.signal ? { signal: opts.signal } : {}) })), snapshot: prepared.snapshotPath };
+      const started = await adapter.start(prepared, {
+        onProgress,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(standby === undefined ? {} : { standby }),
+      });
+      info = { ...started, snapshot: prepared.snapshotPath };
     } catch (err) {
       failure = errorMessage(err);
       // Returned in the result, which the command reports once per failure; logged for -v and JSON logs.
@@ -310,6 +317,67 @@ async function recordRecoveryFailure(spec: PackageSpec, adapter: Adapter, action
   return changed.map((a) => ({ fqn: a.fqn, action: a.action as ActionResult['action'], ok: false, ms: 0, error: message }));
 }
 
+/** A package's deployment laid out and its runtime spawned ahead, waiting to be told to start. */
+interface EarlyStart {
+  prepared: PreparedDeploy;
+  standby?: Standby;
+}
+
+/**
+ * Spawn, for every package the plan changes and that will serve something, its runtime ahead of
+ * time: its cold start (loading the runtime's code) then overlaps printing the plan, the intent
+ * save and stopping the old runtime, instead of following them. Runs under the lock and after
+ * recovery only: the standby is recorded in the package's pid file, which belongs to the lock
+ * holder and, once recovery is done, names nothing the state does not also record. A package
+ * whose standby cannot be had simply starts its runtime the usual way.
+ */
+async function startEarly(
+  specs: readonly PackageSpec[],
+  plan: Plan,
+  adapters: Map<string, Adapter>,
+  skip: ReadonlyMap<string, string>,
+  opts: EngineOptions,
+  into: Map<string, EarlyStart>,
+): Promise<void> {
+  for (const spec of specs) {
+    if (aborted(opts.signal)) return;
+    const adapter = adapters.get(spec.name)!;
+    if (adapter.standby === undefined || skip.has(spec.name) || into.has(spec.name)) continue;
+    if ((spec.document.resources ?? []).length === 0) continue;
+    if (!plan.actions.some((a) => a.package === spec.name && a.action !== 'noop')) continue;
+    let prepared: PreparedDeploy;
+    try {
+      prepared = await adapter.prepare({ package: spec.name, document: spec.document, target: spec.target, stateDir: opts.stateDir });
+    } catch (err) {
+      // applyPackage prepares again and records the failure where it belongs.
+      logger('apply').debug({ package: spec.name, err: errorMessage(err) }, 'not starting the runtime ahead: the deployment cannot be prepared');
+      continue;
+    }
+    const early: EarlyStart = { prepared };
+    into.set(spec.name, early);
+    try {
+      early.standby = await adapter.standby(prepared);
+    } catch (err) {
+      logger('apply').info({ package: spec.name, err: errorMessage(err) }, 'could not start the runtime ahead; it starts when its turn comes');
+    }
+  }
+}
+
+/**
+ * Standbys that no start used are stopped before the lock is released. One that will not stop
+ * is logged, not thrown: it serves nothing, the pid file still names it for the next apply's
+ * recovery, and it exits by itself once this process has (its pipe closes).
+ */
+async function dismissEarly(early: ReadonlyMap<string, EarlyStart>): Promise<void> {
+  for (const [pkg, e] of early) {
+    try {
+      await e.standby?.dismiss();
+    } catch (err) {
+      logger('apply').error({ package: pkg, runtime_pid: e.standby?.pid, err: errorMessage(err) }, 'an unused runtime standby could not be stopped');
+    }
+  }
+}
+
 /** Refuse targets that cannot be applied before taking the lock or touching anything. */
 function resolveAdapters(specs: readonly PackageSpec[], resolve: (name: string) => Adapter): Map<string, Adapter> {
   const out = new Map<string, Adapter>();
@@ -356,30 +424,39 @@ export async function applySpec(specs: readonly PackageSpec[], opts: EngineOptio
     const desired = specs.flatMap((s) => s.document.resources ?? []);
     const previous = previousAttributes(opts.stateDir, packages, ledger.entries);
     const plan = computePlan({ packages, desired, entries: refreshed, previous });
-    opts.onPlan?.(plan);
-    const result = newResult(plan, ledger.state);
-    if (!hasChanges(plan)) return result;
-    if (opts.confirm !== undefined && !(await opts.confirm(plan))) {
-      result.approved = false;
-      return result;
-    }
+    const early = new Map<string, EarlyStart>();
+    try {
+      // Unattended, the runtimes are spawned before the plan is even printed; asked first, only
+      // once the answer is yes.
+      if (opts.confirm === undefined && hasChanges(plan)) await startEarly(specs, plan, adapters, recoveryFailed, opts, early);
+      opts.onPlan?.(plan);
+      const result = newResult(plan, ledger.state);
+      if (!hasChanges(plan)) return result;
+      if (opts.confirm !== undefined && !(await opts.confirm(plan))) {
+        result.approved = false;
+        return result;
+      }
+      await startEarly(specs, plan, adapters, recoveryFailed, opts, early);
 
-    for (const spec of specs) {
-      if (aborted(opts.signal)) {
-        result.interrupted = true;
-        break;
+      for (const spec of specs) {
+        if (aborted(opts.signal)) {
+          result.interrupted = true;
+          break;
+        }
+        const actions = plan.actions.filter((a) => a.package === spec.name);
+        if (!actions.some((a) => a.action !== 'noop')) continue;
+        const adapter = adapters.get(spec.name)!;
+        const failed = recoveryFailed.get(spec.name);
+        if (failed !== undefined) {
+          report(result, await recordRecoveryFailure(spec, adapter, actions, ledger, failed), opts);
+          continue;
+        }
+        report(result, await applyPackage(spec, adapter, actions, ledger, opts, early.get(spec.name)), opts);
       }
-      const actions = plan.actions.filter((a) => a.package === spec.name);
-      if (!actions.some((a) => a.action !== 'noop')) continue;
-      const adapter = adapters.get(spec.name)!;
-      const failed = recoveryFailed.get(spec.name);
-      if (failed !== undefined) {
-        report(result, await recordRecoveryFailure(spec, adapter, actions, ledger, failed), opts);
-        continue;
-      }
-      report(result, await applyPackage(spec, adapter, actions, ledger, opts), opts);
+      return finish(result, ledger, opts.signal);
+    } finally {
+      await dismissEarly(early);
     }
-    return finish(result, ledger, opts.signal);
   });
 }
 

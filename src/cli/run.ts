@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { AgentspecError, UsageError, errorMessage } from '../errors.ts';
-import { signalReady } from '../adapters/readiness.ts';
+import { signalReady, waitForGo } from '../adapters/readiness.ts';
 import { applyEnvironment, compileSpec, SpecInvalidError, type IRDocument } from '../ir/index.ts';
 import { logger } from '../log.ts';
 import { DEFAULT_LIMITS, DEFAULT_ON_BUSY, DEFAULT_RATE_LIMIT, LIMIT_OPTIONS, type RuntimeLimits } from '../runtime/defaults.ts';
@@ -221,6 +221,15 @@ export function register(program: Command): void {
         const durability = durabilityFrom(flags.sessionDurability, process.env, flags.sessionStore);
         const tools = toolOptions(flags, process.env);
         const onBusy = onBusyFrom(flags.onBusy, process.env);
+        // Started ahead by apply (see adapters/readiness.ts): load the code the start needs,
+        // then wait to be told to go before reading the snapshot or binding the port.
+        const go = waitForGo();
+        if (go !== undefined) {
+          await import('../runtime/index.ts');
+          // The logger's first line would load pino (and pino-pretty): reading any property builds it.
+          void logger('runtime').level;
+          if (!(await go)) return 0;
+        }
         const documents = await loadDocuments(paths, flags);
         const redisUrl = flags.redisUrl ?? process.env.REDIS_URL;
         // Loaded here, not at the top: fastify and the Redis client are only needed by `run`,
