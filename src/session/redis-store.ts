@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ClientOfflineError, createClient, ErrorReply, MultiErrorReply } from 'redis';
 import { AgentspecError, errorMessage } from '../errors.ts';
 import { logger as componentLogger, type Logger } from '../log.ts';
@@ -77,6 +78,8 @@ interface HeldTail {
   /** Characters of each element as stored. */
   sizes: number[];
   chars: number;
+  /** How many of the items are unreadable. */
+  unreadable: number;
 }
 
 /** Error replies that mean "Redis cannot serve this right now" rather than "this request is wrong". */
@@ -452,22 +455,32 @@ export class RedisSessionStore implements SessionStore {
    */
   private tailPage(id: string, created: string, total: number, tail: number, from: number, reply: unknown, held: HeldTail | undefined): Message[] {
     const first = Math.max(0, total - tail);
-    const items: Array<Message | string> = [];
-    const sizes: number[] = [];
+    let items: Array<Message | string>;
+    let sizes: number[];
+    let unreadable = 0;
     if (from > first) {
       // The script only skips elements the request said are held, of the same session.
       const h = held!;
-      for (let i = first; i < from; i++) {
-        items.push(h.items[i - h.base]!);
-        sizes.push(h.sizes[i - h.base]!);
-      }
+      items = h.items.slice(first - h.base, from - h.base);
+      sizes = h.sizes.slice(first - h.base, from - h.base);
+      if (h.unreadable > 0) for (const m of items) if (typeof m === 'string') unreadable++;
+    } else {
+      items = [];
+      sizes = [];
     }
-    for (const [i, raw] of asStrings(reply).entries()) {
+    const fresh = asStrings(reply);
+    for (let i = 0; i < fresh.length; i++) {
+      const raw = fresh[i]!;
       const message = elementAt(raw, from + i);
+      if (typeof message === 'string') unreadable++;
       items.push(typeof message === 'string' ? message : deepFreeze(message));
       sizes.push(raw.length);
     }
-    this.hold(id, { created, base: first, items, sizes, chars: sizes.reduce((a, b) => a + b, 0) });
+    let chars = 0;
+    for (const n of sizes) chars += n;
+    this.hold(id, { created, base: first, items, sizes, chars, unreadable });
+    // A copy: the held array grows with this process's appends, the caller's page must not.
+    if (unreadable === 0) return items.slice() as Message[];
     const messages: Message[] = [];
     items.forEach((m, i) => {
       if (typeof m === 'string') this.skipUnreadable(id, first + i, m);
@@ -494,6 +507,7 @@ export class RedisSessionStore implements SessionStore {
       const json = args[from + i]!;
       const stored = `{"seq":${last - n + i + 1},${json.slice(1)}`;
       const message = elementAt(stored, last - n + i);
+      if (typeof message === 'string') held.unreadable++;
       held.items.push(typeof message === 'string' ? message : deepFreeze(message));
       held.sizes.push(stored.length);
       held.chars += stored.length;
@@ -893,6 +907,8 @@ class DeadlineGroups {
     const open = this.current;
     if (open !== undefined && now - open.opened < this.slice) return open;
     const group = { opened: now, controller: new AbortController(), pending: new Set<(err: unknown) => void>() };
+    // Every command of the group listens on the signal until it is written.
+    setMaxListeners(0, group.controller.signal);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (this.current === group) this.current = undefined;
