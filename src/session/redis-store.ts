@@ -113,6 +113,8 @@ export class RedisSessionStore implements SessionStore {
   readonly original: OriginalLayout;
   private readonly durability: SessionDurability;
   private readonly deadlines: DeadlineGroups;
+  /** Scripts sent again (NOSCRIPT, or a history converted first): an append's WAITAOF sent before such a resend does not cover it. */
+  private resent = 0;
 
   private constructor(opts: RedisSessionStoreOptions) {
     const ttl = opts.ttlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
@@ -306,8 +308,15 @@ export class RedisSessionStore implements SessionStore {
       options.summary === undefined ? '' : JSON.stringify(options.summary),
       ...messages.map((m) => JSON.stringify(withoutSeq(m))),
     ];
-    const reply = await this.scriptMigrating(id, APPEND, keys, args);
-    const [status, value, agent] = asReplyList(reply);
+    // durability: WAITAOF goes right behind the script on the same connection, so it covers the
+    // append without a round trip of its own; a script sent again after it needs another one.
+    const resent = this.resent;
+    const fsync = this.durability === 'fsync';
+    const [saved, onDisk] = fsync
+      ? await Promise.allSettled([this.scriptMigrating(id, APPEND, keys, args), this.confirmOnDisk(id)])
+      : [{ status: 'fulfilled' as const, value: await this.scriptMigrating(id, APPEND, keys, args) }, undefined];
+    if (saved.status === 'rejected') throw saved.reason;
+    const [status, value, agent] = asReplyList(saved.value);
     if (status === 'missing') {
       this.agents.delete(id);
       this.forgetTail(id);
@@ -320,7 +329,12 @@ export class RedisSessionStore implements SessionStore {
     if (status === 'used') throw new IdempotencyKeyUsedError(id, idem?.key ?? '', recordResponse(String(value)));
     this.holdAppended(id, Number(value), args, 9);
     if (known === undefined) await this.afterIndexRefresh(id, String(agent), now, undefined);
-    if (this.durability === 'fsync') await this.confirmOnDisk(id); // durability
+    // durability: begin
+    if (onDisk !== undefined) {
+      if (onDisk.status === 'rejected') throw onDisk.reason;
+      if (this.resent !== resent) await this.confirmOnDisk(id);
+    }
+    // durability: end
     return Number(value);
   }
 
@@ -568,7 +582,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   // durability: begin
-  /** WAITAOF on the connection that sent the append: it covers every write sent before it. */
+  /** WAITAOF on the connection that sent the append: it covers every write sent before it. Sent before its first await. */
   private async confirmOnDisk(id: string): Promise<void> {
     const timeoutMs = waitAofTimeoutMs(this.timeout);
     assertOnDisk(await this.call(() => this.send(waitAofCommand(timeoutMs)), id), id, timeoutMs);
@@ -622,6 +636,7 @@ export class RedisSessionStore implements SessionStore {
       return await this.call(() => this.script(s, keys, args), id);
     } catch (err) {
       if (!(err instanceof SessionStoreError && isWrongType(err.cause))) throw err;
+      this.resent++;
       await this.call(() => this.script(MIGRATE, this.keys(id), []), id);
       return this.call(() => this.script(s, keys, args), id);
     }
@@ -656,14 +671,18 @@ export class RedisSessionStore implements SessionStore {
     this.agents.set(id, agent);
   }
 
+  /** Sends the command at once (before its first await), so what the caller sends next goes after it. */
   private async script(s: RedisScript, keys: string[], args: string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, ...args];
+    const command = ['EVALSHA', s.sha1, String(keys.length), ...keys, ...args];
     try {
-      return await this.send(['EVALSHA', s.sha1, ...tail]);
+      return await this.send(command);
     } catch (err) {
       // A restarted or flushed server has forgotten the script: send it once in full.
       if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw err;
-      return this.send(['EVAL', s.source, ...tail]);
+      this.resent++;
+      command[0] = 'EVAL';
+      command[1] = s.source;
+      return this.send(command);
     }
   }
 
