@@ -128,7 +128,9 @@ return agent
 /**
  * The end of a turn, in one atomic step: the fence check, the idempotency record, the messages
  * (each given the next seq), the activity stamp, the lease release and the index entry. Nothing
- * is stored for a missing session (what it left behind is removed) or a stale fence. An old string history is converted first.
+ * is stored for a missing session (what it left behind is removed) or a stale fence. An old
+ * string history is converted first; a hash with `seq` has had an append (which converted it)
+ * or a migration (which wrote a list), so only a hash without it asks for the key's type.
  * KEYS: hash, list, lease, idempotency hash, [agent index]. ARGV: ttl seconds, last_active,
  * fence ('' none), lease token ('' none), idempotency key ('' none), its record, index score
  * ('' no index), session id, the running summary as JSON ('' unchanged), then one JSON object
@@ -138,7 +140,8 @@ return agent
 export const APPEND = script(
   'append',
   `${MIGRATE_FUNCTIONS}
-local agent = redis.call('HGET', KEYS[1], 'agent')
+local h = redis.call('HMGET', KEYS[1], 'agent', 'fence', 'seq')
+local agent = h[1]
 if not agent then
   -- What a session that expired or was deleted left behind: its list (the hash expired first)
   -- and its index entry. Removing them is safe, and keeps a listing from showing it.
@@ -147,14 +150,14 @@ if not agent then
   return {'missing'}
 end
 if ARGV[3] ~= '' then
-  local fence = redis.call('HGET', KEYS[1], 'fence') or '0'
+  local fence = h[2] or '0'
   if fence ~= ARGV[3] then return {'fenced', fence} end
 end
 if ARGV[5] ~= '' then
   local earlier = redis.call('HGET', KEYS[4], ARGV[5])
   if earlier then return {'used', earlier} end
 end
-migrate(KEYS[1], KEYS[2])
+if not h[3] then migrate(KEYS[1], KEYS[2]) end
 -- A message's seq is its place in the list (counting from 1): the list only ever grows, so the
 -- numbers strictly increase, and a history stored before seq existed continues where it is.
 local seq = redis.call('LLEN', KEYS[2])
@@ -168,13 +171,20 @@ for i = 10, #ARGV do
   end
 end
 if #batch > 0 then redis.call('RPUSH', KEYS[2], unpack(batch)) end
-redis.call('HSET', KEYS[1], 'last_active', ARGV[2], 'seq', seq)
-if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'summary', ARGV[9]) end
+if ARGV[9] ~= '' then
+  redis.call('HSET', KEYS[1], 'last_active', ARGV[2], 'seq', seq, 'summary', ARGV[9])
+else
+  redis.call('HSET', KEYS[1], 'last_active', ARGV[2], 'seq', seq)
+end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[5], ARGV[6]) end
 redis.call('EXPIRE', KEYS[4], ARGV[1])
-if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
+if ARGV[4] ~= '' then
+  -- Every taking of the lease bumps the fence: with the fence still this turn's, the lease is
+  -- this turn's or has lapsed untaken, so it can go without reading it first.
+  if ARGV[3] ~= '' or redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
+end
 if ARGV[7] ~= '' then redis.call('ZADD', KEYS[5], 'XX', ARGV[7], ARGV[8]) end
 return {'ok', seq, agent}
 `,
@@ -185,22 +195,32 @@ return {'ok', seq, agent}
  * idempotency record for the key (replay or conflict), then the lease. The lease is free when no
  * live token holds it and no earlier waiter is queued (interrupt takes it regardless). A busy
  * enqueue keeps its place: a ticket from the hash's counter orders the queue, and a deadline
- * (refreshed by every poll) drops waiters that went away. Taking the lease bumps the fence and
- * returns the history page with it.
+ * (refreshed by every poll) drops waiters that went away. The queue and its deadlines are made,
+ * refreshed and emptied together, so without a queue there are no waiters to look at. Taking the
+ * lease bumps the fence and returns the history page with it; the page is read before anything
+ * is written, so a history of the wrong type fails the script before it took the lease.
  * KEYS: hash, list, lease, queue, waiters, idempotency hash. ARGV: token, lease ttl ms, mode,
- * waiter ttl ms, idempotency key ('' none), request hash, LRANGE start, LRANGE stop.
+ * waiter ttl ms, idempotency key ('' none), request hash, LRANGE start, LRANGE stop, then
+ * optionally what the caller holds of the history already: the list index of its first element,
+ * the index just past its last, and the created_at of the session they came from. A history only
+ * ever grows, so the elements it holds that the page would start with are not sent again.
  * Returns {'missing'} or {STATUS, hash fields, ...}: {'replay', h, response} | {'conflict', h} |
- * {'busy', h, lease pttl ms} | {'acquired', h, fence, interrupted token or '', total, page}. The
- * hash comes with every answer so the caller can check whose session it is before using any.
+ * {'busy', h, lease pttl ms} | {'acquired', h, fence, interrupted token or '', total, page,
+ * list index of the page's first element}. The hash comes with every answer so the caller can
+ * check whose session it is before using any.
  */
 export const BEGIN_TURN = script(
   'begin_turn',
   `${MIGRATE_FUNCTIONS}
 local h = redis.call('HGETALL', KEYS[1])
 local has_agent = false
-for i = 1, #h, 2 do if h[i] == 'agent' then has_agent = true end end
+local has_seq = false
+local created = nil
+for i = 1, #h, 2 do
+  local f = h[i]
+  if f == 'agent' then has_agent = true elseif f == 'seq' then has_seq = true elseif f == 'created_at' then created = h[i + 1] end
+end
 if not has_agent then return {'missing'} end
-migrate(KEYS[1], KEYS[2])
 if ARGV[5] ~= '' then
   local rec = redis.call('HGET', KEYS[6], ARGV[5])
   if rec then
@@ -214,17 +234,26 @@ if ARGV[5] ~= '' then
 end
 local token = ARGV[1]
 local mode = ARGV[3]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now)) do
-  redis.call('ZREM', KEYS[4], gone)
-  redis.call('ZREM', KEYS[5], gone)
+local function clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local holder = redis.call('GET', KEYS[3])
-local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+local queued = redis.call('EXISTS', KEYS[4]) == 1
+local now = nil
+local head = nil
+if queued then
+  now = clock()
+  for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now)) do
+    redis.call('ZREM', KEYS[4], gone)
+    redis.call('ZREM', KEYS[5], gone)
+  end
+  head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+end
 local free = mode == 'interrupt' or ((not holder or holder == token) and (not head or head == token))
 if not free then
   if mode == 'enqueue' then
+    now = now or clock()
     if not redis.call('ZSCORE', KEYS[4], token) then
       redis.call('ZADD', KEYS[4], redis.call('HINCRBY', KEYS[1], 'tickets', 1), token)
     end
@@ -236,13 +265,28 @@ if not free then
   if holder then left = redis.call('PTTL', KEYS[3]) end
   return {'busy', h, left}
 end
-redis.call('ZREM', KEYS[4], token)
-redis.call('ZREM', KEYS[5], token)
+if not has_seq then migrate(KEYS[1], KEYS[2]) end
+local total = redis.call('LLEN', KEYS[2])
+local start = tonumber(ARGV[7])
+local stop = tonumber(ARGV[8])
+if start < 0 then start = math.max(0, total + start) end
+if stop < 0 then stop = total + stop end
+if ARGV[11] and created == ARGV[11] then
+  local held_from = tonumber(ARGV[9])
+  local held_to = tonumber(ARGV[10])
+  if start >= held_from and start <= held_to and held_to <= total then start = held_to end
+end
+local page = {}
+if start <= stop then page = redis.call('LRANGE', KEYS[2], start, stop) end
+if queued then
+  redis.call('ZREM', KEYS[4], token)
+  redis.call('ZREM', KEYS[5], token)
+end
 redis.call('SET', KEYS[3], token, 'PX', ARGV[2])
 local fence = redis.call('HINCRBY', KEYS[1], 'fence', 1)
 local interrupted = ''
 if holder and holder ~= token then interrupted = holder end
-return {'acquired', h, fence, interrupted, redis.call('LLEN', KEYS[2]), redis.call('LRANGE', KEYS[2], ARGV[7], ARGV[8])}
+return {'acquired', h, fence, interrupted, total, page, start}
 `,
 );
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ClientOfflineError, createClient, ErrorReply, MultiErrorReply } from 'redis';
 import { AgentspecError, errorMessage } from '../errors.ts';
 import { logger as componentLogger, type Logger } from '../log.ts';
@@ -66,6 +67,20 @@ type Client = ReturnType<typeof createClient>;
 const INITIAL_CONNECT_ATTEMPTS = 3;
 const MAX_RECONNECT_DELAY_MS = 1000;
 const AGENT_CACHE_SIZE = 10_000;
+/** Characters of stored JSON the held turn windows may add up to, over all sessions. */
+const TAIL_CACHE_CHARS = 16 * 2 ** 20;
+
+/** A window of a session's history: list elements from `base` on, each a frozen message or why it cannot be read. */
+interface HeldTail {
+  created: string;
+  base: number;
+  items: Array<Message | string>;
+  /** Characters of each element as stored. */
+  sizes: number[];
+  chars: number;
+  /** How many of the items are unreadable. */
+  unreadable: number;
+}
 
 /** Error replies that mean "Redis cannot serve this right now" rather than "this request is wrong". */
 const OUTAGE_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|READONLY|OOM|MISCONF)\b/;
@@ -85,11 +100,21 @@ export class RedisSessionStore implements SessionStore {
   private readonly log: Logger | undefined;
   /** Session id -> agent (never changes), so index refreshes can ride with the append. */
   private readonly agents = new Map<string, string>();
+  /**
+   * Session id -> the window of its history the last turn here read, with what this process
+   * appended since: stored elements never change and a history only grows, so the next turn's
+   * tail fetches only what it does not hold (BEGIN_TURN checks the session is the same one).
+   */
+  private readonly tails = new Map<string, HeldTail>();
+  private tailChars = 0;
   private everReady = false;
   private down = false;
   /** Sessions still in the original agentspec's layout are moved into ours on first access. */
   readonly original: OriginalLayout;
   private readonly durability: SessionDurability;
+  private readonly deadlines: DeadlineGroups;
+  /** Scripts sent again (NOSCRIPT, or a history converted first): an append's WAITAOF sent before such a resend does not cover it. */
+  private resent = 0;
 
   private constructor(opts: RedisSessionStoreOptions) {
     const ttl = opts.ttlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
@@ -98,6 +123,7 @@ export class RedisSessionStore implements SessionStore {
     this.prefix = opts.keyPrefix ?? 'agentspec';
     this.timeout = opts.commandTimeoutMs ?? 5000;
     this.log = opts.logger;
+    this.deadlines = new DeadlineGroups(this.timeout);
     this.durability = opts.durability ?? 'ack';
     this.original = new OriginalLayout({
       prefix: this.prefix,
@@ -111,7 +137,8 @@ export class RedisSessionStore implements SessionStore {
       url: opts.url,
       // While disconnected, calls reject at once instead of waiting in a queue for a server that may never return.
       disableOfflineQueue: true,
-      commandOptions: { timeout: this.timeout },
+      // No timer per command (node-redis makes one unless told 0): the deadline groups of `call` cover them.
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: this.timeout,
         reconnectStrategy: (retries, cause) => {
@@ -206,6 +233,7 @@ export class RedisSessionStore implements SessionStore {
     if (!isSessionId(id)) return false;
     const agent = await this.call(() => this.script(DELETE, this.allKeys(id), []), id);
     this.agents.delete(id);
+    this.forgetTail(id);
     if (agent === null) return (await this.original.adopt(id)) && this.delete(id); // original layout: moved, then deleted
     // original layout: the backups, and original keys an interrupted migration left, go with it.
     await this.original.discard(id);
@@ -265,8 +293,6 @@ export class RedisSessionStore implements SessionStore {
     if (!isSessionId(id)) throw new SessionNotFoundError(id);
     const now = Date.now();
     const known = this.agents.get(id);
-    // original layout: a session this process has not seen may still be in it; move it before writing.
-    if (known === undefined) await this.original.adopt(id);
     const idem = options.idempotency;
     const keys = [this.metaKey(id), this.messagesKey(id), this.leaseKey(id), this.idempotencyKey(id)];
     if (known !== undefined) keys.push(this.indexKey(known));
@@ -282,16 +308,33 @@ export class RedisSessionStore implements SessionStore {
       options.summary === undefined ? '' : JSON.stringify(options.summary),
       ...messages.map((m) => JSON.stringify(withoutSeq(m))),
     ];
-    const reply = await this.call(() => this.script(APPEND, keys, args), id);
-    const [status, value, agent] = asReplyList(reply);
+    // durability: WAITAOF goes right behind the script on the same connection, so it covers the
+    // append without a round trip of its own; a script sent again after it needs another one.
+    const resent = this.resent;
+    const fsync = this.durability === 'fsync';
+    const [saved, onDisk] = fsync
+      ? await Promise.allSettled([this.scriptMigrating(id, APPEND, keys, args), this.confirmOnDisk(id)])
+      : [{ status: 'fulfilled' as const, value: await this.scriptMigrating(id, APPEND, keys, args) }, undefined];
+    if (saved.status === 'rejected') throw saved.reason;
+    const [status, value, agent] = asReplyList(saved.value);
     if (status === 'missing') {
       this.agents.delete(id);
+      this.forgetTail(id);
+      // original layout: a session this process has not seen may still be in it. The script wrote
+      // nothing, so once it is moved the messages go after the migrated ones.
+      if (known === undefined && (await this.original.adopt(id))) return this.appendMessages(id, messages, options);
       throw new SessionNotFoundError(id);
     }
     if (status === 'fenced') throw new FencedAppendError(id, options.fence ?? 0, Number(value));
     if (status === 'used') throw new IdempotencyKeyUsedError(id, idem?.key ?? '', recordResponse(String(value)));
+    this.holdAppended(id, Number(value), args, 9);
     if (known === undefined) await this.afterIndexRefresh(id, String(agent), now, undefined);
-    if (this.durability === 'fsync') await this.confirmOnDisk(id); // durability
+    // durability: begin
+    if (onDisk !== undefined) {
+      if (onDisk.status === 'rejected') throw onDisk.reason;
+      if (this.resent !== resent) await this.confirmOnDisk(id);
+    }
+    // durability: end
     return Number(value);
   }
 
@@ -337,9 +380,13 @@ export class RedisSessionStore implements SessionStore {
       String(start),
       String(stop),
     ];
-    const reply = asReplyList(await this.call(() => this.script(BEGIN_TURN, keys, args), id));
+    // A tail comes from the start of the window held since the last turn, when there is one.
+    const held = r.tail === undefined || r.tail === 0 ? undefined : this.tails.get(id);
+    if (held !== undefined) args.push(String(held.base), String(held.base + held.items.length), held.created);
+    const reply = asReplyList(await this.scriptMigrating(id, BEGIN_TURN, keys, args));
     const info = reply[0] === 'missing' ? null : this.parseInfo(id, reply[1]);
     if (info === null) {
+      this.forgetTail(id);
       if (await this.original.adopt(id)) return this.beginTurn(id, req); // original layout
       throw new SessionNotFoundError(id);
     }
@@ -352,9 +399,10 @@ export class RedisSessionStore implements SessionStore {
       case 'busy':
         return { status: 'busy', info, retryAfterMs: Math.max(0, Number(reply[2])) };
       default: {
-        const [, , fence, interrupted, total, page] = reply;
+        const [, , fence, interrupted, total, page, from] = reply;
         const count = Number(total);
-        const window: MessagePage = { messages: this.parsePage(id, page, r, count), total: count };
+        const messages = r.tail === undefined || r.tail === 0 ? this.parsePage(id, page, r, count) : this.tailPage(id, info.created_at, count, r.tail, Number(from), page, held);
+        const window: MessagePage = { messages, total: count };
         // The running summary is a hash field, so it came with the hash, from the same moment.
         const summary = r.tail === undefined ? undefined : this.parseSummary(id, asHash(reply[1]).summary);
         if (summary !== undefined) window.summary = summary;
@@ -403,16 +451,104 @@ export class RedisSessionStore implements SessionStore {
     const first = r.tail === undefined ? r.offset : Math.max(0, total - r.tail);
     const messages: Message[] = [];
     asStrings(reply).forEach((raw, i) => {
-      const message = parseMessage(raw);
-      if (typeof message === 'string') {
-        this.logger().warn({ sessionId: id, index: first + i, reason: message }, 'skipping an unreadable message in the session history');
-        return;
-      }
-      // Histories stored before seq existed: a message's seq is its place in the list.
-      message.seq ??= first + i + 1;
-      if (r.afterSeq === undefined || message.seq > r.afterSeq) messages.push(message);
+      const message = elementAt(raw, first + i);
+      if (typeof message === 'string') this.skipUnreadable(id, first + i, message);
+      else if (r.afterSeq === undefined || message.seq! > r.afterSeq) messages.push(message);
     });
     return messages;
+  }
+
+  private skipUnreadable(id: string, index: number, reason: string): void {
+    this.logger().warn({ sessionId: id, index, reason }, 'skipping an unreadable message in the session history');
+  }
+
+  /**
+   * The tail of a turn: the elements the script sent (from list index `from` on) after those of
+   * the held window it did not send again. The result is held for the next turn, trimmed to the
+   * tail; its messages are frozen, since the next turn hands out the same objects.
+   */
+  private tailPage(id: string, created: string, total: number, tail: number, from: number, reply: unknown, held: HeldTail | undefined): Message[] {
+    const first = Math.max(0, total - tail);
+    let items: Array<Message | string>;
+    let sizes: number[];
+    let unreadable = 0;
+    if (from > first) {
+      // The script only skips elements the request said are held, of the same session.
+      const h = held!;
+      items = h.items.slice(first - h.base, from - h.base);
+      sizes = h.sizes.slice(first - h.base, from - h.base);
+      if (h.unreadable > 0) for (const m of items) if (typeof m === 'string') unreadable++;
+    } else {
+      items = [];
+      sizes = [];
+    }
+    const fresh = asStrings(reply);
+    for (let i = 0; i < fresh.length; i++) {
+      const raw = fresh[i]!;
+      const message = elementAt(raw, from + i);
+      if (typeof message === 'string') unreadable++;
+      items.push(typeof message === 'string' ? message : deepFreeze(message));
+      sizes.push(raw.length);
+    }
+    let chars = 0;
+    for (const n of sizes) chars += n;
+    this.hold(id, { created, base: first, items, sizes, chars, unreadable });
+    // A copy: the held array grows with this process's appends, the caller's page must not.
+    if (unreadable === 0) return items.slice() as Message[];
+    const messages: Message[] = [];
+    items.forEach((m, i) => {
+      if (typeof m === 'string') this.skipUnreadable(id, first + i, m);
+      else messages.push(m);
+    });
+    return messages;
+  }
+
+  /**
+   * After an append of `args.length - from` messages that ended at `last`: a held window that
+   * reaches up to them grows by them (as stored: the script puts the seq in front of each), so the
+   * next turn's tail need not fetch what this process just wrote.
+   */
+  private holdAppended(id: string, last: number, args: string[], from: number): void {
+    const held = this.tails.get(id);
+    if (held === undefined) return;
+    const n = args.length - from;
+    if (held.base + held.items.length !== last - n) {
+      // Someone else appended in between: what is held no longer ends where the list does.
+      this.forgetTail(id);
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      const json = args[from + i]!;
+      const stored = `{"seq":${last - n + i + 1},${json.slice(1)}`;
+      const message = elementAt(stored, last - n + i);
+      if (typeof message === 'string') held.unreadable++;
+      held.items.push(typeof message === 'string' ? message : deepFreeze(message));
+      held.sizes.push(stored.length);
+      held.chars += stored.length;
+      this.tailChars += stored.length;
+    }
+    this.evictTails();
+  }
+
+  private hold(id: string, tail: HeldTail): void {
+    this.forgetTail(id);
+    this.tails.set(id, tail);
+    this.tailChars += tail.chars;
+    this.evictTails();
+  }
+
+  private forgetTail(id: string): void {
+    const held = this.tails.get(id);
+    if (held === undefined) return;
+    this.tails.delete(id);
+    this.tailChars -= held.chars;
+  }
+
+  /** The least recently read windows go first (a Map iterates in insertion order, and a turn re-inserts its session). */
+  private evictTails(): void {
+    while ((this.tailChars > TAIL_CACHE_CHARS || this.tails.size > AGENT_CACHE_SIZE) && this.tails.size > 0) {
+      this.forgetTail(this.tails.keys().next().value!);
+    }
   }
 
   /** A summary that cannot be read is logged and left out: the next turn that folds history writes a new one. */
@@ -434,6 +570,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
+    this.deadlines.stop();
     if (!this.client.isOpen) return;
     try {
       await this.client.close();
@@ -445,7 +582,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   // durability: begin
-  /** WAITAOF on the connection that sent the append: it covers every write sent before it. */
+  /** WAITAOF on the connection that sent the append: it covers every write sent before it. Sent before its first await. */
   private async confirmOnDisk(id: string): Promise<void> {
     const timeoutMs = waitAofTimeoutMs(this.timeout);
     assertOnDisk(await this.call(() => this.send(waitAofCommand(timeoutMs)), id), id, timeoutMs);
@@ -489,6 +626,23 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
+   * A turn script. Each converts an old string history itself, asking for the key's type only
+   * while the hash has no `seq`; should a string history turn up beside one anyway (written by
+   * something other than this store), Redis refuses the script's first list command before it
+   * wrote anything, and the history is converted and the script run once more.
+   */
+  private async scriptMigrating(id: string, s: RedisScript, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.call(() => this.script(s, keys, args), id);
+    } catch (err) {
+      if (!(err instanceof SessionStoreError && isWrongType(err.cause))) throw err;
+      this.resent++;
+      await this.call(() => this.script(MIGRATE, this.keys(id), []), id);
+      return this.call(() => this.script(s, keys, args), id);
+    }
+  }
+
+  /**
    * One MULTI/EXEC round trip. Returns every reply, failed commands as their ErrorReply: Redis runs
    * the rest of a transaction when one command fails, so the caller decides what each failure means.
    */
@@ -517,39 +671,53 @@ export class RedisSessionStore implements SessionStore {
     this.agents.set(id, agent);
   }
 
+  /** Sends the command at once (before its first await), so what the caller sends next goes after it. */
   private async script(s: RedisScript, keys: string[], args: string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, ...args];
+    const command = ['EVALSHA', s.sha1, String(keys.length), ...keys, ...args];
     try {
-      return await this.send(['EVALSHA', s.sha1, ...tail]);
+      return await this.send(command);
     } catch (err) {
       // A restarted or flushed server has forgotten the script: send it once in full.
       if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw err;
-      return this.send(['EVAL', s.source, ...tail]);
+      this.resent++;
+      command[0] = 'EVAL';
+      command[1] = s.source;
+      return this.send(command);
     }
   }
 
+  /** A command that has not been written when its deadline passes is dropped, never sent late. */
   private send(args: string[]): Promise<unknown> {
-    return this.client.sendCommand(args, { timeout: this.timeout });
+    return this.client.sendCommand(args, { abortSignal: this.deadlines.signal() });
   }
 
   /**
    * Runs Redis calls under one deadline, turning every failure into one of the session errors a
-   * caller can act on. The client's own timeout stops at the moment a command is written, so a
-   * server that accepts a command and then stalls would otherwise hold the caller forever.
+   * caller can act on. The deadline covers the whole call, written or not: a server that accepts
+   * a command and then stalls must not hold the caller forever.
    */
-  private async call<T>(fn: () => Promise<T>, sessionId?: string): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis did not answer within ${this.timeout} ms`)), this.timeout);
+  private call<T>(fn: () => Promise<T>, sessionId?: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fail = (err: unknown): void => reject(this.translate(err, sessionId));
+      const pending = this.deadlines.join(fail);
+      // The late outcome of fn is observed here too, so a reply (or error) after the deadline is dropped, not unhandled.
+      const settle = (ok: boolean, value: unknown): void => {
+        pending.delete(fail);
+        if (ok) resolve(value as T);
+        else fail(value);
+      };
+      let running: Promise<T>;
+      try {
+        running = fn();
+      } catch (err) {
+        settle(false, err);
+        return;
+      }
+      running.then(
+        (v) => settle(true, v),
+        (err: unknown) => settle(false, err),
+      );
     });
-    try {
-      // race() observes the late outcome of fn too, so a reply (or error) after the deadline is dropped, not unhandled.
-      return await Promise.race([fn(), deadline]);
-    } catch (err) {
-      throw this.translate(err, sessionId);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private translate(err: unknown, sessionId = '(unknown)'): Error {
@@ -679,6 +847,22 @@ function asHash(reply: unknown): Record<string, string> {
   return h;
 }
 
+/** The message stored at list index `index`, or why the element cannot be one. */
+function elementAt(raw: string, index: number): Message | string {
+  const message = parseMessage(raw);
+  // Histories stored before seq existed: a message's seq is its place in the list.
+  if (typeof message !== 'string') message.seq ??= index + 1;
+  return message;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 /** The message, or why the element cannot be one. */
 function parseMessage(raw: string): Message | string {
   let value: unknown;
@@ -698,5 +882,64 @@ function redactUrl(url: string): string {
     return u.toString();
   } catch {
     return '(unparseable url)';
+  }
+}
+
+/**
+ * The deadlines of calls in flight, kept in groups by the moment they started: one timer and one
+ * abort signal per slice of time instead of a timer, a signal and a race per call. A call gets
+ * between `ms` and `ms` plus one slice. When a group's time is up its signal aborts (node-redis
+ * drops the commands of it still waiting to be written) and its calls still pending fail.
+ */
+class DeadlineGroups {
+  private readonly ms: number;
+  private readonly slice: number;
+  private current: { opened: number; controller: AbortController; pending: Set<(err: unknown) => void> } | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(ms: number) {
+    this.ms = ms;
+    this.slice = Math.max(1, Math.ceil(ms / 10));
+  }
+
+  /** Adds a call to the open group: `fail` is called if the group's time is up first. Delete it from the set returned when the call ends. */
+  join(fail: (err: unknown) => void): Set<(err: unknown) => void> {
+    const group = this.open();
+    group.pending.add(fail);
+    return group.pending;
+  }
+
+  /** The abort signal of the open group, for the commands of a call that joined it. */
+  signal(): AbortSignal {
+    return this.open().controller.signal;
+  }
+
+  /** Clears the timers (the store is closing; its connection goes with them). */
+  stop(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.current = undefined;
+  }
+
+  private open(): { opened: number; controller: AbortController; pending: Set<(err: unknown) => void> } {
+    const now = performance.now();
+    const open = this.current;
+    if (open !== undefined && now - open.opened < this.slice) return open;
+    const group = { opened: now, controller: new AbortController(), pending: new Set<(err: unknown) => void>() };
+    // Every command of the group listens on the signal until it is written.
+    setMaxListeners(0, group.controller.signal);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.current === group) this.current = undefined;
+      const err = new Error(`redis did not answer within ${this.ms} ms`);
+      group.controller.abort(err);
+      for (const fail of group.pending) fail(err);
+      group.pending.clear();
+    }, this.ms + this.slice);
+    // A group outlives its calls; a call still waiting keeps the process alive through its connection.
+    timer.unref();
+    this.timers.add(timer);
+    this.current = group;
+    return group;
   }
 }
