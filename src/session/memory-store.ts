@@ -221,8 +221,9 @@ export class MemorySessionStore implements SessionStore {
     turn.queue.delete(req.token);
     turn.lease = { token: req.token, expiresAt: now + req.leaseTtlMs };
     turn.fence += 1;
-    const interrupted = holder !== undefined && holder !== req.token ? holder : undefined;
-    return { status: 'acquired', fence: turn.fence, info: copyInfo(entry.info), page: this.page(entry, r), ...(interrupted === undefined ? {} : { interrupted }) };
+    const acquired: BeginTurnResult = { status: 'acquired', fence: turn.fence, info: copyInfo(entry.info), page: this.page(entry, r) };
+    if (holder !== undefined && holder !== req.token) acquired.interrupted = holder;
+    return acquired;
   }
 
   async renewLease(id: string, token: string, ttlMs: number): Promise<boolean> {
