@@ -60,12 +60,23 @@ class Run {
 
 const places = new WeakMap<Message, { run: Run; index: number }>();
 
+/** Deeper than this (or cyclic), a message is taken as one that may change. */
+const MAX_SETTLED_DEPTH = 32;
+
+/** Frozen all through (as the memory store freezes what it stores): nothing a tally reads can change. */
+function settled(v: unknown, depth = 0): boolean {
+  if (typeof v !== 'object' || v === null) return true;
+  if (depth > MAX_SETTLED_DEPTH || !Object.isFrozen(v)) return false;
+  for (const x of Object.values(v)) if (!settled(x, depth + 1)) return false;
+  return true;
+}
+
 /**
  * Walks `list` from `from` in stretches: each frozen message starts one, continued while the
  * list goes on with the same objects as the run it is placed in (references compared, nothing
  * read). A frozen message not seen before is placed at the end of the run the list just came
- * from when that is where the run ends, else it starts a run. Messages that are not frozen can
- * still change: they are handed to `loose`.
+ * from when that is where the run ends, else it starts a run. Messages that are not frozen all
+ * through can still change: they are handed to `loose`.
  */
 function stretches(list: readonly Message[], from: number, visit: (run: Run, at: number, length: number) => void, loose: (m: Message) => void): void {
   let lastRun: Run | undefined;
@@ -73,13 +84,13 @@ function stretches(list: readonly Message[], from: number, visit: (run: Run, at:
   let i = from;
   while (i < list.length) {
     const m = list[i]!;
-    if (!Object.isFrozen(m)) {
+    let place = Object.isFrozen(m) ? places.get(m) : undefined;
+    if (place === undefined && !settled(m)) {
       loose(m);
       lastRun = undefined;
       i++;
       continue;
     }
-    let place = places.get(m);
     if (place === undefined) {
       const run = lastRun !== undefined && lastEnd === lastRun.members.length ? lastRun : new Run();
       place = { run, index: run.members.length };
@@ -109,7 +120,7 @@ export function sumOf(list: readonly Message[], count: MessageCount, from = 0): 
   return total;
 }
 
-/** The count of one message (kept with its run's totals when it is frozen and was seen in a list). */
+/** The count of one message (kept with its run's totals when it was seen in a list). */
 export function countOf(m: Message, count: MessageCount): number {
   const place = Object.isFrozen(m) ? places.get(m) : undefined;
   return place === undefined ? count.count(m) : place.run.between(count, place.index, place.index + 1);

@@ -78,3 +78,17 @@ test('a message that is not frozen is counted as it is now, every time', () => {
   assert.equal(sumOf(list, LENGTH), 13);
   assert.equal(countOf(m, LENGTH), 13);
 });
+
+test('a message frozen only on top is counted afresh: what it holds can still change', () => {
+  const TOOLS = new MessageCount((m) => JSON.stringify(m.tool_calls ?? []).length);
+  const input = { q: 'a' };
+  const m = Object.freeze({ role: 'assistant', tool_calls: [{ id: 't', name: 's', input }] }) as Message;
+  const before = sumOf([m], TOOLS);
+  input.q = 'a longer query';
+  assert.equal(sumOf([m], TOOLS), before + 'a longer query'.length - 1);
+  const cyclic: Record<string, unknown> = { q: 'x' };
+  cyclic.self = cyclic;
+  Object.freeze(cyclic);
+  const odd = Object.freeze({ role: 'assistant', content: 'abc', tool_calls: Object.freeze([Object.freeze({ id: 't', name: 's', input: cyclic })]) }) as Message;
+  assert.equal(sumOf([odd, odd], LENGTH), 6);
+});
