@@ -6,6 +6,7 @@ import { RequestTimeoutError, requestDeadline } from './agent-loop.ts';
 import type { AgentDefinition } from './agents.ts';
 import type { CallMetrics } from './metrics.ts';
 import type { TokenUsage } from './providers/index.ts';
+import { countOf, MessageCount, sumOf } from './tokens.ts';
 
 /**
  * Memory windows (the agent's `memory` block): what part of a session's history a turn sends to
@@ -58,26 +59,19 @@ export function memoryWindowOf(value: JsonValue | undefined): MemoryWindow | { p
   return { strategy: strategy as MemoryStrategy, maxMessages: max };
 }
 
-/**
- * Estimates by message object: the memory store hands out the same frozen objects turn after turn,
- * so each stored message is counted once instead of at every turn that sends it.
- */
-const estimates = new WeakMap<Message, number>();
-
-/** A rough token count (4 characters a token, plus a little per message): enough to stay under a context size. */
-export function estimateTokens(m: Message | string): number {
-  if (typeof m === 'string') return Math.ceil(m.length / 4);
-  const known = estimates.get(m);
-  if (known !== undefined) return known;
-  const n = countMessageTokens(m);
-  estimates.set(m, n);
-  return n;
-}
-
-function countMessageTokens(m: Message): number {
+const ESTIMATE = new MessageCount((m) => {
   let chars = (m.content ?? '').length + (m.tool_result?.content.length ?? 0);
   for (const c of m.tool_calls ?? []) chars += c.name.length + JSON.stringify(c.input ?? {}).length;
   return Math.ceil(chars / 4) + 4;
+});
+
+/**
+ * A rough token count (4 characters a token, plus a little per message): enough to stay under a
+ * context size. A stored message's estimate is made once (see tokens.ts).
+ */
+export function estimateTokens(m: Message | string): number {
+  if (typeof m === 'string') return Math.ceil(m.length / 4);
+  return countOf(m, ESTIMATE);
 }
 
 export interface LoadedWindow {
@@ -136,7 +130,8 @@ export async function loadWindow(
   // A turn whose beginning is out of reach is left out rather than sent cut.
   let cut = beforeFirstUser(messages);
   const budget = agent.resolved.contextTokens - ANSWER_RESERVE_TOKENS - estimateTokens(sent.system) - estimateTokens(sent.message) - estimateTokens(page.summary?.text ?? '');
-  let tokens = messages.slice(cut).reduce((n, m) => n + estimateTokens(m), 0);
+  // The window as a whole: a stretch seen last turn is not read again.
+  let tokens = sumOf(messages, ESTIMATE, cut);
   while (cut < messages.length && tokens > budget) {
     const turn = 1 + beforeFirstUser(messages, cut + 1);
     for (let i = 0; i < turn; i++) tokens -= estimateTokens(messages[cut + i]!);

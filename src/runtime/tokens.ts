@@ -1,3 +1,4 @@
+import type { Message } from '../session/types.ts';
 import type { TokenUsage } from './providers/index.ts';
 
 /** Adds `u` into a running count and keeps its total: a turn's, a delegation's caller's, a pipeline's. */
@@ -6,4 +7,162 @@ export function addUsage(into: TokenUsage & { total: number }, u: TokenUsage): v
   into.output += u.output;
   into.cache_read += u.cache_read;
   into.total = into.input + into.output + into.cache_read;
+}
+
+/**
+ * A number per message, made in order along a sequence of messages: `step` is given the
+ * sequence, the position, and the state it left after the message before.
+ */
+export interface Tally<S> {
+  start(): S;
+  step(members: readonly Message[], i: number, state: S): number;
+}
+
+/** A tally of a count that depends on the message alone (its estimate, its words). */
+export class MessageCount implements Tally<undefined> {
+  constructor(readonly count: (m: Message) => number) {}
+
+  start(): undefined {
+    return undefined;
+  }
+
+  step(members: readonly Message[], i: number): number {
+    return this.count(members[i]!);
+  }
+}
+
+/**
+ * Frozen messages in an order they were seen in, with running totals of each tally over them.
+ * The memory store hands out the same frozen messages turn after turn, and a turn's window is
+ * the last one moved on by the messages the last turn stored; each window after the first is
+ * one stretch of a run. The totals over a stretch are two lookups, and only messages not seen
+ * before are read, so a turn's counts do not grow with its window. A run is reachable only from
+ * its messages' places (a WeakMap), so it goes when they do.
+ */
+class Run {
+  readonly members: Message[] = [];
+  private readonly totals = new Map<Tally<unknown>, { sums: number[]; state: unknown }>();
+
+  /** sums[i]: the tally of members[0..i), made up to `upto` at least. */
+  sums<S>(tally: Tally<S>, upto: number): number[] {
+    let t = this.totals.get(tally as Tally<unknown>);
+    if (t === undefined) this.totals.set(tally as Tally<unknown>, (t = { sums: [0], state: tally.start() }));
+    const { sums } = t;
+    for (let i = sums.length - 1; i < upto; i++) sums.push(sums[i]! + tally.step(this.members, i, t.state as S));
+    return sums;
+  }
+
+  between<S>(tally: Tally<S>, from: number, to: number): number {
+    const sums = this.sums(tally, to);
+    return sums[to]! - sums[from]!;
+  }
+}
+
+const places = new WeakMap<Message, { run: Run; index: number }>();
+
+/** Deeper than this (or cyclic), a message is taken as one that may change. */
+const MAX_SETTLED_DEPTH = 32;
+
+/** Frozen all through (as the memory store freezes what it stores): nothing a tally reads can change. */
+function settled(v: unknown, depth = 0): boolean {
+  if (typeof v !== 'object' || v === null) return true;
+  if (depth > MAX_SETTLED_DEPTH || !Object.isFrozen(v)) return false;
+  for (const x of Object.values(v)) if (!settled(x, depth + 1)) return false;
+  return true;
+}
+
+/**
+ * Walks `list` from `from` in stretches: each frozen message starts one, continued while the
+ * list goes on with the same objects as the run it is placed in (references compared, nothing
+ * read). A frozen message not seen before is placed at the end of the run the list just came
+ * from when that is where the run ends, else it starts a run. Messages that are not frozen all
+ * through can still change: they are handed to `loose`.
+ */
+function stretches(list: readonly Message[], from: number, visit: (run: Run, at: number, length: number) => void, loose: (m: Message) => void): void {
+  let lastRun: Run | undefined;
+  let lastEnd = 0;
+  let i = from;
+  while (i < list.length) {
+    const m = list[i]!;
+    let place = Object.isFrozen(m) ? places.get(m) : undefined;
+    if (place === undefined && !settled(m)) {
+      loose(m);
+      lastRun = undefined;
+      i++;
+      continue;
+    }
+    if (place === undefined) {
+      const run = lastRun !== undefined && lastEnd === lastRun.members.length ? lastRun : new Run();
+      place = { run, index: run.members.length };
+      run.members.push(m);
+      places.set(m, place);
+    }
+    const { run, index } = place;
+    const members = run.members;
+    let n = 1;
+    while (i + n < list.length && index + n < members.length && list[i + n] === members[index + n]) n++;
+    visit(run, index, n);
+    lastRun = run;
+    lastEnd = index + n;
+    i += n;
+  }
+}
+
+/** The total of `count` over list[from..]. */
+export function sumOf(list: readonly Message[], count: MessageCount, from = 0): number {
+  let total = 0;
+  stretches(
+    list,
+    from,
+    (run, at, n) => (total += run.between(count, at, at + n)),
+    (m) => (total += count.count(m)),
+  );
+  return total;
+}
+
+/** The count of one message (kept with its run's totals when it was seen in a list). */
+export function countOf(m: Message, count: MessageCount): number {
+  const place = Object.isFrozen(m) ? places.get(m) : undefined;
+  return place === undefined ? count.count(m) : place.run.between(count, place.index, place.index + 1);
+}
+
+/**
+ * When the whole of `list` is one stretch of a run: the run's tally over list[1..] (the first
+ * message is left out: what a tally says of it depends on the messages before it in the run).
+ */
+export function tallyAfterFirst<S>(list: readonly Message[], tally: Tally<S>): number | undefined {
+  let first: { run: Run; at: number; length: number } | undefined;
+  let parts = 0;
+  stretches(
+    list,
+    0,
+    (run, at, length) => {
+      if (parts++ === 0) first = { run, at, length };
+    },
+    () => parts++,
+  );
+  if (parts !== 1 || first === undefined || first.length !== list.length) return undefined;
+  return first.run.between(tally, first.at + 1, first.at + list.length);
+}
+
+/** Whether `c` is a code unit that `\s` (and String.prototype.trim) treats as white space. */
+function isSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/**
+ * How many white-space-separated words `text` holds: `text.trim().split(/\s+/).length`, or 0
+ * for blank text, counted without building the words.
+ */
+export function countWords(text: string): number {
+  let words = 0;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const space = isSpace(text.charCodeAt(i));
+    if (!space && !inWord) words++;
+    inWord = !space;
+  }
+  return words;
 }

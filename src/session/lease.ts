@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
 import { FencedAppendError, IdempotencyConflictError, SessionBusyError, TurnSupersededError } from './errors.ts';
-import type { AppendOptions, BusyMode, IdempotencyRecord, MessagePage, MessageRange, SessionInfo, SessionStore } from './types.ts';
+import type { AppendOptions, BeginTurnRequest, BusyMode, IdempotencyRecord, MessagePage, MessageRange, SessionInfo, SessionStore } from './types.ts';
 
 /** How a turn asks for its session (DESIGN.md "Sessions": one writer per session). */
 export interface TurnRequest {
@@ -63,25 +63,21 @@ function forgetIfIdle(store: SessionStore, id: string, local: LocalSession): voi
 export async function beginTurn(store: SessionStore, sessionId: string, req: TurnRequest): Promise<TurnStart> {
   // randomUUID draws from a cached entropy pool: a randomBytes call per turn showed in profiles.
   const token = randomUUID();
-  const local = localOf(store, sessionId);
   const started = Date.now();
+  // A turn joins this process's waiters of the session only once it has to wait: most find it free.
+  let local: LocalSession | undefined;
   let wake: (() => void) | undefined;
   const waiter = (): void => wake?.();
-  local.waiters.push(waiter);
   try {
     let delay = FIRST_POLL_MS;
     // An interrupt takes the session only once `check` accepted it: the first ask never steals.
     let checked = req.check === undefined;
     for (;;) {
       const probing = req.mode === 'interrupt' && !checked;
-      const r = await store.beginTurn(sessionId, {
-        token,
-        leaseTtlMs: req.leaseTtlMs,
-        mode: probing ? 'reject' : req.mode,
-        waiterTtlMs: WAITER_TTL_MS,
-        ...(req.idempotency === undefined ? {} : { idempotency: req.idempotency }),
-        ...(req.range === undefined ? {} : { range: req.range }),
-      });
+      const ask: BeginTurnRequest = { token, leaseTtlMs: req.leaseTtlMs, mode: probing ? 'reject' : req.mode, waiterTtlMs: WAITER_TTL_MS };
+      if (req.idempotency !== undefined) ask.idempotency = req.idempotency;
+      if (req.range !== undefined) ask.range = req.range;
+      const r = await store.beginTurn(sessionId, ask);
       if (req.check !== undefined) {
         try {
           req.check(r.info);
@@ -95,8 +91,9 @@ export async function beginTurn(store: SessionStore, sessionId: string, req: Tur
       if (r.status === 'replay') return { kind: 'replay', response: r.response };
       if (r.status === 'conflict') throw new IdempotencyConflictError(req.idempotency?.key ?? '');
       if (r.status === 'acquired') {
-        if (r.interrupted !== undefined) local.running.get(r.interrupted)?.abort(new TurnSupersededError(sessionId, 'interrupted'));
-        const lease = new TurnLease(store, sessionId, token, r.fence, req.leaseTtlMs, local);
+        const running = local ?? localOf(store, sessionId);
+        if (r.interrupted !== undefined) running.running.get(r.interrupted)?.abort(new TurnSupersededError(sessionId, 'interrupted'));
+        const lease = new TurnLease(store, sessionId, token, r.fence, req.leaseTtlMs, running);
         return { kind: 'turn', lease, info: r.info, page: r.page };
       }
       const waited = Date.now() - started;
@@ -105,12 +102,18 @@ export async function beginTurn(store: SessionStore, sessionId: string, req: Tur
         if (req.signal?.aborted === true) throw req.signal.reason;
         throw new SessionBusyError(sessionId, r.retryAfterMs, req.mode === 'enqueue' ? waited : 0);
       }
+      if (local === undefined) {
+        local = localOf(store, sessionId);
+        local.waiters.push(waiter);
+      }
       const woken = await pause(Math.min(delay, req.waitMs - waited), req.signal, (fn) => (wake = fn));
       delay = woken ? FIRST_POLL_MS : Math.min(delay * 2, MAX_POLL_MS);
     }
   } finally {
-    local.waiters.splice(local.waiters.indexOf(waiter), 1);
-    forgetIfIdle(store, sessionId, local);
+    if (local !== undefined) {
+      local.waiters.splice(local.waiters.indexOf(waiter), 1);
+      forgetIfIdle(store, sessionId, local);
+    }
   }
 }
 

@@ -16,7 +16,7 @@ import type {
 } from './types.ts';
 import { FencedAppendError, IdempotencyKeyUsedError, SessionNotFoundError } from './errors.ts';
 import { newSessionId } from './ids.ts';
-import { assertMessages, assertSummary, normalizeRange, withoutSeq, type NormalizedRange } from './validate.ts';
+import { assertMessages, assertSummary, normalizeRange, type NormalizedRange } from './validate.ts';
 
 export interface MemorySessionStoreOptions {
   /** A session expires this long after its last activity (create, touch, append). Default 1 day. */
@@ -179,9 +179,10 @@ export class MemorySessionStore implements SessionStore {
     if (idem !== undefined && earlier !== undefined) throw new IdempotencyKeyUsedError(id, idem.key, earlier.response);
     // Copied and frozen once here, so loads can hand out the stored objects themselves: a caller
     // can neither change history through the objects it appended nor through those it loaded.
+    // All are copied before any is stored: a message that cannot be cloned stores none of them.
     const base = entry.messages.length;
-    const stored = messages.map((m, i) => deepFreeze({ ...structuredClone(withoutSeq(m)), seq: base + i + 1 }));
-    entry.messages.push(...stored);
+    const stored = messages.map((m, i) => storedCopy(m, base + i + 1));
+    for (const m of stored) entry.messages.push(m);
     if (idem !== undefined) entry.idempotency.set(idem.key, { requestHash: idem.requestHash, response: idem.response });
     if (options.leaseToken !== undefined && turn.lease?.token === options.leaseToken) turn.lease = undefined;
     if (options.summary !== undefined) entry.summary = { text: options.summary.text, covers: options.summary.covers };
@@ -208,7 +209,7 @@ export class MemorySessionStore implements SessionStore {
     }
     const now = this.now();
     const { turn } = entry;
-    for (const [token, aliveUntil] of turn.queue) if (aliveUntil <= now) turn.queue.delete(token);
+    if (turn.queue.size > 0) for (const [token, aliveUntil] of turn.queue) if (aliveUntil <= now) turn.queue.delete(token);
     const holder = turn.lease !== undefined && turn.lease.expiresAt > now ? turn.lease.token : undefined;
     const head: string | undefined = turn.queue.keys().next().value;
     const free = req.mode === 'interrupt' || ((holder === undefined || holder === req.token) && (head === undefined || head === req.token));
@@ -220,8 +221,9 @@ export class MemorySessionStore implements SessionStore {
     turn.queue.delete(req.token);
     turn.lease = { token: req.token, expiresAt: now + req.leaseTtlMs };
     turn.fence += 1;
-    const interrupted = holder !== undefined && holder !== req.token ? holder : undefined;
-    return { status: 'acquired', fence: turn.fence, info: copyInfo(entry.info), page: this.page(entry, r), ...(interrupted === undefined ? {} : { interrupted }) };
+    const acquired: BeginTurnResult = { status: 'acquired', fence: turn.fence, info: copyInfo(entry.info), page: this.page(entry, r) };
+    if (holder !== undefined && holder !== req.token) acquired.interrupted = holder;
+    return acquired;
   }
 
   async renewLease(id: string, token: string, ttlMs: number): Promise<boolean> {
@@ -319,7 +321,7 @@ export class MemorySessionStore implements SessionStore {
 
   private activate(entry: Entry): void {
     const at = this.now();
-    entry.info.last_active = new Date(at).toISOString();
+    entry.info.last_active = isoAt(at);
     entry.expiresAt = at + this.ttlMs;
   }
 
@@ -331,8 +333,36 @@ export class MemorySessionStore implements SessionStore {
   }
 }
 
+/** Many appends fall in the same millisecond under load: the last one's timestamp is kept. */
+let lastStampAt = Number.NaN;
+let lastStamp = '';
+
+function isoAt(ms: number): string {
+  if (ms !== lastStampAt) {
+    lastStamp = new Date(ms).toISOString();
+    lastStampAt = ms;
+  }
+  return lastStamp;
+}
+
 function requestId(scope: string, key: string): string {
   return `${scope}\u0000${key}`;
+}
+
+/**
+ * The message as stored: a frozen copy with its seq. Strings and numbers are taken as they are;
+ * only what can be changed through a reference (tool calls, results, other objects) is cloned,
+ * and frozen with the copy.
+ */
+function storedCopy(m: Message, seq: number): Message {
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(m)) {
+    if (key === 'seq') continue;
+    const v = (m as unknown as Record<string, unknown>)[key];
+    copy[key] = v === undefined || v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : deepFreeze(structuredClone(v));
+  }
+  copy.seq = seq;
+  return Object.freeze(copy) as unknown as Message;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -68,3 +68,34 @@ test('memory: sessions per agent are capped; a full agent refuses create with Se
     await store.close();
   }
 });
+
+test('memory: stored messages are frozen copies, to the nested tool calls and results; none is stored when one cannot be copied', async () => {
+  const store = new MemorySessionStore();
+  try {
+    const { id } = await store.create('a');
+    const input = { query: { words: ['a', 'b'] } };
+    const call = { role: 'assistant' as const, content: '', tool_calls: [{ id: 't1', name: 'search', input }], seq: 99 };
+    const result = { role: 'tool' as const, tool_result: { tool_call_id: 't1', content: 'found', is_error: false } };
+    assert.equal(await store.appendMessages(id, [{ role: 'user', content: 'q' }, call, result]), 3);
+    input.query.words.push('changed');
+    call.tool_calls[0]!.name = 'changed';
+    result.tool_result.content = 'changed';
+    const { messages } = await store.loadMessages(id);
+    assert.deepEqual(messages, [
+      { role: 'user', content: 'q', seq: 1 },
+      { role: 'assistant', content: '', tool_calls: [{ id: 't1', name: 'search', input: { query: { words: ['a', 'b'] } } }], seq: 2 },
+      { role: 'tool', tool_result: { tool_call_id: 't1', content: 'found', is_error: false }, seq: 3 },
+    ]);
+    for (const m of messages) assert.ok(Object.isFrozen(m));
+    assert.ok(Object.isFrozen(messages[1]!.tool_calls![0]!.input));
+    assert.ok(Object.isFrozen((messages[1]!.tool_calls![0]!.input as typeof input).query.words));
+    assert.ok(Object.isFrozen(messages[2]!.tool_result));
+    // Loads hand out the stored objects themselves, not copies.
+    assert.equal((await store.loadMessages(id, { tail: 1 })).messages[0], messages[2]);
+    const uncloneable = { role: 'assistant' as const, tool_calls: [{ id: 't2', name: 's', input: { run: () => 1 } }] };
+    await assert.rejects(store.appendMessages(id, [{ role: 'user', content: 'next' }, uncloneable]));
+    assert.equal((await store.loadMessages(id)).total, 3);
+  } finally {
+    await store.close();
+  }
+});

@@ -1,10 +1,25 @@
 import type { Message, ToolCall } from '../../session/types.ts';
+import { countWords, MessageCount, sumOf } from '../tokens.ts';
 import type { ModelRequest, ModelResponse, Provider } from './types.ts';
 
-/** Rough token count (whitespace-separated words): deterministic, so tests can assert it. */
-function countTokens(text: string): number {
-  const t = text.trim();
-  return t === '' ? 0 : t.split(/\s+/).length;
+// Echo counts tokens as white-space-separated words: deterministic, so tests can assert them.
+const CONTENT_WORDS = new MessageCount((m) => (m.content === undefined ? 0 : countWords(m.content)));
+
+/** The system prompt is the same text call after call: its count is kept for the last one seen. */
+let lastSystem = '';
+let lastSystemWords = 0;
+
+function systemWords(system: string): number {
+  if (system !== lastSystem) {
+    lastSystem = system;
+    lastSystemWords = countWords(system);
+  }
+  return lastSystemWords;
+}
+
+/** What a request's prompt counts: the system prompt and every message's content. */
+function inputTokens(req: ModelRequest): number {
+  return systemWords(req.system) + sumOf(req.messages, CONTENT_WORDS);
 }
 
 function lastUserText(messages: Message[]): string {
@@ -63,7 +78,7 @@ export class EchoProvider implements Provider {
   async complete(req: ModelRequest): Promise<ModelResponse> {
     if (req.signal.aborted) throw req.signal.reason;
     const last = req.messages[req.messages.length - 1];
-    const input = countTokens(req.system) + req.messages.reduce((n, m) => n + countTokens(m.content ?? ''), 0);
+    const input = inputTokens(req);
     if (last?.role === 'user' && last.content !== undefined) {
       const cmd = toolCommand(last.content, req.messages.length);
       if (cmd !== undefined && 'call' in cmd) {
@@ -90,6 +105,6 @@ export class EchoProvider implements Provider {
         req.onText(piece);
       }
     }
-    return { text, tool_calls: [], usage: { input, output: countTokens(text), cache_read: 0 }, stop_reason: 'end_turn' };
+    return { text, tool_calls: [], usage: { input, output: countWords(text), cache_read: 0 }, stop_reason: 'end_turn' };
   }
 }

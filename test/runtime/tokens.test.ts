@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { countOf, countWords, MessageCount, sumOf } from '../../src/runtime/tokens.ts';
+import type { Message } from '../../src/session/types.ts';
+
+/** A small deterministic generator, so a failure can be replayed. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const SPACES = ['\t', '\n', '\v', '\f', '\r', ' ', '\u00a0', '\u1680', '\u2000', '\u2005', '\u200a', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff'];
+const NOT_SPACES = ['a', 'é', '\u180e', '\u200b', '\u0085', '\ud83d\ude00', '-', '0'];
+
+test('countWords counts as trim and a split on white space do', () => {
+  const byRegex = (t: string): number => (t.trim() === '' ? 0 : t.trim().split(/\s+/).length);
+  const next = random(7);
+  for (let n = 0; n < 3000; n++) {
+    let text = '';
+    const length = Math.floor(next() * 12);
+    for (let i = 0; i < length; i++) {
+      const pool = next() < 0.5 ? SPACES : NOT_SPACES;
+      text += pool[Math.floor(next() * pool.length)];
+    }
+    assert.equal(countWords(text), byRegex(text), JSON.stringify(text));
+  }
+  for (let c = 0; c < 0x10000; c++) {
+    const text = `a${String.fromCharCode(c)}b`;
+    assert.equal(countWords(text), byRegex(text), `U+${c.toString(16)}`);
+  }
+});
+
+const LENGTH = new MessageCount((m) => (m.content ?? '').length);
+const direct = (list: Message[], from = 0): number => list.slice(from).reduce((n, m) => n + (m.content ?? '').length, 0);
+
+test('sumOf over frozen messages seen in other orders, stretches and mixes is the plain sum', () => {
+  const next = random(11);
+  const stored: Message[] = [];
+  const add = (): Message => {
+    const m = Object.freeze({ role: 'user', content: 'x'.repeat(Math.floor(next() * 20)), seq: stored.length + 1 }) as Message;
+    stored.push(m);
+    return m;
+  };
+  for (let i = 0; i < 30; i++) add();
+  for (let turn = 0; turn < 400; turn++) {
+    if (next() < 0.5) add();
+    const choice = next();
+    let list: Message[];
+    if (choice < 0.4) {
+      // A sliding window, as a session turn reads it.
+      list = stored.slice(Math.max(0, stored.length - 1 - Math.floor(next() * 25)));
+    } else if (choice < 0.6) {
+      // A stretch from the middle, then loose messages (not frozen) and another stretch.
+      const a = Math.floor(next() * stored.length);
+      const b = Math.floor(next() * stored.length);
+      list = [...stored.slice(a, a + 5), { role: 'user', content: 'loose one' }, ...stored.slice(b, b + 7)];
+    } else if (choice < 0.8) {
+      // The same objects in another order, with repeats.
+      list = Array.from({ length: 10 }, () => stored[Math.floor(next() * stored.length)]!);
+    } else {
+      // Frozen messages that belong to no stored history, in between.
+      list = [...stored.slice(-4), Object.freeze({ role: 'assistant', content: 'elsewhere' }) as Message, ...stored.slice(-3)];
+    }
+    const from = next() < 0.3 ? Math.floor(next() * list.length) : 0;
+    assert.equal(sumOf(list, LENGTH, from), direct(list, from), `turn ${turn}`);
+    for (const m of list) assert.equal(countOf(m, LENGTH), (m.content ?? '').length);
+  }
+});
+
+test('a message that is not frozen is counted as it is now, every time', () => {
+  const m: Message = { role: 'user', content: 'one two' };
+  const list = [m];
+  assert.equal(sumOf(list, LENGTH), 7);
+  m.content = 'one two three';
+  assert.equal(sumOf(list, LENGTH), 13);
+  assert.equal(countOf(m, LENGTH), 13);
+});
+
+test('a message frozen only on top is counted afresh: what it holds can still change', () => {
+  const TOOLS = new MessageCount((m) => JSON.stringify(m.tool_calls ?? []).length);
+  const input = { q: 'a' };
+  const m = Object.freeze({ role: 'assistant', tool_calls: [{ id: 't', name: 's', input }] }) as Message;
+  const before = sumOf([m], TOOLS);
+  input.q = 'a longer query';
+  assert.equal(sumOf([m], TOOLS), before + 'a longer query'.length - 1);
+  const cyclic: Record<string, unknown> = { q: 'x' };
+  cyclic.self = cyclic;
+  Object.freeze(cyclic);
+  const odd = Object.freeze({ role: 'assistant', content: 'abc', tool_calls: Object.freeze([Object.freeze({ id: 't', name: 's', input: cyclic })]) }) as Message;
+  assert.equal(sumOf([odd, odd], LENGTH), 6);
+});
