@@ -60,6 +60,13 @@ class Run {
 
 const places = new WeakMap<Message, { run: Run; index: number }>();
 
+/**
+ * A run holds its members: past this length a new run starts, so that a session that keeps
+ * growing (whose store holds only a window of it, as the Redis store does) does not keep every
+ * message it ever had alive through the run of its latest ones.
+ */
+const MAX_RUN_LENGTH = 4096;
+
 /** Deeper than this (or cyclic), a message is taken as one that may change. */
 const MAX_SETTLED_DEPTH = 32;
 
@@ -92,7 +99,7 @@ function stretches(list: readonly Message[], from: number, visit: (run: Run, at:
       continue;
     }
     if (place === undefined) {
-      const run = lastRun !== undefined && lastEnd === lastRun.members.length ? lastRun : new Run();
+      const run = lastRun !== undefined && lastEnd === lastRun.members.length && lastRun.members.length < MAX_RUN_LENGTH ? lastRun : new Run();
       place = { run, index: run.members.length };
       run.members.push(m);
       places.set(m, place);

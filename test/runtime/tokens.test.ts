@@ -92,3 +92,14 @@ test('a message frozen only on top is counted afresh: what it holds can still ch
   const odd = Object.freeze({ role: 'assistant', content: 'abc', tool_calls: Object.freeze([Object.freeze({ id: 't', name: 's', input: cyclic })]) }) as Message;
   assert.equal(sumOf([odd, odd], LENGTH), 6);
 });
+
+test('a session longer than one run: windows that cross from one run into the next still sum plainly', () => {
+  const stored: Message[] = [];
+  for (let i = 0; i < 10_000; i++) stored.push(Object.freeze({ role: 'user', content: 'y'.repeat(i % 17), seq: i + 1 }) as Message);
+  // Seen turn by turn, as a session grows: each window is the last 100 messages.
+  for (let end = 100; end <= stored.length; end += 37) {
+    const window = stored.slice(end - 100, end);
+    assert.equal(sumOf(window, LENGTH), direct(window), `window ending at ${end}`);
+  }
+  assert.equal(sumOf(stored, LENGTH), direct(stored));
+});
