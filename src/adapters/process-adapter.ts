@@ -97,6 +97,9 @@ class ProcessStandby implements Standby {
   /** The process, for `start` to tell it to go; undefined when it is no longer there to take. */
   take(): { child: ChildProcess; pid: number; go: () => void } | undefined {
     if (this.state !== 'waiting' || this.exited || this.child.exitCode !== null || this.child.signalCode !== null) return undefined;
+    // A child that died is a zombie until this process reaps it, and its exit is not known here
+    // before that: the process table says so first.
+    if (!isRuntimeOf(this.pid, this.prepared.snapshotPath)) return undefined;
     this.state = 'taken';
     const pipe = this.child.stdio[GO_FD] as Duplex | null;
     return {
