@@ -10,7 +10,6 @@ import { ClientGoneError, type RunResult } from './agent-loop.ts';
 import { renderPrompt, turnVariables, type AgentDefinition } from './agents.ts';
 import type { RuntimeContext } from './context.ts';
 import { notFound, overLimit, type HttpError } from './errors.ts';
-import { linkedSignal } from './linked-signal.ts';
 import { addUsage } from './tokens.ts';
 import { answerBody } from './wire.ts';
 import { foldSummary, loadWindow, type LoadedWindow, type TurnMemory } from './memory-window.ts';
@@ -218,16 +217,13 @@ export async function runTurn(
 /**
  * What a turn runs under: the client's controller, also aborted when the lease is lost, which the
  * run's deadline aborts too (one controller per turn: each costs as much as a small request).
- * Without a client controller, a signal linked from the lease alone.
+ * Without a client controller, the lease's signal alone (the run makes its own controller then).
  */
 function turnSignal(
   client: AbortController | undefined,
   leaseSignal: AbortSignal | undefined,
 ): { signal: AbortSignal | undefined; abort: AbortController | undefined; release: () => void } {
-  if (client === undefined) {
-    const linked = linkedSignal([leaseSignal]);
-    return { signal: linked.signal, abort: linked.controller, release: linked.release };
-  }
+  if (client === undefined) return { signal: leaseSignal, abort: undefined, release: () => undefined };
   if (leaseSignal === undefined) return { signal: client.signal, abort: client, release: () => undefined };
   const onLost = (): void => client.abort(leaseSignal.reason);
   if (leaseSignal.aborted) onLost();
