@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration } from 'prom-client';
 import { errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
 import { FencedAppendError, IdempotencyKeyUsedError, InvalidMessageError, InvalidMessageRangeError, SessionNotFoundError } from '../session/errors.ts';
@@ -32,12 +32,10 @@ export interface CallMetrics {
  */
 class PendingCounts<L extends string> {
   private readonly series = new Map<string, { labels: Partial<Record<L, string>>; pending: number }>();
-  private counter: Counter<L> | undefined;
+  private readonly counter: Counter<L>;
 
-  /** The counter flushed into (set once, right after it is made: its collect calls flush). */
-  attach(counter: Counter<L>): Counter<L> {
-    this.counter = counter;
-    return counter;
+  constructor(config: Omit<CounterConfiguration<L>, 'collect'>) {
+    this.counter = new Counter({ ...config, collect: () => this.flush() });
   }
 
   /** `key` names the series (its label values, joined); `labels` is called only for a new one. */
@@ -46,7 +44,7 @@ class PendingCounts<L extends string> {
     if (s === undefined) {
       s = { labels: labels(), pending: 0 };
       this.series.set(key, s);
-      this.counter?.inc(s.labels, 0);
+      this.counter.inc(s.labels, 0);
     }
     s.pending += n;
   }
@@ -54,7 +52,7 @@ class PendingCounts<L extends string> {
   flush(): void {
     for (const s of this.series.values()) {
       if (s.pending === 0) continue;
-      this.counter?.inc(s.labels, s.pending);
+      this.counter.inc(s.labels, s.pending);
       s.pending = 0;
     }
   }
@@ -66,10 +64,10 @@ class PendingCounts<L extends string> {
  */
 export class RuntimeMetrics implements CallMetrics {
   readonly registry = new Registry();
-  private readonly httpRequests = new PendingCounts<'method' | 'route' | 'status'>();
+  private readonly httpRequests: PendingCounts<'method' | 'route' | 'status'>;
   private readonly httpDuration: Histogram<'method' | 'route'>;
   private readonly modelDuration: Histogram<'agent' | 'provider' | 'outcome'>;
-  private readonly modelTokens = new PendingCounts<'agent' | 'provider' | 'kind'>();
+  private readonly modelTokens: PendingCounts<'agent' | 'provider' | 'kind'>;
   private readonly toolCalls: Counter<'skill' | 'kind' | 'outcome'>;
   private readonly toolDuration: Histogram<'skill' | 'kind'>;
   private readonly sessionAppends: Counter;
@@ -86,16 +84,12 @@ export class RuntimeMetrics implements CallMetrics {
       { version: VERSION },
       1,
     );
-    const { httpRequests, modelTokens } = this;
-    httpRequests.attach(
-      new Counter({
-        name: 'agentspec_http_requests_total',
-        help: 'HTTP requests answered, by route pattern (unmatched for unknown paths) and status.',
-        labelNames: ['method', 'route', 'status'],
-        registers,
-        collect: () => httpRequests.flush(),
-      }),
-    );
+    this.httpRequests = new PendingCounts({
+      name: 'agentspec_http_requests_total',
+      help: 'HTTP requests answered, by route pattern (unmatched for unknown paths) and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
     this.httpDuration = new Histogram({
       name: 'agentspec_http_request_duration_seconds',
       help: 'Time from request to the end of the response (a stream ends with its last event).',
@@ -110,15 +104,12 @@ export class RuntimeMetrics implements CallMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    modelTokens.attach(
-      new Counter({
-        name: 'agentspec_model_tokens_total',
-        help: 'Tokens the provider reported, by kind: input (not from cache), output, cache_read.',
-        labelNames: ['agent', 'provider', 'kind'],
-        registers,
-        collect: () => modelTokens.flush(),
-      }),
-    );
+    this.modelTokens = new PendingCounts({
+      name: 'agentspec_model_tokens_total',
+      help: 'Tokens the provider reported, by kind: input (not from cache), output, cache_read.',
+      labelNames: ['agent', 'provider', 'kind'],
+      registers,
+    });
     this.toolCalls = new Counter({
       name: 'agentspec_tool_calls_total',
       help: 'Tool calls made by agents, by skill, tool kind and outcome.',
