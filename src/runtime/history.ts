@@ -99,32 +99,13 @@ function knownPaired(history: readonly Message[]): boolean | undefined {
 
 /**
  * True when the repair would change nothing: every run of tool results answers, once each, every
- * call of the assistant message just before it. Allocates nothing. False means only that the
+ * call of the assistant message just before it (the `unpaired` tally, read in one pass). False means only that the
  * repair must look (a message with repeated call ids, or very many calls, is left to it).
  */
 function isPaired(history: readonly Message[]): boolean {
-  let calls: readonly ToolCall[] | undefined;
-  let firstResult = 0;
-  let answered = 0;
-  for (let i = 0; i < history.length; i++) {
-    const m = history[i]!;
-    if (m.role === 'tool') {
-      const id = m.tool_result?.tool_call_id;
-      if (calls === undefined || id === undefined || !hasCall(calls, id) || answeredIn(history, firstResult, i, id)) return false;
-      answered++;
-      continue;
-    }
-    if (calls !== undefined && answered !== calls.length) return false;
-    calls = undefined;
-    const made = m.role === 'assistant' ? m.tool_calls : undefined;
-    if (made !== undefined && made.length > 0) {
-      if (made.length > MAX_CHECKED_CALLS) return false;
-      calls = made;
-      firstResult = i + 1;
-      answered = 0;
-    }
-  }
-  return calls === undefined || answered === calls.length;
+  const state = unpaired.start();
+  for (let i = 0; i < history.length; i++) if (unpaired.step(history, i, state) > 0) return false;
+  return state.calls === undefined || state.answered === state.calls.length;
 }
 
 function hasCall(calls: readonly ToolCall[], id: string): boolean {
