@@ -2,13 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Attributes, JsonValue } from '../ir/types.ts';
-import { baseToolEnv } from './env.ts';
 import { ToolConfigError } from './errors.ts';
 import { attrStringMap } from '../ir/attributes.ts';
 import { parseSpecDuration } from '../ir/duration.ts';
 import { DEFAULT_OUTPUT_CAP, DEFAULT_TOOL_TIMEOUT_MS, STDERR_CAP } from './limits.ts';
 import { checkInput, processOutcome } from './outcome.ts';
-import { findOnPath } from './path.ts';
 import { runProcess } from './process.ts';
 import type { Redactor } from './redact.ts';
 import type { Sandbox } from './sandbox.ts';
@@ -18,6 +16,10 @@ import type { Tool, ToolCallContext, ToolOutcome, ToolSpec } from './types.ts';
 /** What building a command or inline tool needs from the tool set. */
 export interface ProcessToolDeps {
   env: NodeJS.ProcessEnv;
+  /** PATH lookups of the toolset being built (pathLookup over `env.PATH`). */
+  which: (name: string) => string | undefined;
+  /** baseToolEnv(env), made once per toolset rather than once per skill. */
+  baseEnv: Readonly<Record<string, string>>;
   sandbox: Sandbox;
   redactor: Redactor;
   secrets: ReadonlyMap<string, string>;
@@ -58,12 +60,12 @@ export class CommandTool implements Tool {
     this.deps = deps;
     const binary = typeof tool.binary === 'string' ? tool.binary : '';
     if (binary === '') throw new ToolConfigError(spec.name, 'tool command has no binary');
-    const found = findOnPath(binary, deps.env.PATH);
+    const found = deps.which(binary);
     if (found === undefined) throw new ToolConfigError(spec.name, `binary "${binary}" is not found on PATH (or is not executable)`);
     this.binary = found;
     this.args = Array.isArray(tool.args) ? tool.args.filter((a): a is string => typeof a === 'string') : [];
     this.timeoutMs = timeoutOf(spec.name, tool.timeout);
-    const env = { ...baseToolEnv(deps.env), ...attrStringMap(tool.env) };
+    const env = { ...deps.baseEnv, ...attrStringMap(tool.env) };
     for (const [variable, secret] of Object.entries(attrStringMap(tool.secrets))) {
       const value = deps.secrets.get(secret);
       if (value === undefined) throw new ToolConfigError(spec.name, `secrets: ${variable} refers to secret "${secret}", which is not declared`);

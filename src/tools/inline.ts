@@ -1,11 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Attributes } from '../ir/types.ts';
-import { baseToolEnv } from './env.ts';
 import { ToolConfigError } from './errors.ts';
 import { DEFAULT_INLINE_MEMORY, DEFAULT_OUTPUT_CAP, STDERR_CAP, parseMemory } from './limits.ts';
 import { checkInput, processOutcome } from './outcome.ts';
-import { findOnPath } from './path.ts';
 import { runProcess } from './process.ts';
 import { timeoutOf, withWorkdir, type ProcessToolDeps } from './command.ts';
 import type { Tool, ToolCallContext, ToolOutcome, ToolSpec } from './types.ts';
@@ -38,7 +36,7 @@ export class InlineTool implements Tool {
   private readonly code: string;
   private readonly timeoutMs: number;
   private readonly memoryBytes: number;
-  private readonly env: Record<string, string>;
+  private readonly env: Readonly<Record<string, string>>;
   private readonly deps: ProcessToolDeps;
 
   constructor(spec: ToolSpec, tool: Attributes, deps: ProcessToolDeps) {
@@ -50,7 +48,7 @@ export class InlineTool implements Tool {
     if (lang === undefined) throw new ToolConfigError(spec.name, `inline language "${raw}" is not supported (use python, javascript or bash)`);
     this.lang = lang;
     this.language = ALIASES[raw] ?? raw;
-    const interpreter = findOnPath(lang.interpreter, deps.env.PATH);
+    const interpreter = deps.which(lang.interpreter);
     if (interpreter === undefined) throw new ToolConfigError(spec.name, `${raw} needs "${lang.interpreter}", which is not found on PATH`);
     this.interpreter = interpreter;
     this.code = typeof tool.code === 'string' ? tool.code : '';
@@ -60,9 +58,9 @@ export class InlineTool implements Tool {
     const mem = memText === '' ? DEFAULT_INLINE_MEMORY : parseMemory(memText);
     if (mem === undefined) throw new ToolConfigError(spec.name, `memory "${memText}" is not a size like 256Mi`);
     this.memoryBytes = mem;
-    this.prlimit = lang.rlimit ? findOnPath('prlimit', deps.env.PATH) : undefined;
+    this.prlimit = lang.rlimit ? deps.which('prlimit') : undefined;
     if (lang.rlimit && this.prlimit === undefined) throw new ToolConfigError(spec.name, 'the memory limit needs prlimit (util-linux), which is not found on PATH');
-    this.env = baseToolEnv(deps.env);
+    this.env = deps.baseEnv;
   }
 
   async call(input: unknown, ctx: ToolCallContext): Promise<ToolOutcome> {

@@ -11,6 +11,18 @@ function executable(file: string): boolean {
   }
 }
 
+/**
+ * findOnPath over one PATH with each name looked up once: for one pass over a whole spec, where
+ * many skills name the same binary (each lookup is a stat per PATH directory).
+ */
+export function pathLookup(searchPath: string | undefined): (name: string) => string | undefined {
+  const found = new Map<string, string | undefined>();
+  return (name) => {
+    if (!found.has(name)) found.set(name, findOnPath(name, searchPath));
+    return found.get(name);
+  };
+}
+
 /** The absolute path `name` runs as (PATH lookup for a bare name), or undefined. */
 export function findOnPath(name: string, searchPath: string | undefined): string | undefined {
   if (name.includes('/')) {

@@ -1,9 +1,11 @@
 import type { Attributes, IRDocument, Resource } from '../ir/types.ts';
 import { CommandTool } from './command.ts';
+import { baseToolEnv } from './env.ts';
 import { ToolConfigError } from './errors.ts';
 import { HttpTool } from './http.ts';
 import { InlineTool } from './inline.ts';
 import { errorOutcome } from './outcome.ts';
+import { pathLookup } from './path.ts';
 import { Redactor } from './redact.ts';
 import { createSandbox, type Sandbox, type SandboxMode } from './sandbox.ts';
 import { SchemaBuilder } from './schema.ts';
@@ -94,7 +96,16 @@ export class ToolSet {
     const set = new ToolSet(redactor, sandbox, mcp);
     try {
       const guard = new NetworkGuard({ allowPrivateNetwork: opts.allowPrivateNetwork === true });
-      const deps = { env: opts.env, sandbox, redactor, secrets, guard, ...(opts.outputCap === undefined ? {} : { outputCap: opts.outputCap }) };
+      const deps = {
+        env: opts.env,
+        which: pathLookup(opts.env.PATH),
+        baseEnv: baseToolEnv(opts.env),
+        sandbox,
+        redactor,
+        secrets,
+        guard,
+        ...(opts.outputCap === undefined ? {} : { outputCap: opts.outputCap }),
+      };
       for (const doc of docs) {
         const resources = doc.resources ?? [];
         const schemas = new SchemaBuilder(resources.filter((r) => r.kind === 'Type'));

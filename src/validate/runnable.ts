@@ -3,7 +3,7 @@ import { MEMORY_STRATEGIES } from '../ir/attributes.ts';
 import type { BindingStmt, DeployStmt, Pos, Statement } from '../lang/ast.ts';
 import { diagnosticAt, warningAt, type Diagnostic } from '../lang/diagnostics.ts';
 import { MODEL_NAMING_HINT, unknownModelReason } from '../runtime/providers/models.ts';
-import { findOnPath } from '../tools/path.ts';
+import { pathLookup } from '../tools/path.ts';
 import { q, type ValidationInput } from './context.ts';
 
 /*
@@ -52,9 +52,10 @@ export function checkRunnable(input: ValidationInput, opts: RunnableOptions = {}
   const errors: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   const file = (s: Statement): string => input.fileOf?.(s) ?? input.file.path;
-  const searchPath = (opts.env ?? process.env).PATH;
+  // Many skills name the same binary: each is looked up once per check.
+  const which = pathLookup((opts.env ?? process.env).PATH);
   const notOnPath = (s: Statement, pos: Pos, what: string, binary: string): void => {
-    if (binary === '' || findOnPath(binary, searchPath) !== undefined) return;
+    if (binary === '' || which(binary) !== undefined) return;
     warnings.push(warningAt(file(s), pos, `${what} ${q(binary)} is not on PATH here`, 'install it, or make sure it is on PATH where the runtime runs (apply and run fail without it)'));
   };
   for (const s of input.statements) {
