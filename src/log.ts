@@ -35,7 +35,17 @@ function envDefaults(): Required<LogOptions> {
 // pino and pino-pretty are loaded when the first line is logged at an enabled level, not at
 // import nor at a filtered-out debug line: a command that logs nothing at its level (`--version`,
 // a quiet `validate` or `plan`) starts without them.
-const load = createRequire(import.meta.url);
+type LoggingModule = 'pino' | 'pino-pretty';
+let load: (id: LoggingModule) => unknown = createRequire(import.meta.url);
+
+/**
+ * For dist/runtime.cjs (scripts/build.js): pino and pino-pretty from inside the bundle, where
+ * they are under its code cache, instead of from node_modules, where every runtime compiles them
+ * again (a fifth of a runtime's start).
+ */
+export function loadLoggingFrom(bundled: (id: LoggingModule) => unknown): void {
+  load = bundled;
+}
 
 /** Request lines wait in memory for at most this many bytes or TRAFFIC_FLUSH_MS, then are written. */
 const TRAFFIC_BUFFER_BYTES = 4096;

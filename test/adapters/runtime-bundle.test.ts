@@ -1,21 +1,27 @@
-// The runtime `apply` starts is dist/runtime.cjs, the CLI bundled into one file by the build. The
-// bundle leaves the Redis, PostgreSQL and MCP clients out (they load from node_modules when a
-// runtime uses them): this runs the bundle with all three kinds of part a runtime can need.
-import { spawn } from 'node:child_process';
+// The runtime `apply` starts is dist/runtime.cjs: a loader that runs dist/runtime-bundle.cjs, the
+// CLI bundled into one file by the build, with the V8 code cache the build's warm-up start wrote.
+// The bundle leaves the Redis, PostgreSQL and MCP clients out (they load from node_modules when a
+// runtime uses them): this runs it with all three kinds of part a runtime can need.
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import Module from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 import { createClient } from 'redis';
 import { ProcessAdapter } from '../../src/adapters/index.ts';
 import { VERSION } from '../../src/version.ts';
 import { freePort, redisUrlOrSkip } from '../helpers/services.ts';
 import { EVERYTHING, NODE, q, tempDir, waitFor } from '../tools/mcp/helpers.ts';
 
-const BUNDLE = fileURLToPath(new URL('../../dist/runtime.cjs', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const LOADER = path.join(ROOT, 'dist', 'runtime.cjs');
+const BUNDLE = path.join(ROOT, 'dist', 'runtime-bundle.cjs');
+const CACHE = path.join(ROOT, 'dist', 'runtime-bundle.cache');
 
 function spec(marker: string): string {
   return `package "bundled" version "0.1.0" lang "2.0"
@@ -58,8 +64,37 @@ async function post(url: string, body: unknown): Promise<{ status: number; body:
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-test('the build makes dist/runtime.cjs, and the process adapter starts runtimes from it', async () => {
-  assert.ok(statSync(BUNDLE).size > 0, 'npm run build wrote dist/runtime.cjs');
+test('the build writes a code cache that this Node accepts for the bundle', () => {
+  assert.ok(statSync(BUNDLE).size > 0, 'npm run build wrote dist/runtime-bundle.cjs');
+  // What the loader does: a cache V8 rejected would silently cost the whole compile again.
+  const script = new vm.Script(Module.wrap(readFileSync(BUNDLE, 'utf8')), { filename: BUNDLE, cachedData: readFileSync(CACHE) });
+  assert.equal(script.cachedDataRejected, false, 'V8 accepts dist/runtime-bundle.cache');
+});
+
+test('without its code cache, or with one V8 rejects, the loader still starts the bundle', () => {
+  // A copy of dist/ beside package.json (the bundle finds the version by walking up) and below
+  // node_modules (its externals resolve from there).
+  const dir = mkdtempSync(path.join(ROOT, '.bundle-test-'));
+  try {
+    mkdirSync(path.join(dir, 'dist'));
+    copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+    copyFileSync(LOADER, path.join(dir, 'dist', 'runtime.cjs'));
+    copyFileSync(BUNDLE, path.join(dir, 'dist', 'runtime-bundle.cjs'));
+    const version = (): ReturnType<typeof spawnSync> => spawnSync(NODE, [path.join(dir, 'dist', 'runtime.cjs'), '--version'], { encoding: 'utf8' });
+    const missing = version();
+    assert.equal(missing.status, 0, String(missing.stderr));
+    assert.equal(String(missing.stdout).trim(), VERSION);
+    assert.equal(String(missing.stderr), '', 'a missing cache is not worth a word');
+    writeFileSync(path.join(dir, 'dist', 'runtime-bundle.cache'), 'not a code cache');
+    const rejected = version();
+    assert.equal(rejected.status, 0, String(rejected.stderr));
+    assert.equal(String(rejected.stdout).trim(), VERSION);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the process adapter starts runtimes from dist/runtime.cjs', async () => {
   const t = await tempDir('bundle-apply');
   const adapter = new ProcessAdapter({ stopGraceMs: 2000 });
   try {
@@ -80,7 +115,7 @@ test('the build makes dist/runtime.cjs, and the process adapter starts runtimes 
     const info = await adapter.start(prepared);
     const pid = Number(info.pid);
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    assert.equal(argv[1], BUNDLE, `the runtime runs the bundle: ${argv.join(' ')}`);
+    assert.equal(argv[1], LOADER, `the runtime runs the bundle's loader: ${argv.join(' ')}`);
     const health = (await (await fetch(`${prepared.endpoint}/healthz`)).json()) as { version?: string };
     assert.equal(health.version, VERSION, 'the bundle finds package.json (its version) from dist/');
     const answer = await post(`${prepared.endpoint}/v1/agents/a/invoke`, { message: 'hello' });
@@ -97,7 +132,7 @@ test('the bundle serves an MCP skill and keeps its sessions in Redis (clients lo
   const dir = await tempDir('bundle-run');
   const file = path.join(dir.dir, 'agents.ias');
   await writeFile(file, spec(dir.dir));
-  const child = spawn(NODE, [BUNDLE, '--log-format', 'json', 'run', file, '--port', '0', '--session-store', 'redis', '--redis-url', redisUrl], {
+  const child = spawn(NODE, [LOADER, '--log-format', 'json', 'run', file, '--port', '0', '--session-store', 'redis', '--redis-url', redisUrl], {
     cwd: dir.dir,
     env: { ...process.env, NO_COLOR: '1', AGENTSPEC_API_KEYS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
