@@ -133,9 +133,12 @@ function deferred(component: string | undefined, traffic: boolean): Logger {
   const level = { ...envDefaults(), ...options }.level;
   const threshold = LEVEL_VALUES[isLogLevel(level) ? level : DEFAULT_LOG_LEVEL];
   const noop = (): void => {};
+  const enabled = (l: string): boolean => isLogLevel(l) && LEVEL_VALUES[l] >= threshold;
   return new Proxy({} as Logger, {
     get(_target, prop) {
       if (isLevelMethod(prop) && LEVEL_VALUES[prop] < threshold) return noop;
+      // Asked whether a level is on (to skip building a record): answered without pino too.
+      if (prop === 'isLevelEnabled') return enabled;
       const real = realLogger(component, traffic);
       const value: unknown = Reflect.get(real, prop, real);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(real) : value;

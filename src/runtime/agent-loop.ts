@@ -184,7 +184,11 @@ export class AgentRunner {
       const pre = statements === undefined ? undefined : await this.onInput(agent, statements, input, signal, tokens);
       const result = pre?.answer !== undefined ? respondedTurn(agent, input, pre.answer) : await this.runWithFallback(agent, pre === undefined ? input : { ...input, onInput: pre }, signal, tokens, []);
       // --- end on input ---
-      return { ...result, tokens, duration_ms: Date.now() - started };
+      // Completed in place rather than copied: the result is this run's own, and every turn comes here.
+      const done = result as RunResult;
+      done.tokens = tokens;
+      done.duration_ms = Date.now() - started;
+      return done;
     } catch (err) {
       if (deadline.timedOut()) throw new RequestTimeoutError(agent.name, agent.timeoutMs);
       throw err;

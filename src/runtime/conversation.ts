@@ -4,9 +4,9 @@ import { errorMessage } from '../errors.ts';
 import { logger } from '../log.ts';
 import { FencedAppendError, IdempotencyKeyUsedError, SessionNotFoundError } from '../session/errors.ts';
 import { isSessionId } from '../session/ids.ts';
-import { beginTurn, claimRequest, supersededBy, type ClaimedRequest, type TurnLease } from '../session/lease.ts';
+import { beginTurn, claimRequest, supersededBy, type ClaimedRequest, type TurnLease, type TurnRequest } from '../session/lease.ts';
 import type { BusyMode, Message, SessionInfo } from '../session/types.ts';
-import { ClientGoneError, type RunResult } from './agent-loop.ts';
+import { ClientGoneError, type RunInput, type RunResult } from './agent-loop.ts';
 import { renderPrompt, turnVariables, type AgentDefinition } from './agents.ts';
 import type { RuntimeContext } from './context.ts';
 import { notFound, overLimit, type HttpError } from './errors.ts';
@@ -78,6 +78,7 @@ export interface TurnAnswer {
  * Everything that can fail before the model is called (so a stream can still answer with JSON).
  * A session turn takes its session here, in one store call that also checks it exists, whose it
  * is, and whether its idempotency key has an answer already; `signal` ends a wait for the turn.
+ * `turn` becomes the prepared turn's: its variables are completed in place.
  */
 export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, turn: Turn, signal?: AbortSignal): Promise<PreparedTurn> {
   const limit = ctx.limits.maxVariableBytes;
@@ -85,7 +86,10 @@ export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, t
     const variables = turnVariables(agent.prompt, turn.variables, {}, limit);
     // A missing prompt variable is the caller's mistake: a 400 now, not an error event mid-stream.
     renderPrompt(agent.prompt, variables);
-    if (turn.idempotencyKey === undefined) return { agent, turn: { ...turn, variables }, history: [] };
+    if (turn.idempotencyKey === undefined) {
+      turn.variables = variables;
+      return { agent, turn, history: [] };
+    }
     const start = await claimRequest(ctx.store, agent.name, {
       key: turn.idempotencyKey,
       requestHash: hashOfRequest(agent.name, turn),
@@ -95,24 +99,26 @@ export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, t
       ...(signal === undefined ? {} : { signal }),
     });
     if (start.kind === 'replay') return { agent, turn, history: [], replay: JSON.parse(start.response) as Record<string, unknown> };
-    return { agent, turn: { ...turn, variables }, history: [], claim: start.claim };
+    turn.variables = variables;
+    return { agent, turn, history: [], claim: start.claim };
   }
   const id = turn.sessionId;
   const missing = (): HttpError => notFound(`session ${id} not found for agent "${agent.name}"`);
   if (!isSessionId(id)) throw missing();
   const requestHash = turn.idempotencyKey === undefined ? undefined : hashOfRequest(agent.name, turn);
-  const start = await beginTurn(ctx.store, id, {
+  const request: TurnRequest = {
     mode: turn.onBusy ?? agent.onBusy ?? ctx.onBusy,
     // The memory window's tail is read with the lease, in the same store call.
     range: { tail: agent.memory.maxMessages },
     leaseTtlMs: ctx.limits.sessionLeaseTtlMs,
     waitMs: ctx.limits.sessionBusyWaitMs,
-    ...(turn.idempotencyKey === undefined || requestHash === undefined ? {} : { idempotency: { key: turn.idempotencyKey, requestHash } }),
-    ...(signal === undefined ? {} : { signal }),
     check: (info) => {
       if (!visibleTo(ctx, agent, info, turn.owner)) throw missing();
     },
-  }).catch((err: unknown) => {
+  };
+  if (turn.idempotencyKey !== undefined && requestHash !== undefined) request.idempotency = { key: turn.idempotencyKey, requestHash };
+  if (signal !== undefined) request.signal = signal;
+  const start = await beginTurn(ctx.store, id, request).catch((err: unknown) => {
     throw err instanceof SessionNotFoundError ? missing() : err;
   });
   if (start.kind === 'replay') return { agent, turn, history: [], replay: JSON.parse(start.response) as Record<string, unknown> };
@@ -125,7 +131,10 @@ export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, t
       throw overLimit(`session ${id}`, 'maxMessagesPerSession', ctx.limits.maxMessagesPerSession, page.total, 'messages');
     }
     const memory = await loadWindow(ctx.store, id, agent, { system, message: turn.message }, page);
-    return { agent, turn: { ...turn, variables }, history: memory.messages, memory, lease, total: page.total, ...(requestHash === undefined ? {} : { requestHash }) };
+    turn.variables = variables;
+    const prepared: PreparedTurn = { agent, turn, history: memory.messages, memory, lease, total: page.total };
+    if (requestHash !== undefined) prepared.requestHash = requestHash;
+    return prepared;
   } catch (err) {
     await lease.release();
     throw err;
@@ -157,25 +166,23 @@ export async function runTurn(
   if (prepared.replay !== undefined) return { body: prepared.replay, output: String(prepared.replay.output ?? ''), replayed: true };
   const transcript: Message[] = [];
   // The client going away and the lease being lost both end the turn.
-  const { signal, abort, release } = turnSignal(opts.client, lease?.signal);
+  const { signal, abort, release } = turnSignal(opts.client, lease);
   let memory: TurnMemory = {};
   let result: RunResult;
   try {
     // Only the summary strategy has anything to fold (an await less for every other turn).
     if (prepared.memory !== undefined && agent.memory.strategy === 'summary') memory = await foldSummary(agent, prepared.memory, signal, ctx.runner.metrics);
-    result = await ctx.runner.run(agent, {
-      message: turn.message,
-      variables: turn.variables,
-      history,
-      ...(prepared.memory === undefined ? {} : { earlier: prepared.memory.start }),
-      ...(memory.summaryText === undefined ? {} : { summary: memory.summaryText }),
-      transcript,
-      ...(turn.sessionId === undefined ? {} : { sessionId: turn.sessionId }),
-      ...(opts.onText === undefined ? {} : { onText: opts.onText }),
-      ...(abort !== undefined ? { abort } : signal === undefined ? {} : { signal }),
-    });
+    // Set field by field: conditional spreads cost a copy each, on every turn.
+    const input: RunInput = { message: turn.message, variables: turn.variables, history, transcript };
+    if (prepared.memory !== undefined) input.earlier = prepared.memory.start;
+    if (memory.summaryText !== undefined) input.summary = memory.summaryText;
+    if (turn.sessionId !== undefined) input.sessionId = turn.sessionId;
+    if (opts.onText !== undefined) input.onText = opts.onText;
+    if (abort !== undefined) input.abort = abort;
+    else if (signal !== undefined) input.signal = signal;
+    result = await ctx.runner.run(agent, input);
   } catch (err) {
-    const reason = lease?.signal.aborted === true ? lease.signal.reason : err;
+    const reason = lease?.lostReason ?? err;
     if (lease !== undefined) await endFailedTurn(ctx, prepared, lease, transcript, reason);
     await prepared.claim?.release();
     throw reason;
@@ -221,14 +228,12 @@ export async function runTurn(
  */
 function turnSignal(
   client: AbortController | undefined,
-  leaseSignal: AbortSignal | undefined,
+  lease: TurnLease | undefined,
 ): { signal: AbortSignal | undefined; abort: AbortController | undefined; release: () => void } {
-  if (client === undefined) return { signal: leaseSignal, abort: undefined, release: () => undefined };
-  if (leaseSignal === undefined) return { signal: client.signal, abort: client, release: () => undefined };
-  const onLost = (): void => client.abort(leaseSignal.reason);
-  if (leaseSignal.aborted) onLost();
-  else leaseSignal.addEventListener('abort', onLost, { once: true });
-  return { signal: client.signal, abort: client, release: () => leaseSignal.removeEventListener('abort', onLost) };
+  if (client === undefined) return { signal: lease?.signal, abort: undefined, release: () => undefined };
+  if (lease === undefined) return { signal: client.signal, abort: client, release: () => undefined };
+  lease.abortOnLoss(client);
+  return { signal: client.signal, abort: client, release: () => lease.abortOnLoss(undefined) };
 }
 
 /**
@@ -253,7 +258,10 @@ async function endFailedTurn(ctx: RuntimeContext, prepared: PreparedTurn, lease:
 }
 
 function logTurn(agent: AgentDefinition, turn: Turn, result: RunResult): void {
-  logger('runtime').debug(
+  const log = logger('runtime');
+  // Every turn comes here; the record is built only for a log that keeps it.
+  if (!log.isLevelEnabled('debug')) return;
+  log.debug(
     { agent: agent.name, answered_by: result.answered_by, session_id: turn.sessionId, turns: result.turns, tokens: result.tokens.total, duration_ms: result.duration_ms, stop_reason: result.stop_reason },
     'turn completed',
   );

@@ -62,7 +62,7 @@ export function doneOf(answer: Record<string, unknown>): Record<string, unknown>
 
 /** The stream's final `done` event without the output and tool calls the events before it carried. */
 export function doneBody(r: RunResult, sessionId: string | undefined): Record<string, unknown> {
-  return {
+  const body: Record<string, unknown> = {
     tokens: r.tokens,
     turns: r.turns,
     duration_ms: r.duration_ms,
@@ -70,7 +70,8 @@ export function doneBody(r: RunResult, sessionId: string | undefined): Record<st
     session_id: sessionId ?? '',
     stop_reason: r.stop_reason,
     agent: r.answered_by,
-    // Only after a fallback, so the original's shape is unchanged otherwise.
-    ...(r.fallbacks === undefined ? {} : { fallbacks: r.fallbacks }),
   };
+  // Only after a fallback, so the original's shape is unchanged otherwise.
+  if (r.fallbacks !== undefined) body.fallbacks = r.fallbacks;
+  return body;
 }

@@ -37,7 +37,7 @@ export const WAITER_TTL_MS = 5000;
 /** What this process knows about one session: its waiters in arrival order, and its running turns. */
 interface LocalSession {
   waiters: Array<() => void>;
-  running: Map<string, AbortController>;
+  running: Map<string, TurnLease>;
 }
 
 const locals = new WeakMap<SessionStore, Map<string, LocalSession>>();
@@ -92,7 +92,7 @@ export async function beginTurn(store: SessionStore, sessionId: string, req: Tur
       if (r.status === 'conflict') throw new IdempotencyConflictError(req.idempotency?.key ?? '');
       if (r.status === 'acquired') {
         const running = local ?? localOf(store, sessionId);
-        if (r.interrupted !== undefined) running.running.get(r.interrupted)?.abort(new TurnSupersededError(sessionId, 'interrupted'));
+        if (r.interrupted !== undefined) running.running.get(r.interrupted)?.lose(new TurnSupersededError(sessionId, 'interrupted'));
         const lease = new TurnLease(store, sessionId, token, r.fence, req.leaseTtlMs, running);
         return { kind: 'turn', lease, info: r.info, page: r.page };
       }
@@ -144,16 +144,21 @@ async function leaveQueue(store: SessionStore, sessionId: string, token: string)
 
 /**
  * The lease of one running turn. Renewed every third of its TTL; when a renewal finds it gone
- * (interrupted, or expired and taken), `signal` aborts with TurnSupersededError. The turn ends
- * with `appendOptions` in its append (which checks the fence and releases the lease in the same
- * step) followed by `finished`, or with `release` when nothing is stored.
+ * (interrupted, or expired and taken), the turn is lost: `lostReason` is a TurnSupersededError,
+ * and `signal` and the controller given to `abortOnLoss` abort with it. The turn ends with
+ * `appendOptions` in its append (which checks the fence and releases the lease in the same step)
+ * followed by `finished`, or with `release` when nothing is stored.
  */
 export class TurnLease {
   readonly fence: number;
   readonly token: string;
   readonly sessionId: string;
   private readonly store: SessionStore;
-  private readonly controller = new AbortController();
+  // Made only when asked for: a turn links its own controller instead (abortOnLoss), and a
+  // controller costs about as much as the rest of the lease together.
+  private controller: AbortController | undefined;
+  private linked: AbortController | undefined;
+  private lost: TurnSupersededError | undefined;
   private readonly local: LocalSession;
   private readonly renewer: NodeJS.Timeout;
   private done = false;
@@ -164,14 +169,37 @@ export class TurnLease {
     this.token = token;
     this.fence = fence;
     this.local = local;
-    local.running.set(token, this.controller);
+    local.running.set(token, this);
     this.renewer = setInterval(() => this.renew(ttlMs), Math.max(1, Math.floor(ttlMs / 3)));
     this.renewer.unref();
   }
 
   /** Aborted when the turn lost its session; the reason is a TurnSupersededError. */
   get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.lost !== undefined) this.controller.abort(this.lost);
+    }
     return this.controller.signal;
+  }
+
+  /** Why the turn lost its session, once it has. */
+  get lostReason(): TurnSupersededError | undefined {
+    return this.lost;
+  }
+
+  /** Abort `controller` (the turn's own) when the session is lost, at once if it is already; undefined unlinks it. */
+  abortOnLoss(controller: AbortController | undefined): void {
+    this.linked = controller;
+    if (controller !== undefined && this.lost !== undefined) controller.abort(this.lost);
+  }
+
+  /** The turn lost its session (interrupted by a later turn, or its lease gone). */
+  lose(reason: TurnSupersededError): void {
+    if (this.lost !== undefined) return;
+    this.lost = reason;
+    this.controller?.abort(reason);
+    this.linked?.abort(reason);
   }
 
   appendOptions(idempotency?: IdempotencyRecord): AppendOptions {
@@ -206,7 +234,7 @@ export class TurnLease {
       (held) => {
         if (held || this.done) return;
         logger('session').warn({ session_id: this.sessionId, fence: this.fence }, 'turn lease lost: the turn is cancelled and will not be stored');
-        this.controller.abort(new TurnSupersededError(this.sessionId, 'lease_lost'));
+        this.lose(new TurnSupersededError(this.sessionId, 'lease_lost'));
       },
       (err: unknown) => {
         // The store is unreachable: keep the turn; its append's fence check decides.
