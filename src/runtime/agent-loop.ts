@@ -5,7 +5,7 @@ import { MissingVariableError, renderPrompt, type AgentDefinition, type AgentReg
 import { repairToolPairs } from './history.ts';
 import { withSummary } from './memory-window.ts';
 import type { CallMetrics } from './metrics.ts';
-import { ProviderError, type ModelResponse, type TokenUsage } from './providers/index.ts';
+import { ProviderError, type ModelRequest, type ModelResponse, type TokenUsage } from './providers/index.ts';
 import { setRunFrame } from './run-frame.ts';
 import { addUsage } from './tokens.ts';
 import { runTools } from './tool-calls.ts';
@@ -177,10 +177,11 @@ export class AgentRunner {
     const tokens: Tokens = { input: 0, output: 0, cache_read: 0, total: 0 };
     try {
       const signal = deadline.signal;
-      // Tool calls of this run find its frame by the signal they are handed (delegation reads it).
-      setRunFrame(signal, { chain: [...(input.delegatedBy ?? []), agent.name], tokens, variables: input.variables });
       // --- on input (3.0): statements run before the model; a `respond` answers without it ---
       const statements = agent.logic?.onInput;
+      // Tool calls of this run find its frame by the signal they are handed (delegation reads it);
+      // an agent with neither tools nor `on input` makes none.
+      if (agent.executors.size > 0 || statements !== undefined) setRunFrame(signal, { chain: [...(input.delegatedBy ?? []), agent.name], tokens, variables: input.variables });
       const pre = statements === undefined ? undefined : await this.onInput(agent, statements, input, signal, tokens);
       const result = pre?.answer !== undefined ? respondedTurn(agent, input, pre.answer) : await this.runWithFallback(agent, pre === undefined ? input : { ...input, onInput: pre }, signal, tokens, []);
       // --- end on input ---
@@ -347,17 +348,12 @@ export class AgentRunner {
       const callStarted = performance.now();
       const provider = agent.resolved.provider.name;
       try {
-        const res = await agent.resolved.provider.complete({
-          model: agent.resolved.model,
-          system,
-          messages,
-          ...(input.earlier === undefined ? {} : { earlierMessages: input.earlier }),
-          tools: agent.tools,
-          ...(agent.temperature === undefined ? {} : { temperature: agent.temperature }),
-          maxTokens,
-          signal,
-          ...(onText === undefined ? {} : { onText }),
-        });
+        // Set field by field: conditional spreads cost a copy each, on every model call.
+        const req: ModelRequest = { model: agent.resolved.model, system, messages, tools: agent.tools, maxTokens, signal };
+        if (input.earlier !== undefined) req.earlierMessages = input.earlier;
+        if (agent.temperature !== undefined) req.temperature = agent.temperature;
+        if (onText !== undefined) req.onText = onText;
+        const res = await agent.resolved.provider.complete(req);
         this.metrics?.modelCall(agent.name, provider, 'ok', (performance.now() - callStarted) / 1000, res.usage);
         return res;
       } catch (err) {
