@@ -15,10 +15,9 @@ import type { Tool, ToolCallContext, ToolOutcome, ToolSpec } from './types.ts';
 
 /** What building a command or inline tool needs from the tool set. */
 export interface ProcessToolDeps {
-  env: NodeJS.ProcessEnv;
-  /** PATH lookups of the toolset being built (pathLookup over `env.PATH`). */
+  /** PATH lookups of the toolset being built (pathLookup over the runtime's PATH). */
   which: (name: string) => string | undefined;
-  /** baseToolEnv(env), made once per toolset rather than once per skill. */
+  /** baseToolEnv of the runtime's environment, made once per toolset rather than once per skill. */
   baseEnv: Readonly<Record<string, string>>;
   sandbox: Sandbox;
   redactor: Redactor;

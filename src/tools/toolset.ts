@@ -97,7 +97,6 @@ export class ToolSet {
     try {
       const guard = new NetworkGuard({ allowPrivateNetwork: opts.allowPrivateNetwork === true });
       const deps = {
-        env: opts.env,
         which: pathLookup(opts.env.PATH),
         baseEnv: baseToolEnv(opts.env),
         sandbox,
