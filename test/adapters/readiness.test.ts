@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { HealthTimeoutError, ProcessAdapter, RuntimeStartError, type PreparedDeploy } from '../../src/adapters/index.ts';
 import { READY_FD, READY_FD_ENV, waitForReady } from '../../src/adapters/readiness.ts';
-import type { IRDocument } from '../../src/ir/types.ts';
 import { killWorkspaceRuntimes } from '../apply/support.ts';
+import { echoDocument } from '../helpers/ir.ts';
 import { freePort } from '../helpers/services.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/agentspec.js', import.meta.url));
@@ -20,15 +20,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const doc: IRDocument = {
-  ir_version: '1.0',
-  lang_version: '2.0',
-  package: { name: 'ready', version: '0.1.0' },
-  resources: [
-    { kind: 'Prompt', name: 'p', fqn: 'ready/Prompt/p', attributes: { content: 'hi' }, hash: 'sha256:x' },
-    { kind: 'Agent', name: 'a', fqn: 'ready/Agent/a', attributes: { model: 'echo', prompt: 'p' }, hash: 'sha256:y' },
-  ],
-};
 
 /** A stand-in for the runtime program: `node <script> run --ir … --port N --host H` runs `body`. */
 function entry(name: string, body: string): string {
@@ -40,7 +31,7 @@ function entry(name: string, body: string): string {
 async function prepared(adapter: ProcessAdapter, pkg: string): Promise<PreparedDeploy> {
   return adapter.prepare({
     package: pkg,
-    document: { ...doc, package: { ...doc.package, name: pkg } },
+    document: echoDocument(pkg),
     target: { name: 'local', adapter: 'process', port: await freePort(), healthPath: '/healthz' },
     stateDir: dir,
   });
@@ -49,7 +40,7 @@ async function prepared(adapter: ProcessAdapter, pkg: string): Promise<PreparedD
 test('the real runtime signals on the pipe once it listens: one health check then passes', { timeout: 60_000 }, async () => {
   const port = await freePort();
   const ir = path.join(dir, 'ir.json');
-  writeFileSync(ir, JSON.stringify(doc));
+  writeFileSync(ir, JSON.stringify(echoDocument('ready')));
   const child = spawn(process.execPath, [CLI, 'run', '--ir', ir, '--port', String(port)], {
     stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
     env: { ...process.env, [READY_FD_ENV]: String(READY_FD) },

@@ -15,6 +15,7 @@ import vm from 'node:vm';
 import { createClient } from 'redis';
 import { ProcessAdapter } from '../../src/adapters/index.ts';
 import { VERSION } from '../../src/version.ts';
+import { echoDocument } from '../helpers/ir.ts';
 import { freePort, redisUrlOrSkip } from '../helpers/services.ts';
 import { EVERYTHING, NODE, q, tempDir, waitFor } from '../tools/mcp/helpers.ts';
 
@@ -100,15 +101,7 @@ test('the process adapter starts runtimes from dist/runtime.cjs', async () => {
   try {
     const prepared = await adapter.prepare({
       package: 'bundled',
-      document: {
-        ir_version: '1.0',
-        lang_version: '2.0',
-        package: { name: 'bundled', version: '0.1.0' },
-        resources: [
-          { kind: 'Prompt', name: 'p', fqn: 'bundled/Prompt/p', attributes: { content: 'hi' }, hash: 'sha256:x' },
-          { kind: 'Agent', name: 'a', fqn: 'bundled/Agent/a', attributes: { model: 'echo', prompt: 'p' }, hash: 'sha256:y' },
-        ],
-      },
+      document: echoDocument('bundled'),
       target: { name: 'local', adapter: 'process', port: await freePort(), healthPath: '/healthz' },
       stateDir: t.dir,
     });

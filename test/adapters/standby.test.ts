@@ -11,8 +11,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { isAlive, isRuntimeOf, ProcessAdapter, type PreparedDeploy } from '../../src/adapters/index.ts';
-import type { IRDocument } from '../../src/ir/types.ts';
 import { killWorkspaceRuntimes } from '../apply/support.ts';
+import { echoDocument } from '../helpers/ir.ts';
 import { freePort } from '../helpers/services.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'agentspec-standby-'));
@@ -21,22 +21,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function doc(pkg: string, content: string): IRDocument {
-  return {
-    ir_version: '1.0',
-    lang_version: '2.0',
-    package: { name: pkg, version: '0.1.0' },
-    resources: [
-      { kind: 'Prompt', name: 'p', fqn: `${pkg}/Prompt/p`, attributes: { content }, hash: 'sha256:x' },
-      { kind: 'Agent', name: 'a', fqn: `${pkg}/Agent/a`, attributes: { model: 'echo', prompt: 'p' }, hash: 'sha256:y' },
-    ],
-  };
-}
-
 async function prepared(adapter: ProcessAdapter, pkg: string): Promise<PreparedDeploy> {
   return adapter.prepare({
     package: pkg,
-    document: doc(pkg, 'hello'),
+    document: echoDocument(pkg, 'hello'),
     target: { name: 'local', adapter: 'process', port: await freePort(), healthPath: '/healthz' },
     stateDir: dir,
   });
@@ -119,7 +107,7 @@ test('a standby whose parent is killed exits by itself without listening', { tim
   const script = [
     `const { ProcessAdapter } = await import(${JSON.stringify(adapters)});`,
     'const adapter = new ProcessAdapter();',
-    `const p = await adapter.prepare({ package: 'orphan', document: ${JSON.stringify(doc('orphan', 'hi'))}, target: { name: 'local', adapter: 'process', port: ${port}, healthPath: '/healthz' }, stateDir: ${JSON.stringify(dir)} });`,
+    `const p = await adapter.prepare({ package: 'orphan', document: ${JSON.stringify(echoDocument('orphan', 'hi'))}, target: { name: 'local', adapter: 'process', port: ${port}, healthPath: '/healthz' }, stateDir: ${JSON.stringify(dir)} });`,
     'const s = await adapter.standby(p);',
     'process.stdout.write(`${s.pid}\\n`);',
     'setInterval(() => {}, 1000);',
