@@ -57,6 +57,9 @@ const trafficLoggers = new WeakSet<Logger>();
 
 let buffered: { flushSync(): void } | undefined;
 
+/** The JSON destination of the current root logger and the level number it logs from (JSON format only). */
+let jsonOut: { dest: { write(line: string): boolean }; threshold: number } | undefined;
+
 /** What waits in the current JSON destination is written when the process exits. */
 function flushAtExit(dest: { flushSync(): void }): void {
   if (buffered === undefined) process.once('exit', () => buffered?.flushSync());
@@ -73,6 +76,7 @@ function build(opts: LogOptions): Logger {
     // most TRAFFIC_FLUSH_MS late; on SIGKILL the last ones can be lost, never other lines).
     const dest = pino.destination({ fd: 2, sync: true, minLength: TRAFFIC_BUFFER_BYTES, periodicFlush: TRAFFIC_FLUSH_MS });
     flushAtExit(dest);
+    jsonOut = { dest, threshold: LEVEL_VALUES[isLogLevel(o.level) ? o.level : DEFAULT_LOG_LEVEL] };
     return pino.pino(
       {
         level: o.level,
@@ -110,6 +114,7 @@ const children = new Map<string, Logger>();
 export function configureLogging(opts: LogOptions): void {
   options = opts;
   root = undefined;
+  jsonOut = undefined;
   children.clear();
 }
 
@@ -173,4 +178,25 @@ export function logger(component?: string): Logger {
  */
 export function trafficLogger(component: string): Logger {
   return root === undefined ? deferred(component, true) : realLogger(component, true);
+}
+
+/**
+ * One request line at `level`: `fields` (a flat record of strings and numbers) and `msg`, from
+ * `component`'s traffic logger. In JSON format the line is put together here, in the order pino
+ * writes it (level, time, pid, component, fields, msg), and goes into the same batched
+ * destination: the generic path through pino was a tenth of the runtime's CPU per request.
+ */
+export function logTraffic(component: string, level: 'debug' | 'info', fields: Record<string, string | number>, msg: string): void {
+  const out = jsonOut;
+  // Until the first enabled line builds the root logger (or in text format), through pino.
+  if (out === undefined) {
+    trafficLogger(component)[level](fields, msg);
+    return;
+  }
+  const value = LEVEL_VALUES[level];
+  if (value < out.threshold) return;
+  const body = JSON.stringify(fields);
+  out.dest.write(
+    `{"level":${value},"time":${Date.now()},"pid":${process.pid},"component":${JSON.stringify(component)}${body.length > 2 ? `,${body.slice(1, -1)}` : ''},"msg":${JSON.stringify(msg)}}\n`,
+  );
 }

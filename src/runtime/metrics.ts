@@ -4,6 +4,7 @@ import { logger } from '../log.ts';
 import { FencedAppendError, IdempotencyKeyUsedError, InvalidMessageError, InvalidMessageRangeError, SessionNotFoundError } from '../session/errors.ts';
 import type { SessionStore } from '../session/types.ts';
 import { VERSION } from '../version.ts';
+import { BucketHistogram, type HistogramSeries } from './bucket-histogram.ts';
 import type { AgentRegistry } from './agents.ts';
 import type { TokenUsage } from './providers/index.ts';
 
@@ -38,15 +39,18 @@ class PendingCounts<L extends string> {
     this.counter = new Counter({ ...config, collect: () => this.flush() });
   }
 
-  /** `key` names the series (its label values, joined); `labels` is called only for a new one. */
-  add(key: string, labels: () => Partial<Record<L, string>>, n = 1): void {
+  /**
+   * The series `key` names (its label values, joined), made on first use; `labels` is called
+   * only then. The caller holds it and adds to its `pending`.
+   */
+  seriesOf(key: string, labels: () => Partial<Record<L, string>>): { pending: number } {
     let s = this.series.get(key);
     if (s === undefined) {
       s = { labels: labels(), pending: 0 };
       this.series.set(key, s);
       this.counter.inc(s.labels, 0);
     }
-    s.pending += n;
+    return s;
   }
 
   flush(): void {
@@ -58,6 +62,18 @@ class PendingCounts<L extends string> {
   }
 }
 
+/** What one (route, method) of the HTTP metrics counts into, held so a request looks nothing up by label. */
+interface RouteSeries {
+  duration: HistogramSeries;
+  byStatus: Map<number, { pending: number }>;
+}
+
+/** What one (agent, provider, outcome) of the model metrics counts into; `tokens` in TOKEN_KINDS order. */
+interface ModelSeries {
+  duration: HistogramSeries;
+  tokens?: Array<{ pending: number }>;
+}
+
 /**
  * The runtime's Prometheus metrics. Each server owns one (with its own registry), so several
  * servers in one process never mix their numbers.
@@ -65,8 +81,12 @@ class PendingCounts<L extends string> {
 export class RuntimeMetrics implements CallMetrics {
   readonly registry = new Registry();
   private readonly httpRequests: PendingCounts<'method' | 'route' | 'status'>;
-  private readonly httpDuration: Histogram<'method' | 'route'>;
-  private readonly modelDuration: Histogram<'agent' | 'provider' | 'outcome'>;
+  private readonly httpDuration: BucketHistogram<'method' | 'route'>;
+  /** Route pattern -> method -> its series. Both are bounded: patterns and the methods HTTP parsing accepts. */
+  private readonly routeSeries = new Map<string, Map<string, RouteSeries>>();
+  private readonly modelDuration: BucketHistogram<'agent' | 'provider' | 'outcome'>;
+  /** `agent\nprovider\noutcome` -> its series: a model call is made at least once per turn. */
+  private readonly modelSeries = new Map<string, ModelSeries>();
   private readonly modelTokens: PendingCounts<'agent' | 'provider' | 'kind'>;
   private readonly toolCalls: Counter<'skill' | 'kind' | 'outcome'>;
   private readonly toolDuration: Histogram<'skill' | 'kind'>;
@@ -90,14 +110,14 @@ export class RuntimeMetrics implements CallMetrics {
       labelNames: ['method', 'route', 'status'],
       registers,
     });
-    this.httpDuration = new Histogram({
+    this.httpDuration = new BucketHistogram({
       name: 'agentspec_http_request_duration_seconds',
       help: 'Time from request to the end of the response (a stream ends with its last event).',
       labelNames: ['method', 'route'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.modelDuration = new Histogram({
+    this.modelDuration = new BucketHistogram({
       name: 'agentspec_model_call_duration_seconds',
       help: 'One call to the model provider (each retry is a call of its own).',
       labelNames: ['agent', 'provider', 'outcome'],
@@ -153,14 +173,37 @@ export class RuntimeMetrics implements CallMetrics {
   }
 
   request(method: string, route: string, status: number, seconds: number): void {
-    this.httpRequests.add(`${method} ${route} ${status}`, () => ({ method, route, status: String(status) }));
-    this.httpDuration.observe({ method, route }, seconds);
+    let byMethod = this.routeSeries.get(route);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.routeSeries.set(route, byMethod);
+    }
+    let series = byMethod.get(method);
+    if (series === undefined) {
+      series = { duration: this.httpDuration.seriesOf({ method, route }), byStatus: new Map() };
+      byMethod.set(method, series);
+    }
+    let count = series.byStatus.get(status);
+    if (count === undefined) {
+      count = this.httpRequests.seriesOf(`${method} ${route} ${status}`, () => ({ method, route, status: String(status) }));
+      series.byStatus.set(status, count);
+    }
+    count.pending++;
+    series.duration.observe(seconds);
   }
 
   modelCall(agent: string, provider: string, outcome: ModelOutcome, seconds: number, usage?: TokenUsage): void {
-    this.modelDuration.observe({ agent, provider, outcome }, seconds);
+    const key = `${agent}\n${provider}\n${outcome}`;
+    let series = this.modelSeries.get(key);
+    if (series === undefined) {
+      series = { duration: this.modelDuration.seriesOf({ agent, provider, outcome }) };
+      this.modelSeries.set(key, series);
+    }
+    series.duration.observe(seconds);
     if (usage === undefined) return;
-    for (const kind of TOKEN_KINDS) this.modelTokens.add(`${agent}\n${provider}\n${kind}`, () => ({ agent, provider, kind }), usage[kind]);
+    // Made at the first call that reports usage: a provider that never does shows no token series.
+    series.tokens ??= TOKEN_KINDS.map((kind) => this.modelTokens.seriesOf(`${agent}\n${provider}\n${kind}`, () => ({ agent, provider, kind })));
+    for (let i = 0; i < TOKEN_KINDS.length; i++) series.tokens[i]!.pending += usage[TOKEN_KINDS[i]!];
   }
 
   toolCall(skill: string, kind: string, outcome: string, seconds: number): void {
