@@ -76,7 +76,7 @@ function build(opts: LogOptions): Logger {
     // most TRAFFIC_FLUSH_MS late; on SIGKILL the last ones can be lost, never other lines).
     const dest = pino.destination({ fd: 2, sync: true, minLength: TRAFFIC_BUFFER_BYTES, periodicFlush: TRAFFIC_FLUSH_MS });
     flushAtExit(dest);
-    jsonOut = { dest, threshold: LEVEL_VALUES[isLogLevel(o.level) ? o.level : DEFAULT_LOG_LEVEL] };
+    jsonOut = { dest, threshold: thresholdOf(o.level) };
     return pino.pino(
       {
         level: o.level,
@@ -125,6 +125,11 @@ function rootLogger(): Logger {
 
 const LEVEL_VALUES: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 
+/** The lowest level number a logger set to `level` writes (an unknown name counts as the default). */
+function thresholdOf(level: string): number {
+  return LEVEL_VALUES[isLogLevel(level) ? level : DEFAULT_LOG_LEVEL];
+}
+
 function isLevelMethod(prop: string | symbol): prop is Exclude<LogLevel, 'silent'> {
   return typeof prop === 'string' && prop !== 'silent' && prop in LEVEL_VALUES;
 }
@@ -135,8 +140,7 @@ function isLevelMethod(prop: string | symbol): prop is Exclude<LogLevel, 'silent
  * builds the real logger and answers from there.
  */
 function deferred(component: string | undefined, traffic: boolean): Logger {
-  const level = { ...envDefaults(), ...options }.level;
-  const threshold = LEVEL_VALUES[isLogLevel(level) ? level : DEFAULT_LOG_LEVEL];
+  const threshold = thresholdOf({ ...envDefaults(), ...options }.level);
   const noop = (): void => {};
   const enabled = (l: string): boolean => isLogLevel(l) && LEVEL_VALUES[l] >= threshold;
   return new Proxy({} as Logger, {
