@@ -1,8 +1,8 @@
 // For the HTTP benchmarks: servers as processes of their own, their CPU time and memory from
-// /proc, a load generator (autocannon) in the benchmark's process, and a build of an older commit
-// to compare with.
+// /proc, a load generator (wrk as a process of its own when installed, else autocannon in the
+// benchmark's process), and a build of an older commit to compare with.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -124,6 +124,10 @@ export interface LoadSpec {
 }
 
 export interface LoadFigures {
+  /** Which load generator made the load. */
+  loadgen: Loadgen;
+  /** The load generator's CPU per request, microseconds: on a small machine it competes with the server. */
+  loadgenCpuUs: number;
   requests: number;
   rps: number;
   p50: number;
@@ -135,12 +139,26 @@ export interface LoadFigures {
   failures: number;
 }
 
+export type Loadgen = 'wrk' | 'autocannon';
+
+function onPath(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** wrk when installed (BENCH_LOADGEN=autocannon forces the other), as the issue of record asks. */
+export const LOADGEN: Loadgen = (process.env.BENCH_LOADGEN as Loadgen | undefined) ?? (onPath('wrk') ? 'wrk' : 'autocannon');
+
 /** POSTs for `duration` seconds (or `amount` requests) and reads the server's CPU time around it. */
 export async function load(server: ServerProcess, spec: LoadSpec): Promise<LoadFigures> {
+  return LOADGEN === 'wrk' ? loadWithWrk(server, spec) : loadWithAutocannon(server, spec);
+}
+
+async function loadWithAutocannon(server: ServerProcess, spec: LoadSpec): Promise<LoadFigures> {
   let next = 0;
   const paths = spec.paths;
   const body = JSON.stringify(spec.body);
   const before = procFigures(server.pid);
+  const ownBefore = process.cpuUsage();
   const started = performance.now();
   const r = await autocannon({
     url: server.url,
@@ -161,8 +179,11 @@ export async function load(server: ServerProcess, spec: LoadSpec): Promise<LoadF
   });
   const seconds = (performance.now() - started) / 1000;
   const after = procFigures(server.pid);
+  const own = process.cpuUsage(ownBefore);
   const requests = r.requests.total;
   return {
+    loadgen: 'autocannon',
+    loadgenCpuUs: requests === 0 ? 0 : (own.user + own.system) / requests,
     requests,
     // Wall time measured here: autocannon's own duration is coarse for short runs.
     rps: requests / seconds,
@@ -171,6 +192,99 @@ export async function load(server: ServerProcess, spec: LoadSpec): Promise<LoadF
     cpuUs: requests === 0 ? 0 : ((after.cpuSeconds - before.cpuSeconds) * 1e6) / requests,
     rssBytes: after.rssBytes,
     failures: r.errors + r.timeouts + r.non2xx,
+  };
+}
+
+// wrk takes its paths from a file, one per line, each thread (one here) taking them in turn; `done`
+// prints the figures on one line. wrk has no request count: with `amount` the script says when that
+// many responses are in, and a SIGINT (which wrk takes as "stop and report") ends the run.
+const WRK_SCRIPT = `
+local paths, n, seen, limit = {}, 0, 0, tonumber(os.getenv("WRK_AMOUNT") or "0")
+for line in io.lines(os.getenv("WRK_PATHS")) do paths[#paths + 1] = line end
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.body = os.getenv("WRK_BODY")
+request = function()
+  n = n + 1
+  return wrk.format(nil, paths[(n - 1) % #paths + 1])
+end
+response = function(status)
+  seen = seen + 1
+  if seen == limit then
+    io.write("LIMIT\\n")
+    io.flush()
+  end
+end
+done = function(summary, latency)
+  local e = summary.errors
+  io.write(string.format("WRK %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.status + e.timeout))
+end
+`;
+
+let wrkFiles: { dir: string; script: string } | undefined;
+
+function wrkScratch(): { dir: string; script: string } {
+  if (wrkFiles === undefined) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'agentspec-bench-wrk-'));
+    const script = path.join(dir, 'post.lua');
+    writeFileSync(script, WRK_SCRIPT);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    wrkFiles = { dir, script };
+  }
+  return wrkFiles;
+}
+
+async function loadWithWrk(server: ServerProcess, spec: LoadSpec): Promise<LoadFigures> {
+  const { dir, script } = wrkScratch();
+  const pathsFile = path.join(dir, 'paths.txt');
+  writeFileSync(pathsFile, `${spec.paths.join('\n')}\n`);
+  const connections = Math.min(spec.connections, spec.amount ?? spec.connections);
+  // With `amount` the duration is only a bound: the run ends at the script's LIMIT line.
+  const seconds = spec.amount === undefined ? (spec.duration ?? 5) : 600;
+  const wrkArgs = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, server.url];
+  // The shell names wrk's pid (for the SIGINT), waits for it, then prints its own /proc stat, whose
+  // children fields hold the waited-for wrk's CPU time.
+  const shell = 'wrk "$@" & w=$!; echo "PID $w"; wait $w; s=$?; echo "STAT $(cat /proc/$$/stat)"; exit $s';
+  const before = procFigures(server.pid);
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn('sh', ['-c', shell, 'wrk', ...wrkArgs], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WRK_PATHS: pathsFile, WRK_BODY: JSON.stringify(spec.body), WRK_AMOUNT: String(spec.amount ?? 0) },
+    });
+    let text = '';
+    let errText = '';
+    let stopped = false;
+    child.stdout.on('data', (c: Buffer) => {
+      text += c.toString();
+      const pid = /^PID (\d+)$/m.exec(text);
+      if (!stopped && pid !== null && /^LIMIT$/m.test(text)) {
+        stopped = true;
+        process.kill(Number(pid[1]), 'SIGINT');
+      }
+    });
+    child.stderr.on('data', (c: Buffer) => (errText += c.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited ${String(code)}: ${errText}${text}`))));
+  });
+  const after = procFigures(server.pid);
+  const m = /^WRK (\d+) (\d+) (\d+) (\d+) (\d+)$/m.exec(out);
+  const stat = /^STAT (.*)$/m.exec(out);
+  if (m === null || stat === null) throw new Error(`wrk printed no figures:\n${out}`);
+  const [requests, durationUs, p50Us, p99Us, failures] = m.slice(1).map(Number) as [number, number, number, number, number];
+  const fields = stat[1]!.slice(stat[1]!.lastIndexOf(')') + 2).split(' ');
+  // Fields 16 (cutime) and 17 (cstime) of proc(5): the waited-for wrk's CPU time.
+  const wrkCpuSeconds = (Number(fields[13]) + Number(fields[14])) / CLK_TCK;
+  return {
+    loadgen: 'wrk',
+    loadgenCpuUs: requests === 0 ? 0 : (wrkCpuSeconds * 1e6) / requests,
+    requests,
+    rps: requests / (durationUs / 1e6),
+    p50: p50Us / 1000,
+    p99: p99Us / 1000,
+    cpuUs: requests === 0 ? 0 : ((after.cpuSeconds - before.cpuSeconds) * 1e6) / requests,
+    rssBytes: after.rssBytes,
+    failures,
   };
 }
 

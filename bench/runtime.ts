@@ -1,13 +1,15 @@
-// Runtime HTTP benchmark. Every server is a process of its own, the load comes from this process
-// (autocannon), one server runs at a time, and a peer runs in the same run:
+// Runtime HTTP benchmark. Every server is a process of its own, the load comes from wrk (a process
+// of its own) when installed, else from autocannon in this process (BENCH_LOADGEN=autocannon forces
+// it), one server runs at a time, and a peer runs in the same run:
 //   baseline   fastify + zod with the runtime's body schemas and an echo handler (bench/_baseline-server.ts)
 //   ours       the compiled `agentspec run` of this checkout (built first), echo model
 //   previous   the same, built from an older commit (--baseline-ref REF or BENCH_BASELINE_REF)
 // Scenarios: stateless invoke; one message per request spread over 1,000 sessions (memory store,
 // and Redis: REDIS_URL or a private redis-server); one long session with a sliding-window agent
 // at two history sizes; server RSS idle vs after an invoke burst.
-// Printed per run: req/s, p50/p99 latency, server CPU per request (utime+stime from /proc), RSS,
-// and the ratios to the baseline (and to the previous build).
+// Printed per run: req/s, p50/p99 latency, server CPU per request (utime+stime from /proc), the
+// load generator's CPU per request (on two cores it takes from the server), RSS, redis-server's
+// CPU per turn (private server only), and the ratios to the baseline (and to the previous build).
 // Knobs (env): BENCH_DURATION seconds per run (5), BENCH_CONNECTIONS (16), BENCH_SESSIONS (1000),
 // BENCH_LONG_REQUESTS requests on the long session (300), BENCH_BURST seconds (10),
 // BENCH_SCENARIOS comma-separated subset of invoke,sessions,redis,long,rss, BENCH_ROUNDS (1): each
@@ -24,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedisServer, type RedisServer } from '../test/helpers/services.ts';
-import { buildRef, load, procFigures, startServer, type LoadFigures, type ServerProcess } from './_servers.ts';
+import { buildRef, load, LOADGEN, procFigures, startServer, type LoadFigures, type ServerProcess } from './_servers.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const env = process.env;
@@ -144,7 +146,7 @@ async function scenario(name: string, kinds: readonly Kind[], store: Store, prev
     const sorted = [...all.get(k)!].sort((a, b) => a.figures.rps - b.figures.rps);
     return sorted[Math.floor(sorted.length / 2)]!;
   });
-  for (const r of rows) console.log(`  ${name}, ${r.kind}: ${r.figures.rps.toFixed(0)} req/s, p99 ${r.figures.p99.toFixed(1)} ms, ${r.figures.cpuUs.toFixed(0)} µs CPU/request ${r.note ?? ''}`);
+  for (const r of rows) console.log(`  ${name}, ${r.kind}: ${r.figures.rps.toFixed(0)} req/s, p99 ${r.figures.p99.toFixed(1)} ms, ${r.figures.cpuUs.toFixed(0)} µs CPU/request, ${r.figures.loadgen} ${r.figures.loadgenCpuUs.toFixed(0)} µs ${r.note ?? ''}`);
   return rows;
 }
 
@@ -154,10 +156,18 @@ async function invoke(s: ServerProcess): Promise<{ figures: LoadFigures }> {
   return { figures: await load(s, { body: { message: 'hello there' }, paths, connections: CONNECTIONS, duration: DURATION }) };
 }
 
-async function manySessions(s: ServerProcess): Promise<{ figures: LoadFigures }> {
-  const paths = await createSessions(s, AGENT, SESSIONS);
-  await load(s, { ...WARMUP, paths });
-  return { figures: await load(s, { body: { message: 'hello there' }, paths, connections: CONNECTIONS, duration: DURATION }) };
+/** Messages over SESSIONS sessions; with `storePid`, that store server's CPU per turn as well. */
+function manySessions(storePid?: () => number | undefined): Run {
+  return async (s) => {
+    const paths = await createSessions(s, AGENT, SESSIONS);
+    await load(s, { ...WARMUP, paths });
+    const pid = storePid?.();
+    const before = pid === undefined ? undefined : procFigures(pid).cpuSeconds;
+    const figures = await load(s, { body: { message: 'hello there' }, paths, connections: CONNECTIONS, duration: DURATION });
+    if (pid === undefined || before === undefined) return { figures };
+    const us = ((procFigures(pid).cpuSeconds - before) * 1e6) / Math.max(1, figures.requests);
+    return { figures, note: `redis-server ${us.toFixed(0)} µs CPU/turn` };
+  };
 }
 
 function longSession(history: number): (s: ServerProcess) => Promise<{ figures: LoadFigures; note: string }> {
@@ -190,7 +200,7 @@ function print(rows: Row[]): void {
   const baseInvoke = base('invoke');
   const prev = (r: Row): Row | undefined => rows.find((x) => x.scenario === r.scenario && x.kind === 'previous');
   console.log(
-    `\n${'scenario'.padEnd(22)} ${'server'.padEnd(9)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU µs/req'.padStart(10)} ${'RSS MiB'.padStart(8)} ${'fail'.padStart(5)} ${'/base'.padStart(6)} ${'/base inv'.padStart(9)} ${'/prev'.padStart(6)}  note`,
+    `\n${'scenario'.padEnd(22)} ${'server'.padEnd(9)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU µs/req'.padStart(10)} ${'load µs'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'fail'.padStart(5)} ${'/base'.padStart(6)} ${'/base inv'.padStart(9)} ${'/prev'.padStart(6)}  note`,
   );
   for (const r of rows) {
     const f = r.figures;
@@ -198,7 +208,7 @@ function print(rows: Row[]): void {
     const p = prev(r);
     const ratio = (x: Row | undefined): string => (x === undefined || r.kind === x.kind ? '' : (f.rps / x.figures.rps).toFixed(2));
     console.log(
-      `${r.scenario.padEnd(22)} ${r.kind.padEnd(9)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${f.cpuUs.toFixed(0).padStart(10)} ${mib(f.rssBytes).padStart(8)} ${String(f.failures).padStart(5)} ${ratio(same).padStart(6)} ${ratio(baseInvoke).padStart(9)} ${(r.kind === 'ours' ? ratio(p) : '').padStart(6)}  ${r.note ?? ''}`,
+      `${r.scenario.padEnd(22)} ${r.kind.padEnd(9)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${f.cpuUs.toFixed(0).padStart(10)} ${f.loadgenCpuUs.toFixed(0).padStart(7)} ${mib(f.rssBytes).padStart(8)} ${String(f.failures).padStart(5)} ${ratio(same).padStart(6)} ${ratio(baseInvoke).padStart(9)} ${(r.kind === 'ours' ? ratio(p) : '').padStart(6)}  ${r.note ?? ''}`,
     );
   }
 }
@@ -237,19 +247,20 @@ try {
   const previous = BASELINE_REF === undefined ? undefined : buildRef(ROOT, BASELINE_REF);
   const kinds: Kind[] = previous === undefined ? ['baseline', 'ours'] : ['baseline', 'ours', 'previous'];
   console.log(
-    `${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} round(s), echo model, loopback; load from autocannon in this process, each server its own process` +
+    `${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} round(s), echo model, loopback; load from ${LOADGEN === 'wrk' ? 'wrk (its own process, one thread)' : 'autocannon in this process'}, each server its own process` +
       `${previous === undefined ? '' : `; previous = ${BASELINE_REF} (${previous.sha.slice(0, 12)})`}; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} CPUs`,
   );
   const memory: Store = { kind: 'memory' };
   const dir = previous?.dir;
   if (SCENARIOS.has('invoke')) rows.push(...(await scenario('invoke', kinds, memory, dir, invoke)));
-  if (SCENARIOS.has('sessions')) rows.push(...(await scenario('sessions memory', kinds, memory, dir, manySessions)));
+  if (SCENARIOS.has('sessions')) rows.push(...(await scenario('sessions memory', kinds, memory, dir, manySessions())));
   if (SCENARIOS.has('redis')) {
     // The baseline keeps no sessions in Redis: the ratio is to its invoke, as the goal says.
     const ours = kinds.filter((k) => k !== 'baseline');
     try {
       const url = env.REDIS_URL ?? (redis = await startRedisServer()).url;
-      rows.push(...(await scenario('sessions redis', ours, { kind: 'redis', url }, dir, manySessions)));
+      const pid = redis === undefined ? undefined : redis.pid.bind(redis);
+      rows.push(...(await scenario('sessions redis', ours, { kind: 'redis', url }, dir, manySessions(pid))));
     } catch (err) {
       console.log(`redis scenario skipped: ${err instanceof Error ? err.message : String(err)}`);
     }

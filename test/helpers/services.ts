@@ -44,6 +44,8 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Start it again on the same port (after stop). */
   start(): Promise<void>;
+  /** The running server's process id (for benchmarks that read its CPU time). */
+  pid(): number | undefined;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function startRedisServer(opts: { dataDir?: string; args?: string[]
   };
   process.once('exit', () => child?.kill('SIGKILL'));
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+  return { url: `redis://127.0.0.1:${port}`, port, stop, start, pid: () => child?.pid };
 }
 
 let sharedRedis: Promise<string | undefined> | undefined;
