@@ -5,13 +5,14 @@ import { MissingVariableError, renderPrompt, type AgentDefinition, type AgentReg
 import { repairToolPairs } from './history.ts';
 import { withSummary } from './memory-window.ts';
 import type { CallMetrics } from './metrics.ts';
-import { ProviderError, type ModelRequest, type ModelResponse, type TokenUsage } from './providers/index.ts';
+import { ProviderError, type ModelRequest, type ModelResponse, type TokenUsage, type ToolDefinition } from './providers/index.ts';
 import { setRunFrame } from './run-frame.ts';
 import { addUsage } from './tokens.ts';
 import { runTools } from './tool-calls.ts';
 import { AnswerRejectedError, failedRules, logWarnings, ReaskBudget, reaskText } from './answer-rules.ts';
 import { ExpressionError, OnInputError, runOnInput, stepsContext, type OnInputOutcome } from './on-input/index.ts';
 import type { AgentLogic } from './agent-logic.ts';
+import { LazyAbortController, type Cancel } from './lazy-abort.ts';
 
 /** The request's deadline (the agent's `timeout`) passed before the answer was complete. */
 export class RequestTimeoutError extends AgentspecError {
@@ -55,7 +56,7 @@ export interface RunInput {
    * Instead of `signal`: a controller made for this run alone (aborted when the client goes
    * away), which the run aborts itself when its deadline passes. Saves a second controller.
    */
-  abort?: AbortController;
+  abort?: LazyAbortController;
   /**
    * Receives every message of this turn as soon as it exists (the user message first), so a
    * caller that saves partial turns has them even when the run fails.
@@ -121,9 +122,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export interface Deadline {
-  /** Aborted when the agent's timeout passes or the caller's signal aborts, whichever comes first. */
-  signal: AbortSignal;
+/** Aborted when the agent's timeout passes or the caller's signal aborts, whichever comes first. */
+export interface Deadline extends Cancel {
   timedOut(): boolean;
   /** Clears the timer and the listener on the caller's signal; called once the run is over. */
   release(): void;
@@ -134,27 +134,98 @@ export interface Deadline {
  * keeps its timer alive for the whole timeout, minutes after the answer, and AbortSignal.any
  * adds a composite signal per request: together a large share of the CPU and memory per request.)
  * Given `own`, a controller the caller made for this run alone, the deadline aborts that one
- * instead of making a second controller linked to it.
+ * instead of making a second controller linked to it. The controller's signal is made only when
+ * something asks for it (see LazyAbortController).
  */
-export function requestDeadline(agent: AgentDefinition, caller: AbortSignal | undefined, own?: AbortController): Deadline {
-  const controller = own ?? new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new RequestTimeoutError(agent.name, agent.timeoutMs));
-  }, agent.timeoutMs);
-  if (own !== undefined) return { signal: own.signal, timedOut: () => timedOut, release: () => clearTimeout(timer) };
-  const onCallerAbort = (): void => controller.abort(caller?.reason);
-  if (caller?.aborted === true) onCallerAbort();
-  else caller?.addEventListener('abort', onCallerAbort, { once: true });
-  return {
-    signal: controller.signal,
-    timedOut: () => timedOut,
-    release: () => {
-      clearTimeout(timer);
-      caller?.removeEventListener('abort', onCallerAbort);
-    },
-  };
+export function requestDeadline(agent: AgentDefinition, caller: AbortSignal | undefined, own?: LazyAbortController): Deadline {
+  return new RunDeadline(agent, caller, own);
+}
+
+// A class, not an object of closures: every run makes one, and its methods then cost nothing.
+class RunDeadline implements Deadline {
+  private readonly controller: LazyAbortController;
+  private readonly agent: AgentDefinition;
+  private readonly timer: NodeJS.Timeout;
+  private readonly caller: AbortSignal | undefined;
+  private readonly onCallerAbort: (() => void) | undefined;
+  private expired = false;
+
+  constructor(agent: AgentDefinition, caller: AbortSignal | undefined, own: LazyAbortController | undefined) {
+    this.agent = agent;
+    this.controller = own ?? new LazyAbortController();
+    this.timer = setTimeout(expire, agent.timeoutMs, this);
+    // A controller of the caller's own is aborted by the caller already: nothing to link.
+    if (own !== undefined || caller === undefined) return;
+    const controller = this.controller;
+    const onCallerAbort = (): void => controller.abort(caller.reason);
+    if (caller.aborted) {
+      onCallerAbort();
+      return;
+    }
+    this.caller = caller;
+    this.onCallerAbort = onCallerAbort;
+    caller.addEventListener('abort', onCallerAbort, { once: true });
+  }
+
+  get aborted(): boolean {
+    return this.controller.aborted;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  timedOut(): boolean {
+    return this.expired;
+  }
+
+  expire(): void {
+    this.expired = true;
+    this.controller.abort(new RequestTimeoutError(this.agent.name, this.agent.timeoutMs));
+  }
+
+  release(): void {
+    clearTimeout(this.timer);
+    if (this.onCallerAbort !== undefined) this.caller?.removeEventListener('abort', this.onCallerAbort);
+  }
+}
+
+function expire(deadline: RunDeadline): void {
+  deadline.expire();
+}
+
+/**
+ * A model call's request. A class for its `signal`, made by the run only when a provider reads
+ * it (the echo model asks `aborted` alone): an object literal with getters would make two
+ * closures for every call.
+ */
+class RunModelRequest implements ModelRequest {
+  readonly model: string;
+  readonly system: string;
+  readonly messages: Message[];
+  readonly tools: ToolDefinition[];
+  readonly maxTokens: number;
+  declare earlierMessages?: number;
+  declare temperature?: number;
+  declare onText?: (delta: string) => void;
+  private readonly cancel: Cancel;
+
+  constructor(agent: AgentDefinition, system: string, messages: Message[], maxTokens: number, cancel: Cancel) {
+    this.model = agent.resolved.model;
+    this.system = system;
+    this.messages = messages;
+    this.tools = agent.tools;
+    this.maxTokens = maxTokens;
+    this.cancel = cancel;
+  }
+
+  get signal(): AbortSignal {
+    return this.cancel.signal;
+  }
+
+  get aborted(): boolean {
+    return this.cancel.aborted;
+  }
 }
 
 /** Runs agents: the model/tool loop with retries, budget, deadline and fallback. */
@@ -176,14 +247,13 @@ export class AgentRunner {
     const deadline = requestDeadline(agent, input.signal, input.abort);
     const tokens: Tokens = { input: 0, output: 0, cache_read: 0, total: 0 };
     try {
-      const signal = deadline.signal;
       // --- on input (3.0): statements run before the model; a `respond` answers without it ---
       const statements = agent.logic?.onInput;
       // Tool calls of this run find its frame by the signal they are handed (delegation reads it);
-      // an agent with neither tools nor `on input` makes none.
-      if (agent.executors.size > 0 || statements !== undefined) setRunFrame(signal, { chain: [...(input.delegatedBy ?? []), agent.name], tokens, variables: input.variables });
-      const pre = statements === undefined ? undefined : await this.onInput(agent, statements, input, signal, tokens);
-      const result = pre?.answer !== undefined ? respondedTurn(agent, input, pre.answer) : await this.runWithFallback(agent, pre === undefined ? input : { ...input, onInput: pre }, signal, tokens, []);
+      // an agent with neither tools nor `on input` makes none (nor, then, the signal).
+      if (agent.executors.size > 0 || statements !== undefined) setRunFrame(deadline.signal, { chain: [...(input.delegatedBy ?? []), agent.name], tokens, variables: input.variables });
+      const pre = statements === undefined ? undefined : await this.onInput(agent, statements, input, deadline.signal, tokens);
+      const result = pre?.answer !== undefined ? respondedTurn(agent, input, pre.answer) : await this.runWithFallback(agent, pre === undefined ? input : { ...input, onInput: pre }, deadline, tokens, []);
       // --- end on input ---
       // Completed in place rather than copied: the result is this run's own, and every turn comes here.
       const done = result as RunResult;
@@ -201,18 +271,18 @@ export class AgentRunner {
   private async runWithFallback(
     agent: AgentDefinition,
     input: RunInput,
-    signal: AbortSignal,
+    cancel: Cancel,
     tokens: Tokens,
     failed: FallbackAttempt[],
   ): Promise<Omit<RunResult, 'tokens' | 'duration_ms'>> {
     try {
-      const result = await this.loop(agent, input, signal, tokens);
+      const result = await this.loop(agent, input, cancel, tokens);
       return failed.length === 0 ? result : { ...result, fallbacks: failed };
     } catch (err) {
       const next = agent.onError === 'fallback' && agent.fallback !== undefined ? this.agents.get(agent.fallback) : undefined;
       // A deadline or a departed client ends the whole request, and a bad request stays bad:
       // a fallback cannot help with those.
-      if (next === undefined || signal.aborted || err instanceof MissingVariableError || isSpecLogicError(err)) throw err;
+      if (next === undefined || cancel.aborted || err instanceof MissingVariableError || isSpecLogicError(err)) throw err;
       const chain = [...failed.map((f) => f.agent), agent.name];
       if (chain.includes(next.name) || failed.length >= this.maxFallbacks) {
         logger('runtime').warn({ agent: agent.name, fallback: next.name, chain, max_fallbacks: this.maxFallbacks, err: errorMessage(err) }, 'fallback chain ended: agent already tried or the limit reached');
@@ -220,11 +290,11 @@ export class AgentRunner {
       }
       logger('runtime').warn({ agent: agent.name, fallback: next.name, err: errorMessage(err) }, 'agent failed, using fallback');
       const code = err instanceof AgentspecError ? err.code : 'E_INTERNAL';
-      return this.runWithFallback(next, { ...input, transcript: undefined }, signal, tokens, [...failed, { agent: agent.name, code }]);
+      return this.runWithFallback(next, { ...input, transcript: undefined }, cancel, tokens, [...failed, { agent: agent.name, code }]);
     }
   }
 
-  private async loop(agent: AgentDefinition, input: RunInput, signal: AbortSignal, tokens: Tokens): Promise<Omit<RunResult, 'tokens' | 'duration_ms'>> {
+  private async loop(agent: AgentDefinition, input: RunInput, cancel: Cancel, tokens: Tokens): Promise<Omit<RunResult, 'tokens' | 'duration_ms'>> {
     const system = withSummary(renderPrompt(agent.prompt, input.variables), input.summary) + stepsContext(input.onInput?.ran ?? []);
     const userMessage: Message = { role: 'user', content: input.message };
     const turnMessages: Message[] = [userMessage];
@@ -259,7 +329,7 @@ export class AgentRunner {
         stop = 'token_budget';
         break;
       }
-      const res = await this.callModel(agent, system, [...history, ...conversation], Math.min(MAX_TOKENS_PER_CALL, remaining), modelInput, signal);
+      const res = await this.callModel(agent, system, [...history, ...conversation], Math.min(MAX_TOKENS_PER_CALL, remaining), modelInput, cancel);
       turns++;
       addUsage(tokens, res.usage);
       output = res.text;
@@ -288,7 +358,7 @@ export class AgentRunner {
       }
       record(assistant);
       toolCalls.push(...res.tool_calls);
-      const results = await runTools(agent, res.tool_calls, { signal, metrics: this.metrics, ...(input.sessionId === undefined ? {} : { session: input.sessionId }) });
+      const results = await runTools(agent, res.tool_calls, { signal: cancel.signal, metrics: this.metrics, ...(input.sessionId === undefined ? {} : { session: input.sessionId }) });
       for (const r of results) {
         record(r.message);
         if (r.duration_ms !== undefined) durations[r.message.tool_result?.tool_call_id ?? ''] = r.duration_ms;
@@ -334,7 +404,7 @@ export class AgentRunner {
     messages: Message[],
     maxTokens: number,
     input: RunInput,
-    signal: AbortSignal,
+    cancel: Cancel,
   ): Promise<ModelResponse> {
     for (let attempt = 0; ; attempt++) {
       let sent = false;
@@ -349,7 +419,7 @@ export class AgentRunner {
       const provider = agent.resolved.provider.name;
       try {
         // Set field by field: conditional spreads cost a copy each, on every model call.
-        const req: ModelRequest = { model: agent.resolved.model, system, messages, tools: agent.tools, maxTokens, signal };
+        const req = new RunModelRequest(agent, system, messages, maxTokens, cancel);
         if (input.earlier !== undefined) req.earlierMessages = input.earlier;
         if (agent.temperature !== undefined) req.temperature = agent.temperature;
         if (onText !== undefined) req.onText = onText;
@@ -357,12 +427,12 @@ export class AgentRunner {
         this.metrics?.modelCall(agent.name, provider, 'ok', (performance.now() - callStarted) / 1000, res.usage);
         return res;
       } catch (err) {
-        this.metrics?.modelCall(agent.name, provider, signal.aborted ? 'aborted' : 'error', (performance.now() - callStarted) / 1000);
-        const retry = err instanceof ProviderError && err.retryable && !sent && !signal.aborted && attempt < agent.maxRetries;
+        this.metrics?.modelCall(agent.name, provider, cancel.aborted ? 'aborted' : 'error', (performance.now() - callStarted) / 1000);
+        const retry = err instanceof ProviderError && err.retryable && !sent && !cancel.aborted && attempt < agent.maxRetries;
         if (!retry) throw err;
         const delay = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
         logger('runtime').warn({ agent: agent.name, attempt: attempt + 1, max_retries: agent.maxRetries, delay_ms: Math.round(delay), err: errorMessage(err) }, 'model call failed, retrying');
-        await sleep(delay, signal);
+        await sleep(delay, cancel.signal);
       }
     }
   }

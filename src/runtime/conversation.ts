@@ -13,6 +13,7 @@ import { notFound, overLimit, type HttpError } from './errors.ts';
 import { addUsage } from './tokens.ts';
 import { answerBody } from './wire.ts';
 import { foldSummary, loadWindow, type LoadedWindow, type TurnMemory } from './memory-window.ts';
+import { LazyAbortController } from './lazy-abort.ts';
 
 /**
  * The session `id` as seen from `agent`'s path. A session of another agent is reported exactly
@@ -77,10 +78,11 @@ export interface TurnAnswer {
 /**
  * Everything that can fail before the model is called (so a stream can still answer with JSON).
  * A session turn takes its session here, in one store call that also checks it exists, whose it
- * is, and whether its idempotency key has an answer already; `signal` ends a wait for the turn.
- * `turn` becomes the prepared turn's: its variables are completed in place.
+ * is, and whether its idempotency key has an answer already; `cancel` ends a wait for the turn
+ * (its signal is read only where a wait may happen). `turn` becomes the prepared turn's: its
+ * variables are completed in place.
  */
-export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, turn: Turn, signal?: AbortSignal): Promise<PreparedTurn> {
+export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, turn: Turn, cancel?: { readonly signal: AbortSignal }): Promise<PreparedTurn> {
   const limit = ctx.limits.maxVariableBytes;
   if (turn.sessionId === undefined) {
     const variables = turnVariables(agent.prompt, turn.variables, {}, limit);
@@ -96,7 +98,7 @@ export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, t
       leaseTtlMs: ctx.limits.sessionLeaseTtlMs,
       waitMs: ctx.limits.sessionBusyWaitMs,
       mode: turn.onBusy ?? agent.onBusy ?? ctx.onBusy,
-      ...(signal === undefined ? {} : { signal }),
+      ...(cancel === undefined ? {} : { signal: cancel.signal }),
     });
     if (start.kind === 'replay') return { agent, turn, history: [], replay: JSON.parse(start.response) as Record<string, unknown> };
     turn.variables = variables;
@@ -117,7 +119,8 @@ export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, t
     },
   };
   if (turn.idempotencyKey !== undefined && requestHash !== undefined) request.idempotency = { key: turn.idempotencyKey, requestHash };
-  if (signal !== undefined) request.signal = signal;
+  // Read by the store only when the session is busy and the turn waits for it.
+  if (cancel !== undefined) Object.defineProperty(request, 'signal', { get: () => cancel.signal, enumerable: true });
   const start = await beginTurn(ctx.store, id, request).catch((err: unknown) => {
     throw err instanceof SessionNotFoundError ? missing() : err;
   });
@@ -160,7 +163,7 @@ function hashOfRequest(agent: string, turn: Turn): string {
 export async function runTurn(
   ctx: RuntimeContext,
   prepared: PreparedTurn,
-  opts: { onText?: (delta: string) => void; client?: AbortController },
+  opts: { onText?: (delta: string) => void; client?: LazyAbortController },
 ): Promise<TurnAnswer> {
   const { agent, turn, history, lease } = prepared;
   if (prepared.replay !== undefined) return { body: prepared.replay, output: String(prepared.replay.output ?? ''), replayed: true };
@@ -171,7 +174,7 @@ export async function runTurn(
   let result: RunResult;
   try {
     // Only the summary strategy has anything to fold (an await less for every other turn).
-    if (prepared.memory !== undefined && agent.memory.strategy === 'summary') memory = await foldSummary(agent, prepared.memory, signal, ctx.runner.metrics);
+    if (prepared.memory !== undefined && agent.memory.strategy === 'summary') memory = await foldSummary(agent, prepared.memory, abort?.signal ?? signal, ctx.runner.metrics);
     // Set field by field: conditional spreads cost a copy each, on every turn.
     const input: RunInput = { message: turn.message, variables: turn.variables, history, transcript };
     if (prepared.memory !== undefined) input.earlier = prepared.memory.start;
@@ -227,13 +230,13 @@ export async function runTurn(
  * Without a client controller, the lease's signal alone (the run makes its own controller then).
  */
 function turnSignal(
-  client: AbortController | undefined,
+  client: LazyAbortController | undefined,
   lease: TurnLease | undefined,
-): { signal: AbortSignal | undefined; abort: AbortController | undefined; release: () => void } {
+): { signal: AbortSignal | undefined; abort: LazyAbortController | undefined; release: () => void } {
   if (client === undefined) return { signal: lease?.signal, abort: undefined, release: () => undefined };
-  if (lease === undefined) return { signal: client.signal, abort: client, release: () => undefined };
+  if (lease === undefined) return { signal: undefined, abort: client, release: () => undefined };
   lease.abortOnLoss(client);
-  return { signal: client.signal, abort: client, release: () => lease.abortOnLoss(undefined) };
+  return { signal: undefined, abort: client, release: () => lease.abortOnLoss(undefined) };
 }
 
 /**
@@ -276,8 +279,8 @@ export function sendAnswer(reply: FastifyReply, answer: TurnAnswer): FastifyRepl
  * A controller aborted when the client disconnects before its response was fully written; a turn
  * run under it also aborts it at its deadline (see RunInput.abort).
  */
-export function clientGone(res: import('node:http').ServerResponse): AbortController {
-  const controller = new AbortController();
+export function clientGone(res: import('node:http').ServerResponse): LazyAbortController {
+  const controller = new LazyAbortController();
   // `on`, not `once`: a response closes once, and `once` wraps every listener.
   res.on('close', () => {
     if (!res.writableFinished) controller.abort(new ClientGoneError());

@@ -76,7 +76,7 @@ export class EchoProvider implements Provider {
   }
 
   async complete(req: ModelRequest): Promise<ModelResponse> {
-    if (req.signal.aborted) throw req.signal.reason;
+    if (req.aborted ?? req.signal.aborted) throw req.signal.reason;
     const last = req.messages[req.messages.length - 1];
     const input = inputTokens(req);
     if (last?.role === 'user' && last.content !== undefined) {
@@ -101,7 +101,7 @@ export class EchoProvider implements Provider {
       for (const piece of pieces) {
         // Yield between deltas so a stream is really delivered in pieces, and aborts are seen.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        if (req.signal.aborted) throw req.signal.reason;
+        if (req.aborted ?? req.signal.aborted) throw req.signal.reason;
         req.onText(piece);
       }
     }

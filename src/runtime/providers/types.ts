@@ -24,6 +24,11 @@ export interface ModelRequest {
   temperature?: number;
   maxTokens: number;
   signal: AbortSignal;
+  /**
+   * `signal.aborted`, answered without making the signal (the runner makes it only when it is
+   * read); absent where the caller made the signal itself.
+   */
+  readonly aborted?: boolean;
   /** When set, the provider streams and reports each text delta as it arrives. */
   onText?: (delta: string) => void;
 }

@@ -10,7 +10,7 @@ export function registerInvokeRoutes(app: FastifyInstance, ctx: RuntimeContext):
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(invokeBody, req.body);
     const client = clientGone(reply.raw);
-    const prepared = await prepareTurn(ctx, agent, turnOf(body, ctx.limits, req.headers, ownerOf(ctx, req)), client.signal);
+    const prepared = await prepareTurn(ctx, agent, turnOf(body, ctx.limits, req.headers, ownerOf(ctx, req)), client);
     return sendAnswer(reply, await runTurn(ctx, prepared, { client }));
   });
 }

@@ -30,7 +30,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RuntimeContext)
     const agent = agentOr404(ctx, req.params.name);
     const body = parseOr400(sessionMessageBody, req.body);
     const client = clientGone(reply.raw);
-    const prepared = await prepareTurn(ctx, agent, turnOf(body, ctx.limits, req.headers, ownerOf(ctx, req), req.params.id), client.signal);
+    const prepared = await prepareTurn(ctx, agent, turnOf(body, ctx.limits, req.headers, ownerOf(ctx, req), req.params.id), client);
     return sendAnswer(reply, await runTurn(ctx, prepared, { client }));
   });
 
