@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
+import { LineBatch } from './line-batch.ts';
 
 export type { Logger };
 export type LogFormat = 'text' | 'json';
@@ -48,22 +49,18 @@ export function loadLoggingFrom(bundled: (id: LoggingModule) => unknown): void {
 }
 
 /** Request lines wait in memory for at most this many bytes or TRAFFIC_FLUSH_MS, then are written. */
-const TRAFFIC_BUFFER_BYTES = 4096;
+const TRAFFIC_BUFFER_BYTES = 16_384;
 const TRAFFIC_FLUSH_MS = 100;
 
-// The loggers whose lines may wait in the buffer (traffic: one line per request); every other
-// line is written before the call that logged it returns, with whatever waited before it.
-const trafficLoggers = new WeakSet<Logger>();
+let buffered: LineBatch | undefined;
 
-let buffered: { flushSync(): void } | undefined;
+/** Where the request lines of the current root logger go and the level number it logs from (JSON format only). */
+let jsonOut: { dest: LineBatch; threshold: number } | undefined;
 
-/** The JSON destination of the current root logger and the level number it logs from (JSON format only). */
-let jsonOut: { dest: { write(line: string): boolean }; threshold: number } | undefined;
-
-/** What waits in the current JSON destination is written when the process exits. */
-function flushAtExit(dest: { flushSync(): void }): void {
-  if (buffered === undefined) process.once('exit', () => buffered?.flushSync());
-  buffered = dest;
+/** What waits in the current batch of request lines is written when the process exits. */
+function flushAtExit(batch: LineBatch): void {
+  if (buffered === undefined) process.once('exit', () => buffered?.flush());
+  buffered = batch;
 }
 
 function build(opts: LogOptions): Logger {
@@ -73,18 +70,20 @@ function build(opts: LogOptions): Logger {
     // Synchronous stderr writes, so that a warning or error is never lost when the process is
     // killed right after it. Request lines are the exception: a write per request was a large
     // share of the runtime's CPU per request, so they are gathered and written together (at
-    // most TRAFFIC_FLUSH_MS late; on SIGKILL the last ones can be lost, never other lines).
-    const dest = pino.destination({ fd: 2, sync: true, minLength: TRAFFIC_BUFFER_BYTES, periodicFlush: TRAFFIC_FLUSH_MS });
-    flushAtExit(dest);
-    jsonOut = { dest, threshold: thresholdOf(o.level) };
+    // most TRAFFIC_FLUSH_MS late; on SIGKILL the last ones can be lost, never other lines). Every
+    // line through pino first writes the request lines that wait, so the log stays in order.
+    const batch = new LineBatch(2, { maxBytes: TRAFFIC_BUFFER_BYTES, maxDelayMs: TRAFFIC_FLUSH_MS });
+    flushAtExit(batch);
+    jsonOut = { dest: batch, threshold: thresholdOf(o.level) };
+    const dest = pino.destination({ fd: 2, sync: true });
     return pino.pino(
       {
         level: o.level,
         base: { pid: process.pid },
         hooks: {
           logMethod(args, method) {
+            batch.flush();
             method.apply(this, args);
-            if (!trafficLoggers.has(this)) dest.flush();
           },
         },
       },
@@ -139,7 +138,7 @@ function isLevelMethod(prop: string | symbol): prop is Exclude<LogLevel, 'silent
  * whose debug lines are filtered out never loads pino (nor pino-pretty). Anything else asked of it
  * builds the real logger and answers from there.
  */
-function deferred(component: string | undefined, traffic: boolean): Logger {
+function deferred(component: string | undefined): Logger {
   const threshold = thresholdOf({ ...envDefaults(), ...options }.level);
   const noop = (): void => {};
   const enabled = (l: string): boolean => isLogLevel(l) && LEVEL_VALUES[l] >= threshold;
@@ -148,22 +147,20 @@ function deferred(component: string | undefined, traffic: boolean): Logger {
       if (isLevelMethod(prop) && LEVEL_VALUES[prop] < threshold) return noop;
       // Asked whether a level is on (to skip building a record): answered without pino too.
       if (prop === 'isLevelEnabled') return enabled;
-      const real = realLogger(component, traffic);
+      const real = realLogger(component);
       const value: unknown = Reflect.get(real, prop, real);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(real) : value;
     },
   });
 }
 
-function realLogger(component: string | undefined, traffic: boolean): Logger {
+function realLogger(component: string | undefined): Logger {
   const r = rootLogger();
   if (component === undefined) return r;
-  const key = traffic ? `traffic:${component}` : component;
-  let child = children.get(key);
+  let child = children.get(component);
   if (child === undefined) {
     child = r.child({ component });
-    if (traffic) trafficLoggers.add(child);
-    children.set(key, child);
+    children.set(component, child);
   }
   return child;
 }
@@ -173,28 +170,20 @@ function realLogger(component: string | undefined, traffic: boolean): Logger {
  * so a later `configureLogging` (CLI flags) takes effect everywhere.
  */
 export function logger(component?: string): Logger {
-  return root === undefined ? deferred(component, false) : realLogger(component, false);
-}
-
-/**
- * The logger for one line per request: in JSON format its lines are written in batches (see
- * build); use it for nothing else, everything else must reach the log at once.
- */
-export function trafficLogger(component: string): Logger {
-  return root === undefined ? deferred(component, true) : realLogger(component, true);
+  return root === undefined ? deferred(component) : realLogger(component);
 }
 
 /**
  * One request line at `level`: `fields` (a flat record of strings and numbers) and `msg`, from
- * `component`'s traffic logger. In JSON format the line is put together here, in the order pino
- * writes it (level, time, pid, component, fields, msg), and goes into the same batched
- * destination: pino's generic path took about twice as long per line (profiled under load).
+ * `component`'s logger. In JSON format the line is put together here, in the order pino writes
+ * it (level, time, pid, component, fields, msg), and waits in the batch of request lines (see
+ * build): pino's generic path took about twice as long per line (profiled under load).
  */
 export function logTraffic(component: string, level: 'debug' | 'info', fields: Record<string, string | number>, msg: string): void {
   const out = jsonOut;
   // Until the first enabled line builds the root logger (or in text format), through pino.
   if (out === undefined) {
-    trafficLogger(component)[level](fields, msg);
+    logger(component)[level](fields, msg);
     return;
   }
   const value = LEVEL_VALUES[level];

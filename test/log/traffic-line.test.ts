@@ -31,3 +31,46 @@ test('a request line written directly is the line pino writes for the same recor
   assert.equal(direct!.path, '/v1/agents/a "quoted"\u2028/invoke');
   assert.equal(direct!.pid, run.pid);
 });
+
+/** Runs `body` after JSON logging is configured, in a child; returns its stderr lines (parsed) and how it ended. */
+function child(body: string): { lines: Array<Record<string, unknown>>; status: number | null; signal: NodeJS.Signals | null } {
+  const script = `
+import { configureLogging, logTraffic, logger } from ${JSON.stringify(LOG)};
+configureLogging({ format: 'json', level: 'info' });
+const line = (i) => logTraffic('http', 'info', { method: 'POST', path: '/v1/agents/a/invoke', route: '/v1/agents/:name/invoke', status: 200, duration_ms: i, agent: 'a' }, 'request');
+${body}
+`;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, AGENTSPEC_LOG_LEVEL: '' } });
+  const lines = run.stderr
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { lines, status: run.status, signal: run.signal };
+}
+
+test('request lines that wait are written before any other line, and at exit', () => {
+  const run = child(`line(1); line(2); line(3); logger('runtime').warn('between'); line(4); line(5);`);
+  assert.equal(run.status, 0);
+  assert.deepEqual(
+    run.lines.map((l) => l.msg === 'request' ? l.duration_ms : l.msg),
+    [1, 2, 3, 'between', 4, 5],
+  );
+});
+
+test('request lines are written once they fill a batch, and within 100 ms otherwise (a SIGKILL after that loses none)', () => {
+  // 2,000 lines of ~200 bytes fill many 16 KiB batches; the rest waits, then the timer writes it.
+  const run = child(`for (let i = 0; i < 2000; i++) line(i); setTimeout(() => process.kill(process.pid, 'SIGKILL'), 400);`);
+  assert.equal(run.signal, 'SIGKILL');
+  assert.deepEqual(
+    run.lines.map((l) => l.duration_ms),
+    Array.from({ length: 2000 }, (_, i) => i),
+  );
+  // Killed at once, only whole batches were written: the last lines were still waiting.
+  const cut = child(`for (let i = 0; i < 2000; i++) line(i); process.kill(process.pid, 'SIGKILL');`);
+  assert.equal(cut.signal, 'SIGKILL');
+  assert.ok(cut.lines.length > 0 && cut.lines.length < 2000, `${cut.lines.length} lines`);
+  assert.deepEqual(
+    cut.lines.map((l) => l.duration_ms),
+    Array.from({ length: cut.lines.length }, (_, i) => i),
+  );
+});
