@@ -55,6 +55,41 @@ function forgetIfIdle(store: SessionStore, id: string, local: LocalSession): voi
 }
 
 /**
+ * The running leases by renewal period, with one interval timer per period for all of them
+ * instead of one per turn (a timer made and cleared for every turn showed in the profile). A
+ * lease taken just before a tick is renewed early, which is harmless; none waits longer than its
+ * period, as with a timer of its own.
+ */
+class SharedRenewals {
+  private readonly byPeriod = new Map<number, { leases: Set<TurnLease>; timer: NodeJS.Timeout }>();
+
+  add(lease: TurnLease, periodMs: number): void {
+    let group = this.byPeriod.get(periodMs);
+    if (group === undefined) {
+      const leases = new Set<TurnLease>();
+      const timer = setInterval(renewAll, periodMs, leases);
+      // A running turn keeps the process alive by its own work, never by its renewals.
+      timer.unref();
+      this.byPeriod.set(periodMs, (group = { leases, timer }));
+    }
+    group.leases.add(lease);
+  }
+
+  delete(lease: TurnLease, periodMs: number): void {
+    const group = this.byPeriod.get(periodMs);
+    if (group === undefined || !group.leases.delete(lease) || group.leases.size > 0) return;
+    clearInterval(group.timer);
+    this.byPeriod.delete(periodMs);
+  }
+}
+
+function renewAll(leases: Set<TurnLease>): void {
+  for (const lease of leases) lease.renew();
+}
+
+const renewals = new SharedRenewals();
+
+/**
  * Takes the session's turn: at once, after waiting in arrival order (enqueue), or by cancelling
  * the running turn (interrupt). A request whose idempotency key already has a stored turn gets
  * that turn's response instead (also after waiting for it). Throws SessionBusyError,
@@ -160,7 +195,7 @@ export class TurnLease {
   private linked: AbortController | undefined;
   private lost: TurnSupersededError | undefined;
   private readonly local: LocalSession;
-  private readonly renewer: NodeJS.Timeout;
+  private readonly ttlMs: number;
   private done = false;
 
   constructor(store: SessionStore, sessionId: string, token: string, fence: number, ttlMs: number, local: LocalSession) {
@@ -170,8 +205,8 @@ export class TurnLease {
     this.fence = fence;
     this.local = local;
     local.running.set(token, this);
-    this.renewer = setInterval(() => this.renew(ttlMs), Math.max(1, Math.floor(ttlMs / 3)));
-    this.renewer.unref();
+    this.ttlMs = ttlMs;
+    renewals.add(this, Math.max(1, Math.floor(ttlMs / 3)));
   }
 
   /** Aborted when the turn lost its session; the reason is a TurnSupersededError. */
@@ -210,7 +245,7 @@ export class TurnLease {
   finished(): void {
     if (this.done) return;
     this.done = true;
-    clearInterval(this.renewer);
+    renewals.delete(this, Math.max(1, Math.floor(this.ttlMs / 3)));
     this.local.running.delete(this.token);
     // The next waiter of this process asks at once instead of at its next poll.
     this.local.waiters[0]?.();
@@ -229,8 +264,9 @@ export class TurnLease {
     }
   }
 
-  private renew(ttlMs: number): void {
-    this.store.renewLease(this.sessionId, this.token, ttlMs).then(
+  /** Called by the shared renewal timer, at least once every third of the TTL. */
+  renew(): void {
+    this.store.renewLease(this.sessionId, this.token, this.ttlMs).then(
       (held) => {
         if (held || this.done) return;
         logger('session').warn({ session_id: this.sessionId, fence: this.fence }, 'turn lease lost: the turn is cancelled and will not be stored');
