@@ -51,7 +51,8 @@ export function wireToolCalls(r: RunResult): WireToolCall[] {
 
 /** The JSON body of invoke, a session message, and of `done` when a stream asks for the output. */
 export function answerBody(r: RunResult, sessionId: string | undefined): Record<string, unknown> {
-  return { output: r.output, tool_calls: wireToolCalls(r), ...doneBody(r, sessionId) };
+  // Filled in place, not spread from the done body: every answer comes here, and a spread copies.
+  return withDoneFields({ output: r.output, tool_calls: wireToolCalls(r) }, r, sessionId);
 }
 
 /** An answer body as the stream's `done` event: without the output and tool calls the text events carried. */
@@ -62,15 +63,17 @@ export function doneOf(answer: Record<string, unknown>): Record<string, unknown>
 
 /** The stream's final `done` event without the output and tool calls the events before it carried. */
 export function doneBody(r: RunResult, sessionId: string | undefined): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    tokens: r.tokens,
-    turns: r.turns,
-    duration_ms: r.duration_ms,
-    // The original sent "" for a call without a session; its clients expect a string.
-    session_id: sessionId ?? '',
-    stop_reason: r.stop_reason,
-    agent: r.answered_by,
-  };
+  return withDoneFields({}, r, sessionId);
+}
+
+function withDoneFields(body: Record<string, unknown>, r: RunResult, sessionId: string | undefined): Record<string, unknown> {
+  body.tokens = r.tokens;
+  body.turns = r.turns;
+  body.duration_ms = r.duration_ms;
+  // The original sent "" for a call without a session; its clients expect a string.
+  body.session_id = sessionId ?? '';
+  body.stop_reason = r.stop_reason;
+  body.agent = r.answered_by;
   // Only after a fallback, so the original's shape is unchanged otherwise.
   if (r.fallbacks !== undefined) body.fallbacks = r.fallbacks;
   return body;

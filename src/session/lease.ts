@@ -13,8 +13,11 @@ export interface TurnRequest {
   waitMs: number;
   idempotency?: { key: string; requestHash: string };
   range?: MessageRange;
-  /** The caller went away: stop waiting (and leave the queue). */
-  signal?: AbortSignal;
+  /**
+   * Aborted when the caller went away: stop waiting (and leave the queue). Its signal is read only
+   * when the session is busy (a lazily made signal stays unmade for a turn that does not wait).
+   */
+  cancel?: { readonly signal: AbortSignal };
   /**
    * Called with the session's info on every answer, before anything of it is used; throwing
    * (a session of another agent or owner) gives up the lease or the place and rethrows.
@@ -58,28 +61,25 @@ function forgetIfIdle(store: SessionStore, id: string, local: LocalSession): voi
  * The running leases by renewal period, with one interval timer per period for all of them
  * instead of one per turn (a timer made and cleared for every turn showed in the profile). A
  * lease taken just before a tick is renewed early, which is harmless; none waits longer than its
- * period, as with a timer of its own.
+ * period, as with a timer of its own. A period's timer stays once made (unref'd, it holds no
+ * process open): under load the set empties and fills again between most turns, and making the
+ * timer again each time cost what sharing it saved. A process has one period or a few.
  */
 class SharedRenewals {
-  private readonly byPeriod = new Map<number, { leases: Set<TurnLease>; timer: NodeJS.Timeout }>();
+  private readonly byPeriod = new Map<number, Set<TurnLease>>();
 
   add(lease: TurnLease, periodMs: number): void {
-    let group = this.byPeriod.get(periodMs);
-    if (group === undefined) {
-      const leases = new Set<TurnLease>();
-      const timer = setInterval(renewAll, periodMs, leases);
-      // A running turn keeps the process alive by its own work, never by its renewals.
-      timer.unref();
-      this.byPeriod.set(periodMs, (group = { leases, timer }));
+    let leases = this.byPeriod.get(periodMs);
+    if (leases === undefined) {
+      leases = new Set<TurnLease>();
+      setInterval(renewAll, periodMs, leases).unref();
+      this.byPeriod.set(periodMs, leases);
     }
-    group.leases.add(lease);
+    leases.add(lease);
   }
 
   delete(lease: TurnLease, periodMs: number): void {
-    const group = this.byPeriod.get(periodMs);
-    if (group === undefined || !group.leases.delete(lease) || group.leases.size > 0) return;
-    clearInterval(group.timer);
-    this.byPeriod.delete(periodMs);
+    this.byPeriod.get(periodMs)?.delete(lease);
   }
 }
 
@@ -132,16 +132,17 @@ export async function beginTurn(store: SessionStore, sessionId: string, req: Tur
         return { kind: 'turn', lease, info: r.info, page: r.page };
       }
       const waited = Date.now() - started;
-      if (req.mode !== 'enqueue' || waited >= req.waitMs || req.signal?.aborted === true) {
+      const signal = req.cancel?.signal;
+      if (req.mode !== 'enqueue' || waited >= req.waitMs || signal?.aborted === true) {
         if (req.mode === 'enqueue') await leaveQueue(store, sessionId, token);
-        if (req.signal?.aborted === true) throw req.signal.reason;
+        if (signal?.aborted === true) throw signal.reason;
         throw new SessionBusyError(sessionId, r.retryAfterMs, req.mode === 'enqueue' ? waited : 0);
       }
       if (local === undefined) {
         local = localOf(store, sessionId);
         local.waiters.push(waiter);
       }
-      const woken = await pause(Math.min(delay, req.waitMs - waited), req.signal, (fn) => (wake = fn));
+      const woken = await pause(Math.min(delay, req.waitMs - waited), signal, (fn) => (wake = fn));
       delay = woken ? FIRST_POLL_MS : Math.min(delay * 2, MAX_POLL_MS);
     }
   } finally {
