@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { irDoc } from './fixtures.ts';
-import { startRunChild } from './run-child.ts';
+import { startRunChild, type RunChild } from './run-child.ts';
 import { listenOnLoopback } from '../helpers/loopback-server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -56,6 +56,29 @@ async function chromiumOrSkip(t: import('node:test').TestContext): Promise<boole
     t.skip(why);
     return false;
   }
+}
+
+/**
+ * Runs every step of a test's clean-up in order, each even when one before it failed (a failed
+ * `t.after` hook skips the hooks after it, which left a runtime and a browser running and the
+ * test process waiting for them), then throws what failed.
+ */
+async function cleanUp(steps: Array<() => Promise<unknown> | undefined>): Promise<void> {
+  const failed: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      failed.push(err);
+    }
+  }
+  if (failed.length === 1) throw failed[0];
+  if (failed.length > 1) throw new AggregateError(failed, 'clean-up failed');
+}
+
+/** The test's directory, unless AGENTSPEC_TEST_KEEP; retried, as a browser's last writes may still land in its profile. */
+function removeDir(dir: string): Promise<void> | undefined {
+  return process.env.AGENTSPEC_TEST_KEEP === undefined ? rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }) : undefined;
 }
 
 /** Headless Chromium with a fresh profile in `profileDir`. */
@@ -122,16 +145,22 @@ test('chat page in real Chromium: API key, streamed answers, tool calls, history
       }),
     ),
   );
-  // Registered before anything else can fail, so a failed start never leaves a server behind.
-  t.after(async () => {
-    release();
-    await model.close();
-    if (process.env.AGENTSPEC_TEST_KEEP === undefined) await rm(dir, { recursive: true, force: true });
-  });
-  const run = await startRunChild(['--ir', irFile, '--api-key', KEY], { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: model.url });
-  t.after(() => run.stop());
-  const browser = await launch(path.join(dir, 'profile'));
-  t.after(() => browser.close());
+  // Registered before anything else can fail, so a failed start never leaves a server behind; the
+  // browser and the runtime go before the directory they write in.
+  const started: { run?: RunChild; browser?: BrowserContext } = {};
+  t.after(() =>
+    cleanUp([
+      () => started.browser?.close(),
+      () => started.run?.stop(),
+      () => {
+        release();
+        return model.close();
+      },
+      () => removeDir(dir),
+    ]),
+  );
+  const run = (started.run = await startRunChild(['--ir', irFile, '--api-key', KEY], { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: model.url }));
+  const browser = (started.browser = await launch(path.join(dir, 'profile')));
   const page: Page = await browser.newPage();
   const pageErrors: string[] = [];
   const cspViolations: string[] = [];
@@ -235,13 +264,10 @@ test('chat page without API keys: no key is asked for, the answer appears, New c
   const dir = await mkdtemp(path.join(os.tmpdir(), 'agentspec-chat-nokey-'));
   const irFile = path.join(dir, 'ir.json');
   await writeFile(irFile, JSON.stringify(irDoc({ pkg: 'chat-open', agents: [{ name: 'solo', model: 'echo' }] })));
-  const run = await startRunChild(['--ir', irFile]);
-  const browser = await launch(path.join(dir, 'profile'));
-  t.after(async () => {
-    await browser.close();
-    await run.stop();
-    if (process.env.AGENTSPEC_TEST_KEEP === undefined) await rm(dir, { recursive: true, force: true });
-  });
+  const started: { run?: RunChild; browser?: BrowserContext } = {};
+  t.after(() => cleanUp([() => started.browser?.close(), () => started.run?.stop(), () => removeDir(dir)]));
+  const run = (started.run = await startRunChild(['--ir', irFile]));
+  const browser = (started.browser = await launch(path.join(dir, 'profile')));
   const page = await browser.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
