@@ -57,9 +57,10 @@ let buffered: LineBatch | undefined;
 /** Where the request lines of the current root logger go and the level number it logs from (JSON format only). */
 let jsonOut: { dest: LineBatch; threshold: number } | undefined;
 
-/** What waits in the current batch of request lines is written when the process exits. */
+/** What waits in the current batch of request lines is written when the process exits (or the logger is rebuilt). */
 function flushAtExit(batch: LineBatch): void {
   if (buffered === undefined) process.once('exit', () => buffered?.flush());
+  buffered?.flush();
   buffered = batch;
 }
 
