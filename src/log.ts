@@ -52,16 +52,15 @@ export function loadLoggingFrom(bundled: (id: LoggingModule) => unknown): void {
 const TRAFFIC_BUFFER_BYTES = 16_384;
 const TRAFFIC_FLUSH_MS = 100;
 
-let buffered: LineBatch | undefined;
-
 /** Where the request lines of the current root logger go and the level number it logs from (JSON format only). */
 let jsonOut: { dest: LineBatch; threshold: number } | undefined;
+let flushesAtExit = false;
 
-/** What waits in the current batch of request lines is written when the process exits (or the logger is rebuilt). */
-function flushAtExit(batch: LineBatch): void {
-  if (buffered === undefined) process.once('exit', () => buffered?.flush());
-  buffered?.flush();
-  buffered = batch;
+/** What waits in the current batch of request lines is written when the process exits. */
+function flushAtExit(): void {
+  if (flushesAtExit) return;
+  flushesAtExit = true;
+  process.once('exit', () => jsonOut?.dest.flush());
 }
 
 function build(opts: LogOptions): Logger {
@@ -74,7 +73,7 @@ function build(opts: LogOptions): Logger {
     // most TRAFFIC_FLUSH_MS late; on SIGKILL the last ones can be lost, never other lines). Every
     // line through pino first writes the request lines that wait, so the log stays in order.
     const batch = new LineBatch(2, { maxBytes: TRAFFIC_BUFFER_BYTES, maxDelayMs: TRAFFIC_FLUSH_MS });
-    flushAtExit(batch);
+    flushAtExit();
     jsonOut = { dest: batch, threshold: thresholdOf(o.level) };
     const dest = pino.destination({ fd: 2, sync: true });
     return pino.pino(
@@ -114,6 +113,8 @@ const children = new Map<string, Logger>();
 export function configureLogging(opts: LogOptions): void {
   options = opts;
   root = undefined;
+  // The logger being replaced writes what its batch holds first: the log stays in order.
+  jsonOut?.dest.flush();
   jsonOut = undefined;
   children.clear();
 }
