@@ -12,7 +12,7 @@ import { runTools } from './tool-calls.ts';
 import { AnswerRejectedError, failedRules, logWarnings, ReaskBudget, reaskText } from './answer-rules.ts';
 import { ExpressionError, OnInputError, runOnInput, stepsContext, type OnInputOutcome } from './on-input/index.ts';
 import type { AgentLogic } from './agent-logic.ts';
-import { LazyAbortController, type Cancel } from './lazy-abort.ts';
+import { LazyAbortController, type Cancel } from '../lazy-abort.ts';
 
 /** The request's deadline (the agent's `timeout`) passed before the answer was complete. */
 export class RequestTimeoutError extends AgentspecError {

@@ -13,7 +13,7 @@ import { notFound, overLimit, type HttpError } from './errors.ts';
 import { addUsage } from './tokens.ts';
 import { answerBody } from './wire.ts';
 import { foldSummary, loadWindow, type LoadedWindow, type TurnMemory } from './memory-window.ts';
-import { LazyAbortController } from './lazy-abort.ts';
+import { LazyAbortController } from '../lazy-abort.ts';
 
 /**
  * The session `id` as seen from `agent`'s path. A session of another agent is reported exactly
@@ -79,7 +79,7 @@ export interface TurnAnswer {
  * Everything that can fail before the model is called (so a stream can still answer with JSON).
  * A session turn takes its session here, in one store call that also checks it exists, whose it
  * is, and whether its idempotency key has an answer already; `cancel` ends a wait for the turn
- * (its signal is read only where a wait may happen). `turn` becomes the prepared turn's: its
+ * (its signal is read only when one happens). `turn` becomes the prepared turn's: its
  * variables are completed in place.
  */
 export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, turn: Turn, cancel?: { readonly signal: AbortSignal }): Promise<PreparedTurn> {
@@ -98,7 +98,7 @@ export async function prepareTurn(ctx: RuntimeContext, agent: AgentDefinition, t
       leaseTtlMs: ctx.limits.sessionLeaseTtlMs,
       waitMs: ctx.limits.sessionBusyWaitMs,
       mode: turn.onBusy ?? agent.onBusy ?? ctx.onBusy,
-      ...(cancel === undefined ? {} : { signal: cancel.signal }),
+      ...(cancel === undefined ? {} : { cancel }),
     });
     if (start.kind === 'replay') return { agent, turn, history: [], replay: JSON.parse(start.response) as Record<string, unknown> };
     turn.variables = variables;

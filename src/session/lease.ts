@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { errorMessage } from '../errors.ts';
+import { LazyAbortController } from '../lazy-abort.ts';
 import { logger } from '../log.ts';
 import { FencedAppendError, IdempotencyConflictError, SessionBusyError, TurnSupersededError } from './errors.ts';
 import type { AppendOptions, BeginTurnRequest, BusyMode, IdempotencyRecord, MessagePage, MessageRange, SessionInfo, SessionStore } from './types.ts';
@@ -190,9 +191,9 @@ export class TurnLease {
   readonly token: string;
   readonly sessionId: string;
   private readonly store: SessionStore;
-  // Made only when asked for: a turn links its own controller instead (abortOnLoss), and a
-  // controller costs about as much as the rest of the lease together.
-  private controller: AbortController | undefined;
+  // Its signal is made only when asked for: a turn links its own controller instead
+  // (abortOnLoss), and a signal costs about as much as the rest of the lease together.
+  private readonly onLoss = new LazyAbortController();
   private linked: AbortController | undefined;
   private lost: TurnSupersededError | undefined;
   private readonly local: LocalSession;
@@ -212,11 +213,7 @@ export class TurnLease {
 
   /** Aborted when the turn lost its session; the reason is a TurnSupersededError. */
   get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.lost !== undefined) this.controller.abort(this.lost);
-    }
-    return this.controller.signal;
+    return this.onLoss.signal;
   }
 
   /** Why the turn lost its session, once it has. */
@@ -234,7 +231,7 @@ export class TurnLease {
   lose(reason: TurnSupersededError): void {
     if (this.lost !== undefined) return;
     this.lost = reason;
-    this.controller?.abort(reason);
+    this.onLoss.abort(reason);
     this.linked?.abort(reason);
   }
 
@@ -304,7 +301,7 @@ export type RequestStart =
 export async function claimRequest(
   store: SessionStore,
   scope: string,
-  req: { key: string; requestHash: string; leaseTtlMs: number; waitMs: number; mode: BusyMode; signal?: AbortSignal },
+  req: { key: string; requestHash: string; leaseTtlMs: number; waitMs: number; mode: BusyMode; cancel?: TurnRequest['cancel'] },
 ): Promise<RequestStart> {
   const token = randomUUID();
   const started = Date.now();
@@ -315,9 +312,11 @@ export async function claimRequest(
     if (r.status === 'replay') return { kind: 'replay', response: r.response };
     if (r.status === 'conflict') throw new IdempotencyConflictError(req.key);
     const waited = Date.now() - started;
-    if (req.signal?.aborted === true) throw req.signal.reason;
+    // Read only now that the first attempt is still running (see TurnRequest.cancel).
+    const signal = req.cancel?.signal;
+    if (signal?.aborted === true) throw signal.reason;
     if (req.mode === 'reject' || waited >= req.waitMs) throw new SessionBusyError(`(request ${req.key})`, r.retryAfterMs, req.mode === 'reject' ? 0 : waited);
-    await pause(Math.min(delay, req.waitMs - waited), req.signal, () => undefined);
+    await pause(Math.min(delay, req.waitMs - waited), signal, () => undefined);
     delay = Math.min(delay * 2, MAX_POLL_MS);
   }
 }

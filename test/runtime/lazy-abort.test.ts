@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LazyAbortController } from '../../src/runtime/lazy-abort.ts';
+import { LazyAbortController } from '../../src/lazy-abort.ts';
 
 test('a signal asked for after the abort is made aborted, with the reason given', () => {
   const c = new LazyAbortController();
