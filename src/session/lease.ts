@@ -198,6 +198,7 @@ export class TurnLease {
   private lost: TurnSupersededError | undefined;
   private readonly local: LocalSession;
   private readonly ttlMs: number;
+  private readonly renewEveryMs: number;
   private done = false;
 
   constructor(store: SessionStore, sessionId: string, token: string, fence: number, ttlMs: number, local: LocalSession) {
@@ -208,7 +209,8 @@ export class TurnLease {
     this.local = local;
     local.running.set(token, this);
     this.ttlMs = ttlMs;
-    renewals.add(this, Math.max(1, Math.floor(ttlMs / 3)));
+    this.renewEveryMs = Math.max(1, Math.floor(ttlMs / 3));
+    renewals.add(this, this.renewEveryMs);
   }
 
   /** Aborted when the turn lost its session; the reason is a TurnSupersededError. */
@@ -243,7 +245,7 @@ export class TurnLease {
   finished(): void {
     if (this.done) return;
     this.done = true;
-    renewals.delete(this, Math.max(1, Math.floor(this.ttlMs / 3)));
+    renewals.delete(this, this.renewEveryMs);
     this.local.running.delete(this.token);
     // The next waiter of this process asks at once instead of at its next poll.
     this.local.waiters[0]?.();
