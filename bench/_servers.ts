@@ -18,11 +18,15 @@ export interface ProcFigures {
   rssBytes: number;
 }
 
-export function procFigures(pid: number): ProcFigures {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** The fields of a `/proc/<pid>/stat` line from field 3 on (proc(5) numbers them from 1). */
+function statFields(stat: string): string[] {
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 (utime), 15 (stime) and 24 (rss, in pages) of proc(5); this array starts at field 3.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+export function procFigures(pid: number): ProcFigures {
+  const fields = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  // Fields 14 (utime), 15 (stime) and 24 (rss, in pages) of proc(5).
   const ticks = Number(fields[11]) + Number(fields[12]);
   return { cpuSeconds: ticks / CLK_TCK, rssBytes: Number(fields[21]) * PAGE_SIZE };
 }
@@ -272,7 +276,7 @@ async function loadWithWrk(server: ServerProcess, spec: LoadSpec): Promise<LoadF
   const stat = /^STAT (.*)$/m.exec(out);
   if (m === null || stat === null) throw new Error(`wrk printed no figures:\n${out}`);
   const [requests, durationUs, p50Us, p99Us, failures] = m.slice(1).map(Number) as [number, number, number, number, number];
-  const fields = stat[1]!.slice(stat[1]!.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(stat[1]!);
   // Fields 16 (cutime) and 17 (cstime) of proc(5): the waited-for wrk's CPU time.
   const wrkCpuSeconds = (Number(fields[13]) + Number(fields[14])) / CLK_TCK;
   return {

@@ -259,8 +259,7 @@ try {
     const ours = kinds.filter((k) => k !== 'baseline');
     try {
       const url = env.REDIS_URL ?? (redis = await startRedisServer()).url;
-      const pid = redis === undefined ? undefined : redis.pid.bind(redis);
-      rows.push(...(await scenario('sessions redis', ours, { kind: 'redis', url }, dir, manySessions(pid))));
+      rows.push(...(await scenario('sessions redis', ours, { kind: 'redis', url }, dir, manySessions(redis?.pid))));
     } catch (err) {
       console.log(`redis scenario skipped: ${err instanceof Error ? err.message : String(err)}`);
     }
