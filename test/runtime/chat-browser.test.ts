@@ -231,6 +231,9 @@ test('chat page in real Chromium: API key, streamed answers, tool calls, history
   release();
   // ...and once done, the tool call with its input and result, then the final answer.
   await page.locator('.msg.assistant', { hasText: 'It is sunny in Paris.' }).waitFor(WAIT);
+  // The streamed text is complete before the page shows the stored turn (tool card included),
+  // which it marks with the answer's meta line: wait for that, not for the text alone.
+  await page.locator('.msg.assistant .meta', { hasText: 'helper' }).waitFor(WAIT);
   const tool = page.locator('.msg.tool');
   assert.equal(await tool.count(), 1);
   assert.equal(await text(tool.locator('.tool-head code')), 'lookup');
