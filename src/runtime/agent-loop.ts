@@ -206,6 +206,7 @@ class RunModelRequest implements ModelRequest {
   readonly tools: ToolDefinition[];
   readonly maxTokens: number;
   declare earlierMessages?: number;
+  declare window?: readonly Message[];
   declare temperature?: number;
   declare onText?: (delta: string) => void;
   private readonly cancel: Cancel;
@@ -329,7 +330,7 @@ export class AgentRunner {
         stop = 'token_budget';
         break;
       }
-      const res = await this.callModel(agent, system, [...history, ...conversation], Math.min(MAX_TOKENS_PER_CALL, remaining), modelInput, cancel);
+      const res = await this.callModel(agent, system, [...history, ...conversation], history, Math.min(MAX_TOKENS_PER_CALL, remaining), modelInput, cancel);
       turns++;
       addUsage(tokens, res.usage);
       output = res.text;
@@ -402,6 +403,8 @@ export class AgentRunner {
     agent: AgentDefinition,
     system: string,
     messages: Message[],
+    /** The session's window `messages` begins with. */
+    window: readonly Message[],
     maxTokens: number,
     input: RunInput,
     cancel: Cancel,
@@ -421,6 +424,7 @@ export class AgentRunner {
         // Set field by field: conditional spreads cost a copy each, on every model call.
         const req = new RunModelRequest(agent, system, messages, maxTokens, cancel);
         if (input.earlier !== undefined) req.earlierMessages = input.earlier;
+        if (window.length > 0) req.window = window;
         if (agent.temperature !== undefined) req.temperature = agent.temperature;
         if (onText !== undefined) req.onText = onText;
         const res = await agent.resolved.provider.complete(req);

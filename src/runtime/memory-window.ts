@@ -6,6 +6,7 @@ import { RequestTimeoutError, requestDeadline } from './agent-loop.ts';
 import type { AgentDefinition } from './agents.ts';
 import type { CallMetrics } from './metrics.ts';
 import type { TokenUsage } from './providers/index.ts';
+import { sliceOf } from '../session/stretches.ts';
 import { countOf, MessageCount, sumOf } from './tokens.ts';
 
 /**
@@ -139,7 +140,7 @@ export async function loadWindow(
   }
   if (cut > 0) {
     logger('runtime').debug({ agent: agent.name, session_id: sessionId, left_out: cut }, 'memory window narrowed to whole turns under the model context');
-    messages = messages.slice(cut);
+    messages = sliceOf(messages, cut);
     start += cut;
   }
   const loaded: LoadedWindow = { messages, total: page.total, start, unsummarized: [] };

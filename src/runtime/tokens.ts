@@ -1,4 +1,5 @@
 import type { Message } from '../session/types.ts';
+import { stretchOf } from '../session/stretches.ts';
 import type { TokenUsage } from './providers/index.ts';
 
 /** Adds `u` into a running count and keeps its total: a turn's, a delegation's caller's, a pipeline's. */
@@ -37,28 +38,55 @@ export class MessageCount implements Tally<undefined> {
  * the last one moved on by the messages the last turn stored; each window after the first is
  * one stretch of a run. The totals over a stretch are two lookups, and only messages not seen
  * before are read, so a turn's counts do not grow with its window. A run is reachable only from
- * its messages' places (a WeakMap), so it goes when they do.
+ * its messages' places (a WeakMap), so it goes when they do; a run over a store's history (a
+ * declared page's, see session/stretches.ts) only from that history, and places none.
  */
 class Run {
-  readonly members: Message[] = [];
+  readonly members: Message[];
   private readonly totals = new Map<Tally<unknown>, { sums: number[]; state: unknown }>();
 
-  /** sums[i]: the tally of members[0..i), made up to `upto` at least. */
+  /** Given `history`, the run is over a store's history (see session/stretches.ts) from `base` on, and never added to here. */
+  constructor(
+    history?: readonly Message[],
+    readonly base = 0,
+  ) {
+    this.members = (history ?? []) as Message[];
+  }
+
+  /** sums[i - base]: the tally of members[base..i), made up to `upto` at least. */
   sums<S>(tally: Tally<S>, upto: number): number[] {
     let t = this.totals.get(tally as Tally<unknown>);
     if (t === undefined) this.totals.set(tally as Tally<unknown>, (t = { sums: [0], state: tally.start() }));
     const { sums } = t;
-    for (let i = sums.length - 1; i < upto; i++) sums.push(sums[i]! + tally.step(this.members, i, t.state as S));
+    const base = this.base;
+    for (let i = base + sums.length - 1; i < upto; i++) sums.push(sums[i - base]! + tally.step(this.members, i, t.state as S));
     return sums;
   }
 
+  /** The tally over members[from..to), `from` at `base` or after. */
   between<S>(tally: Tally<S>, from: number, to: number): number {
     const sums = this.sums(tally, to);
-    return sums[to]! - sums[from]!;
+    return sums[to - this.base]! - sums[from - this.base]!;
   }
 }
 
 const places = new WeakMap<Message, { run: Run; index: number }>();
+
+/** The run over a store's history, from the first of its declared pages that was counted. */
+const historyRuns = new WeakMap<readonly Message[], Run>();
+
+/**
+ * For a page a store declared a stretch of its history: the history's run and where the page
+ * starts in it. Undefined (the page is counted the general way) for a page that starts before the
+ * first page of that history that was counted.
+ */
+function declaredRun(list: readonly Message[]): { run: Run; at: number } | undefined {
+  const stretch = stretchOf(list);
+  if (stretch === undefined) return undefined;
+  let run = historyRuns.get(stretch.history);
+  if (run === undefined) historyRuns.set(stretch.history, (run = new Run(stretch.history, stretch.start)));
+  return stretch.start < run.base ? undefined : { run, at: stretch.start };
+}
 
 /**
  * A run holds its members: past this length a new run starts, so that a session that keeps
@@ -117,6 +145,8 @@ function stretches(list: readonly Message[], from: number, visit: (run: Run, at:
 
 /** The total of `count` over list[from..]. */
 export function sumOf(list: readonly Message[], count: MessageCount, from = 0): number {
+  const known = declaredRun(list);
+  if (known !== undefined) return known.run.between(count, known.at + Math.min(from, list.length), known.at + list.length);
   let total = 0;
   stretches(
     list,
@@ -138,6 +168,8 @@ export function countOf(m: Message, count: MessageCount): number {
  * message is left out: what a tally says of it depends on the messages before it in the run).
  */
 export function tallyAfterFirst<S>(list: readonly Message[], tally: Tally<S>): number | undefined {
+  const known = declaredRun(list);
+  if (known !== undefined) return list.length === 0 ? undefined : known.run.between(tally, known.at + 1, known.at + list.length);
   let first: { run: Run; at: number; length: number } | undefined;
   let parts = 0;
   stretches(

@@ -16,6 +16,7 @@ import type {
 } from './types.ts';
 import { FencedAppendError, IdempotencyKeyUsedError, SessionNotFoundError } from './errors.ts';
 import { newSessionId } from './ids.ts';
+import { declareStretch } from './stretches.ts';
 import { assertMessages, assertSummary, normalizeRange, type NormalizedRange } from './validate.ts';
 
 export interface MemorySessionStoreOptions {
@@ -52,7 +53,7 @@ interface TurnState {
 
 interface Entry {
   info: SessionInfo;
-  /** Each one frozen, so pages (slices of this array) hand them out without copying them. */
+  /** Each one frozen, so pages (slices of this array) hand them out without copying them. Only ever grows. */
   messages: Message[];
   summary?: SessionSummary;
   expiresAt: number;
@@ -286,7 +287,8 @@ export class MemorySessionStore implements SessionStore {
     const all = entry.messages;
     const start = r.tail === undefined ? r.offset : Math.max(0, all.length - r.tail);
     const end = r.limit === undefined ? undefined : start + r.limit;
-    const page: MessagePage = { messages: all.slice(start, end), total: all.length };
+    // Frozen and declared a stretch of the history: what counts over it reads only what is new.
+    const page: MessagePage = { messages: declareStretch(all.slice(start, end), all, start), total: all.length };
     // A window (tail) read carries the running summary of what lies before it.
     if (r.tail !== undefined && entry.summary !== undefined) page.summary = { ...entry.summary };
     return page;

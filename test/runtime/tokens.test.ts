@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { countOf, countWords, MessageCount, sumOf } from '../../src/runtime/tokens.ts';
 import type { Message } from '../../src/session/types.ts';
+import { MemorySessionStore } from '../../src/session/memory-store.ts';
+import { sliceOf } from '../../src/session/stretches.ts';
 
 /** A small deterministic generator, so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -102,4 +104,56 @@ test('a session longer than one run: windows that cross from one run into the ne
     assert.equal(sumOf(window, LENGTH), direct(window), `window ending at ${end}`);
   }
   assert.equal(sumOf(stored, LENGTH), direct(stored));
+});
+
+test("a memory store's pages are counted by what is new in them: a sliding window reads each message once", async () => {
+  const store = new MemorySessionStore({ sweepIntervalMs: 0 });
+  try {
+    const id = (await store.create('bot')).id;
+    const read: string[] = [];
+    const counting = new MessageCount((m) => {
+      read.push(m.content ?? '');
+      return (m.content ?? '').length;
+    });
+    for (let turn = 0; turn < 60; turn++) {
+      await store.appendMessages(id, [
+        { role: 'user', content: `question ${turn}` },
+        { role: 'assistant', content: `answer ${turn}!` },
+      ]);
+      const page = await store.loadMessages(id, { tail: 20 });
+      assert.ok(Object.isFrozen(page.messages));
+      read.length = 0;
+      assert.equal(sumOf(page.messages, counting), direct(page.messages), `turn ${turn}`);
+      // Each window is read only for the two messages the turn added (the first one holds no more).
+      assert.equal(read.length, 2, `turn ${turn}: read ${JSON.stringify(read)}`);
+      const from = turn % 7;
+      assert.equal(sumOf(page.messages, LENGTH, from), direct(page.messages, from));
+      const cut = sliceOf(page.messages, from);
+      assert.equal(sumOf(cut, LENGTH), direct(cut));
+    }
+    // A page from before the first one counted (offset 0) is counted the general way, and right.
+    const early = await store.loadMessages(id, { offset: 0, limit: 30 });
+    assert.equal(sumOf(early.messages, LENGTH), direct(early.messages));
+    // The page is the plain array it looks like: equal to a copy, serialized as one.
+    assert.deepStrictEqual(early.messages, [...early.messages]);
+    assert.equal(JSON.stringify(early.messages), JSON.stringify([...early.messages]));
+  } finally {
+    await store.close();
+  }
+});
+
+test('a list that is not a declared page is never taken for one, even with the same messages', async () => {
+  const store = new MemorySessionStore({ sweepIntervalMs: 0 });
+  try {
+    const id = (await store.create('bot')).id;
+    await store.appendMessages(id, Array.from({ length: 10 }, (_, i) => ({ role: 'user' as const, content: 'z'.repeat(i + 1) })));
+    const page = await store.loadMessages(id, { tail: 10 });
+    assert.equal(sumOf(page.messages, LENGTH), direct(page.messages));
+    // The same objects, one left out: a copy of the page, not the page.
+    const gap = [...page.messages.slice(0, 4), ...page.messages.slice(5)];
+    assert.equal(sumOf(gap, LENGTH), direct(gap));
+    assert.throws(() => (page.messages as Message[]).push({ role: 'user', content: 'more' }), TypeError);
+  } finally {
+    await store.close();
+  }
 });

@@ -19,7 +19,9 @@ function systemWords(system: string): number {
 
 /** What a request's prompt counts: the system prompt and every message's content. */
 function inputTokens(req: ModelRequest): number {
-  return systemWords(req.system) + sumOf(req.messages, CONTENT_WORDS);
+  const window = req.window;
+  const messages = window === undefined ? sumOf(req.messages, CONTENT_WORDS) : sumOf(window, CONTENT_WORDS) + sumOf(req.messages, CONTENT_WORDS, window.length);
+  return systemWords(req.system) + messages;
 }
 
 function lastUserText(messages: Message[]): string {

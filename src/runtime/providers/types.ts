@@ -18,6 +18,12 @@ export interface ModelRequest {
    * a summary in `system` stands for). Providers send nothing for them; echo counts them.
    */
   earlierMessages?: number;
+  /**
+   * The stored messages `messages` begins with (the session's memory window as loaded), when
+   * there are any: a provider that counts over its messages (echo) counts these through
+   * tokens.ts, which reads only what it has not counted before.
+   */
+  window?: readonly Message[];
   /** `summarize`: the call asks for a running summary of the conversation (memory strategy `summary`). */
   task?: 'summarize';
   tools: ToolDefinition[];
