@@ -25,6 +25,7 @@ import {
   SessionStoreUnavailableError,
 } from './errors.ts';
 import { isSessionId, newSessionId } from './ids.ts';
+import { declareStretch } from './stretches.ts';
 import { DEFAULT_SESSION_TTL_SECONDS, sortByActivity } from './memory-store.ts';
 import {
   APPEND,
@@ -70,7 +71,7 @@ const AGENT_CACHE_SIZE = 10_000;
 /** Characters of stored JSON the held turn windows may add up to, over all sessions. */
 const TAIL_CACHE_CHARS = 16 * 2 ** 20;
 
-/** A window of a session's history: list elements from `base` on, each a frozen message or why it cannot be read. */
+/** A window of a session's history (and up to as much again before it): list elements from `base` on, each a frozen message or why it cannot be read. */
 interface HeldTail {
   created: string;
   base: number;
@@ -464,42 +465,44 @@ export class RedisSessionStore implements SessionStore {
 
   /**
    * The tail of a turn: the elements the script sent (from list index `from` on) after those of
-   * the held window it did not send again. The result is held for the next turn, trimmed to the
-   * tail; its messages are frozen, since the next turn hands out the same objects.
+   * the held window it did not send again. The result is held for the next turn; its messages are
+   * frozen, since the next turn hands out the same objects. The held array only grows while the
+   * script goes on from its end, and is started again from the tail once what lies before the
+   * tail is as long as the tail: its pages are then declared stretches of it (see stretches.ts),
+   * which the counts of a turn read only for what is new.
    */
   private tailPage(id: string, created: string, total: number, tail: number, from: number, reply: unknown, held: HeldTail | undefined): Message[] {
     const first = Math.max(0, total - tail);
-    let items: Array<Message | string>;
-    let sizes: number[];
-    let unreadable = 0;
-    if (from > first) {
+    let h: HeldTail;
+    if (held !== undefined && from > first && first >= held.base && from === held.base + held.items.length) {
       // The script only skips elements the request said are held, of the same session.
-      const h = held!;
-      items = h.items.slice(first - h.base, from - h.base);
-      sizes = h.sizes.slice(first - h.base, from - h.base);
-      if (h.unreadable > 0) for (const m of items) if (typeof m === 'string') unreadable++;
+      this.forgetTail(id);
+      h = held;
+    } else if (from > first) {
+      h = heldPart(held!, first, from, created);
     } else {
-      items = [];
-      sizes = [];
+      h = { created, base: first, items: [], sizes: [], chars: 0, unreadable: 0 };
     }
     const fresh = asStrings(reply);
     for (let i = 0; i < fresh.length; i++) {
       const raw = fresh[i]!;
       const message = elementAt(raw, from + i);
-      if (typeof message === 'string') unreadable++;
-      items.push(typeof message === 'string' ? message : deepFreeze(message));
-      sizes.push(raw.length);
+      if (typeof message === 'string') h.unreadable++;
+      h.items.push(typeof message === 'string' ? message : deepFreeze(message));
+      h.sizes.push(raw.length);
+      h.chars += raw.length;
     }
-    let chars = 0;
-    for (const n of sizes) chars += n;
-    this.hold(id, { created, base: first, items, sizes, chars, unreadable });
+    if (first - h.base > tail) h = heldPart(h, first, h.base + h.items.length, created);
+    this.hold(id, h);
+    const start = first - h.base;
     // A copy: the held array grows with this process's appends, the caller's page must not.
-    if (unreadable === 0) return items.slice() as Message[];
+    if (h.unreadable === 0) return declareStretch(h.items.slice(start) as Message[], h.items as Message[], start);
     const messages: Message[] = [];
-    items.forEach((m, i) => {
-      if (typeof m === 'string') this.skipUnreadable(id, first + i, m);
+    for (let i = start; i < h.items.length; i++) {
+      const m = h.items[i]!;
+      if (typeof m === 'string') this.skipUnreadable(id, h.base + i, m);
       else messages.push(m);
-    });
+    }
     return messages;
   }
 
@@ -521,8 +524,12 @@ export class RedisSessionStore implements SessionStore {
       const json = args[from + i]!;
       const stored = `{"seq":${last - n + i + 1},${json.slice(1)}`;
       const message = elementAt(stored, last - n + i);
-      if (typeof message === 'string') held.unreadable++;
-      held.items.push(typeof message === 'string' ? message : deepFreeze(message));
+      if (typeof message === 'string') {
+        // Never expected of what this store just wrote: the next turn reads the tail afresh.
+        this.forgetTail(id);
+        return;
+      }
+      held.items.push(deepFreeze(message));
       held.sizes.push(stored.length);
       held.chars += stored.length;
       this.tailChars += stored.length;
@@ -853,6 +860,17 @@ function elementAt(raw: string, index: number): Message | string {
   // Histories stored before seq existed: a message's seq is its place in the list.
   if (typeof message !== 'string') message.seq ??= index + 1;
   return message;
+}
+
+/** A new held window: `held`'s elements from list index `from` up to `to`, in arrays of its own. */
+function heldPart(held: HeldTail, from: number, to: number, created: string): HeldTail {
+  const items = held.items.slice(from - held.base, to - held.base);
+  const sizes = held.sizes.slice(from - held.base, to - held.base);
+  let chars = 0;
+  for (const n of sizes) chars += n;
+  let unreadable = 0;
+  if (held.unreadable > 0) for (const m of items) if (typeof m === 'string') unreadable++;
+  return { created, base: from, items, sizes, chars, unreadable };
 }
 
 function deepFreeze<T>(value: T): T {

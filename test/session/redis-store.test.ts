@@ -19,6 +19,7 @@ import {
 } from '../../src/session/index.ts';
 import { freePort, redisUrlOrSkip, startPersistentRedisServer, startRedisServer, type RedisServer } from '../helpers/services.ts';
 import { sessionStoreContract } from './contract.ts';
+import { MessageCount, sumOf } from '../../src/runtime/tokens.ts';
 import { requestClaimContract, turnContract } from './turn-contract.ts';
 
 // One prefix per run of this file keeps it apart from every other test using the same server.
@@ -316,6 +317,40 @@ describe('the tail a turn holds', () => {
       await a.close();
       await b?.close();
       await fresh?.close();
+    }
+  });
+
+  test('turn after turn, with appends from another process between, each window is the list tail and its counts read each message about once', async (t) => {
+    const a = await sharedStore(t);
+    if (a === undefined) return;
+    const b = await sharedStore(t);
+    try {
+      const { id } = await a.create('held');
+      const read: string[] = [];
+      const counting = new MessageCount((m) => {
+        read.push(m.content ?? '');
+        return (m.content ?? '').length;
+      });
+      let reads = 0;
+      for (let i = 0; i < 40; i++) {
+        if (i % 9 === 4) await b!.appendMessages(id, [user(`from b ${i}`)]);
+        const seen = await turn(a, id, `a${i}`);
+        // The window this turn read: the six messages before the two it stored.
+        const expected = (await a.loadMessages(id, { offset: 0, limit: 1000 })).messages.slice(0, -2).slice(-6);
+        assert.deepEqual(seen, expected, `turn ${i}`);
+        read.length = 0;
+        assert.equal(
+          sumOf(seen, counting),
+          seen.reduce((n, m) => n + (m.content ?? '').length, 0),
+          `turn ${i}`,
+        );
+        reads += read.length;
+      }
+      // 40 turns of 2 messages plus 5 from b: a count that read each window whole would be near 240.
+      assert.ok(reads < 140, `the counts read ${reads} messages`);
+    } finally {
+      await a.close();
+      await b?.close();
     }
   });
 
