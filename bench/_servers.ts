@@ -15,6 +15,8 @@ const PAGE_SIZE = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8
 export interface ProcFigures {
   /** utime + stime, in seconds. */
   cpuSeconds: number;
+  /** stime alone: the time in the kernel (on loopback, each response's write also delivers it and wakes the reader). */
+  sysSeconds: number;
   rssBytes: number;
 }
 
@@ -28,7 +30,7 @@ export function procFigures(pid: number): ProcFigures {
   const fields = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   // Fields 14 (utime), 15 (stime) and 24 (rss, in pages) of proc(5).
   const ticks = Number(fields[11]) + Number(fields[12]);
-  return { cpuSeconds: ticks / CLK_TCK, rssBytes: Number(fields[21]) * PAGE_SIZE };
+  return { cpuSeconds: ticks / CLK_TCK, sysSeconds: Number(fields[12]) / CLK_TCK, rssBytes: Number(fields[21]) * PAGE_SIZE };
 }
 
 // ---- servers ---------------------------------------------------------------------------------
@@ -138,6 +140,8 @@ export interface LoadFigures {
   p99: number;
   /** Server CPU per request, microseconds. */
   cpuUs: number;
+  /** The part of cpuUs spent in the kernel. */
+  sysUs: number;
   /** Server RSS at the end, bytes. */
   rssBytes: number;
   failures: number;
@@ -151,6 +155,12 @@ function onPath(command: string): boolean {
 
 /** wrk when installed (BENCH_LOADGEN=autocannon forces the other), as the issue of record asks. */
 export const LOADGEN: Loadgen = (process.env.BENCH_LOADGEN as Loadgen | undefined) ?? (onPath('wrk') ? 'wrk' : 'autocannon');
+
+/** The server's CPU per request between two readings, microseconds, and the kernel's part of it. */
+function perRequest(before: ProcFigures, after: ProcFigures, requests: number): { cpuUs: number; sysUs: number } {
+  if (requests === 0) return { cpuUs: 0, sysUs: 0 };
+  return { cpuUs: ((after.cpuSeconds - before.cpuSeconds) * 1e6) / requests, sysUs: ((after.sysSeconds - before.sysSeconds) * 1e6) / requests };
+}
 
 /** POSTs for `duration` seconds (or `amount` requests) and reads the server's CPU time around it. */
 export async function load(server: ServerProcess, spec: LoadSpec): Promise<LoadFigures> {
@@ -193,7 +203,7 @@ async function loadWithAutocannon(server: ServerProcess, spec: LoadSpec): Promis
     rps: requests / seconds,
     p50: r.latency.p50,
     p99: r.latency.p99,
-    cpuUs: requests === 0 ? 0 : ((after.cpuSeconds - before.cpuSeconds) * 1e6) / requests,
+    ...perRequest(before, after, requests),
     rssBytes: after.rssBytes,
     failures: r.errors + r.timeouts + r.non2xx,
   };
@@ -286,7 +296,7 @@ async function loadWithWrk(server: ServerProcess, spec: LoadSpec): Promise<LoadF
     rps: requests / (durationUs / 1e6),
     p50: p50Us / 1000,
     p99: p99Us / 1000,
-    cpuUs: requests === 0 ? 0 : ((after.cpuSeconds - before.cpuSeconds) * 1e6) / requests,
+    ...perRequest(before, after, requests),
     rssBytes: after.rssBytes,
     failures,
   };

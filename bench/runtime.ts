@@ -7,11 +7,13 @@
 // Scenarios: stateless invoke; one message per request spread over 1,000 sessions (memory store,
 // and Redis: REDIS_URL or a private redis-server); one long session with a sliding-window agent
 // at two history sizes; server RSS idle vs after an invoke burst.
-// Printed per run: req/s, p50/p99 latency, server CPU per request (utime+stime from /proc), the
+// Printed per run: req/s, p50/p99 latency, server CPU per request (utime+stime from /proc, and the
+// stime part: on loopback a response's write delivers it and wakes the load generator, which costs
+// more the longer that has been idle, so a slower server also pays more kernel time per response), the
 // load generator's CPU per request (on two cores it takes from the server), RSS, redis-server's
 // CPU per turn (private server only), and the ratios to the baseline (and to the previous build).
 // Knobs (env): BENCH_DURATION seconds per run (5), BENCH_CONNECTIONS (16), BENCH_SESSIONS (1000),
-// BENCH_LONG_REQUESTS requests on the long session (300), BENCH_BURST seconds (10),
+// BENCH_LONG_REQUESTS requests on the long session (3000), BENCH_BURST seconds (10),
 // BENCH_SCENARIOS comma-separated subset of invoke,sessions,redis,long,rss, BENCH_ROUNDS (1): each
 // scenario runs that many rounds with the servers taking turns, and each server's median round
 // (by req/s) is reported, so that a burst of other load on the machine falls on all alike,
@@ -33,7 +35,7 @@ const env = process.env;
 const DURATION = Number(env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 16);
 const SESSIONS = Number(env.BENCH_SESSIONS ?? 1000);
-const LONG_REQUESTS = Number(env.BENCH_LONG_REQUESTS ?? 300);
+const LONG_REQUESTS = Number(env.BENCH_LONG_REQUESTS ?? 3000);
 const BURST = Number(env.BENCH_BURST ?? 10);
 const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 1));
 const HISTORIES = [10, 10_000];
@@ -146,7 +148,7 @@ async function scenario(name: string, kinds: readonly Kind[], store: Store, prev
     const sorted = [...all.get(k)!].sort((a, b) => a.figures.rps - b.figures.rps);
     return sorted[Math.floor(sorted.length / 2)]!;
   });
-  for (const r of rows) console.log(`  ${name}, ${r.kind}: ${r.figures.rps.toFixed(0)} req/s, p99 ${r.figures.p99.toFixed(1)} ms, ${r.figures.cpuUs.toFixed(0)} µs CPU/request, ${r.figures.loadgen} ${r.figures.loadgenCpuUs.toFixed(0)} µs ${r.note ?? ''}`);
+  for (const r of rows) console.log(`  ${name}, ${r.kind}: ${r.figures.rps.toFixed(0)} req/s, p99 ${r.figures.p99.toFixed(1)} ms, ${r.figures.cpuUs.toFixed(0)} µs CPU/request (${r.figures.sysUs.toFixed(0)} in the kernel), ${r.figures.loadgen} ${r.figures.loadgenCpuUs.toFixed(0)} µs ${r.note ?? ''}`);
   return rows;
 }
 
@@ -172,6 +174,9 @@ function manySessions(storePid?: () => number | undefined): Run {
 
 function longSession(history: number): (s: ServerProcess) => Promise<{ figures: LoadFigures; note: string }> {
   return async (s) => {
+    // Warmed up on a session of its own first: a fresh server's first few thousand turns are
+    // mostly the JIT compiling, which the short run on a small history measured instead.
+    await load(s, { ...WARMUP, paths: await createSessions(s, WINDOWED, 1) });
     const paths = await createSessions(s, WINDOWED, 1);
     // Each turn stores two messages (the question and the answer).
     await load(s, { body: { message: 'filler' }, paths, connections: CONNECTIONS, amount: Math.ceil(history / 2) });
@@ -200,7 +205,7 @@ function print(rows: Row[]): void {
   const baseInvoke = base('invoke');
   const prev = (r: Row): Row | undefined => rows.find((x) => x.scenario === r.scenario && x.kind === 'previous');
   console.log(
-    `\n${'scenario'.padEnd(22)} ${'server'.padEnd(9)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU µs/req'.padStart(10)} ${'load µs'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'fail'.padStart(5)} ${'/base'.padStart(6)} ${'/base inv'.padStart(9)} ${'/prev'.padStart(6)}  note`,
+    `\n${'scenario'.padEnd(22)} ${'server'.padEnd(9)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU µs/req'.padStart(10)} ${'sys µs'.padStart(6)} ${'load µs'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'fail'.padStart(5)} ${'/base'.padStart(6)} ${'/base inv'.padStart(9)} ${'/prev'.padStart(6)}  note`,
   );
   for (const r of rows) {
     const f = r.figures;
@@ -208,7 +213,7 @@ function print(rows: Row[]): void {
     const p = prev(r);
     const ratio = (x: Row | undefined): string => (x === undefined || r.kind === x.kind ? '' : (f.rps / x.figures.rps).toFixed(2));
     console.log(
-      `${r.scenario.padEnd(22)} ${r.kind.padEnd(9)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${f.cpuUs.toFixed(0).padStart(10)} ${f.loadgenCpuUs.toFixed(0).padStart(7)} ${mib(f.rssBytes).padStart(8)} ${String(f.failures).padStart(5)} ${ratio(same).padStart(6)} ${ratio(baseInvoke).padStart(9)} ${(r.kind === 'ours' ? ratio(p) : '').padStart(6)}  ${r.note ?? ''}`,
+      `${r.scenario.padEnd(22)} ${r.kind.padEnd(9)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${f.cpuUs.toFixed(0).padStart(10)} ${f.sysUs.toFixed(0).padStart(6)} ${f.loadgenCpuUs.toFixed(0).padStart(7)} ${mib(f.rssBytes).padStart(8)} ${String(f.failures).padStart(5)} ${ratio(same).padStart(6)} ${ratio(baseInvoke).padStart(9)} ${(r.kind === 'ours' ? ratio(p) : '').padStart(6)}  ${r.note ?? ''}`,
     );
   }
 }
