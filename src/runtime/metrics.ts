@@ -85,8 +85,8 @@ export class RuntimeMetrics implements CallMetrics {
   /** Route pattern -> method -> its series. Both are bounded: patterns and the methods HTTP parsing accepts. */
   private readonly routeSeries = new Map<string, Map<string, RouteSeries>>();
   private readonly modelDuration: BucketHistogram<'agent' | 'provider' | 'outcome'>;
-  /** `agent\nprovider\noutcome` -> its series: a model call is made at least once per turn. */
-  private readonly modelSeries = new Map<string, ModelSeries>();
+  /** Agent -> provider -> outcome -> its series (a model call is made at least once per turn): names looked up as they are, no key built per call. */
+  private readonly modelSeries = new Map<string, Map<string, Partial<Record<ModelOutcome, ModelSeries>>>>();
   private readonly modelTokens: PendingCounts<'agent' | 'provider' | 'kind'>;
   private readonly toolCalls: Counter<'skill' | 'kind' | 'outcome'>;
   private readonly toolDuration: Histogram<'skill' | 'kind'>;
@@ -193,12 +193,12 @@ export class RuntimeMetrics implements CallMetrics {
   }
 
   modelCall(agent: string, provider: string, outcome: ModelOutcome, seconds: number, usage?: TokenUsage): void {
-    const key = `${agent}\n${provider}\n${outcome}`;
-    let series = this.modelSeries.get(key);
-    if (series === undefined) {
-      series = { duration: this.modelDuration.seriesOf({ agent, provider, outcome }) };
-      this.modelSeries.set(key, series);
-    }
+    let byProvider = this.modelSeries.get(agent);
+    if (byProvider === undefined) this.modelSeries.set(agent, (byProvider = new Map()));
+    let byOutcome = byProvider.get(provider);
+    if (byOutcome === undefined) byProvider.set(provider, (byOutcome = {}));
+    let series = byOutcome[outcome];
+    if (series === undefined) byOutcome[outcome] = series = { duration: this.modelDuration.seriesOf({ agent, provider, outcome }) };
     series.duration.observe(seconds);
     if (usage === undefined) return;
     // Made at the first call that reports usage: a provider that never does shows no token series.
