@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { logTraffic } from '../log.ts';
+import { logTraffic, type TrafficFields } from '../log.ts';
 
 // Polled by load balancers, the process adapter and Prometheus: at info they would drown the traffic.
 const QUIET_ROUTES = new Set(['/healthz', '/metrics']);
@@ -22,7 +22,7 @@ export function logRequest(req: FastifyRequest, reply: FastifyReply, route: stri
   const named = field(req.params, 'name');
   const isPipeline = route.startsWith('/v1/pipelines');
   const session = field(req.params, 'id') ?? field(req.body, 'session_id');
-  const line: Record<string, string | number> = { method: req.method, path, route, status: reply.statusCode, duration_ms: Math.round(reply.elapsedTime) };
+  const line: TrafficFields = { method: req.method, path, route, status: reply.statusCode, duration_ms: Math.round(reply.elapsedTime) };
   if (named !== undefined) line[isPipeline ? 'pipeline' : 'agent'] = named;
   if (session !== undefined) line.session_id = session;
   logTraffic('http', QUIET_ROUTES.has(route) ? 'debug' : 'info', line, 'request');

@@ -11,7 +11,7 @@ const SCRIPT = `
 import { configureLogging, logTraffic, logger } from ${JSON.stringify(LOG)};
 configureLogging({ format: 'json', level: 'info' });
 logger('http').warn('first');
-const fields = { method: 'POST', path: '/v1/agents/a "quoted"\\u2028/invoke', route: '/v1/agents/:name/invoke', status: 200, duration_ms: 3, agent: 'a' };
+const fields = { method: 'POST', path: '/v1/agents/a "quoted"\\u2028/in\\\\vo\\u0001ke', route: '/v1/agents/:name/invoke', status: 200, duration_ms: 3, agent: 'a', session_id: 'sess_é\\t' };
 logTraffic('http', 'info', fields, 'request');
 logger('http').info(fields, 'request');
 logTraffic('http', 'debug', { method: 'GET', path: '/healthz', route: '/healthz', status: 200, duration_ms: 0 }, 'request');
@@ -28,7 +28,8 @@ test('a request line written directly is the line pino writes for the same recor
   const withoutTime = (r: Record<string, unknown>): Array<[string, unknown]> => Object.entries(r).filter(([k]) => k !== 'time');
   assert.deepEqual(withoutTime(direct!), withoutTime(viaPino!));
   assert.equal(typeof direct!.time, 'number');
-  assert.equal(direct!.path, '/v1/agents/a "quoted"\u2028/invoke');
+  assert.equal(direct!.path, '/v1/agents/a "quoted"\u2028/in\\vo\u0001ke');
+  assert.equal(direct!.session_id, 'sess_é\t');
   assert.equal(direct!.pid, run.pid);
 });
 
@@ -58,7 +59,7 @@ test('request lines that wait are written before any other line, and at exit', (
 });
 
 test('request lines are written once they fill a batch, and within 100 ms otherwise (a SIGKILL after that loses none)', () => {
-  // 2,000 lines of ~200 bytes fill many 16 KiB batches; the rest waits, then the timer writes it.
+  // 2,000 lines of ~200 bytes fill several 64 KiB batches; the rest waits, then the timer writes it.
   const run = child(`for (let i = 0; i < 2000; i++) line(i); setTimeout(() => process.kill(process.pid, 'SIGKILL'), 400);`);
   assert.equal(run.signal, 'SIGKILL');
   assert.deepEqual(
