@@ -130,12 +130,14 @@ export interface Deadline extends Cancel {
 }
 
 /**
- * One controller and one timer per request, both released when the run ends. (AbortSignal.timeout
- * keeps its timer alive for the whole timeout, minutes after the answer, and AbortSignal.any
- * adds a composite signal per request: together a large share of the CPU and memory per request.)
- * Given `own`, a controller the caller made for this run alone, the deadline aborts that one
- * instead of making a second controller linked to it. The controller's signal is made only when
- * something asks for it (see LazyAbortController).
+ * One controller per request, and a timer only once something waits on the signal: the deadline
+ * is a time, checked when the run asks whether it is aborted, and a signal handed to a fetch, a
+ * tool or a wait arms a timer for what is left of it, cleared when the run ends. (A timer armed
+ * for every run was a tenth of a stateless echo turn; AbortSignal.timeout keeps its timer alive
+ * for the whole timeout, minutes after the answer, and AbortSignal.any adds a composite signal per
+ * request.) Given `own`, a controller the caller made for this run alone, the deadline aborts that
+ * one instead of making a second controller linked to it; its signal is made only when something
+ * asks for it (see LazyAbortController), and through this deadline, which then arms the timer.
  */
 export function requestDeadline(agent: AgentDefinition, caller: AbortSignal | undefined, own?: LazyAbortController): Deadline {
   return new RunDeadline(agent, caller, own);
@@ -145,7 +147,10 @@ export function requestDeadline(agent: AgentDefinition, caller: AbortSignal | un
 class RunDeadline implements Deadline {
   private readonly controller: LazyAbortController;
   private readonly agent: AgentDefinition;
-  private readonly timer: NodeJS.Timeout;
+  /** When the timeout passes, on performance.now()'s clock. */
+  private readonly at: number;
+  private timer: NodeJS.Timeout | undefined;
+  private released = false;
   private readonly caller: AbortSignal | undefined;
   private readonly onCallerAbort: (() => void) | undefined;
   private expired = false;
@@ -153,7 +158,7 @@ class RunDeadline implements Deadline {
   constructor(agent: AgentDefinition, caller: AbortSignal | undefined, own: LazyAbortController | undefined) {
     this.agent = agent;
     this.controller = own ?? new LazyAbortController();
-    this.timer = setTimeout(expire, agent.timeoutMs, this);
+    this.at = performance.now() + agent.timeoutMs;
     // A controller of the caller's own is aborted by the caller already: nothing to link.
     if (own !== undefined || caller === undefined) return;
     const controller = this.controller;
@@ -168,15 +173,24 @@ class RunDeadline implements Deadline {
   }
 
   get aborted(): boolean {
-    return this.controller.aborted;
+    if (this.controller.aborted) return true;
+    if (this.released || performance.now() < this.at) return false;
+    this.expire();
+    return true;
   }
 
   get signal(): AbortSignal {
+    // Something is going to wait on it: from now on the deadline must wake it in time.
+    if (this.timer === undefined && !this.released && !this.controller.aborted) {
+      const left = this.at - performance.now();
+      if (left <= 0) this.expire();
+      else this.timer = setTimeout(expire, left, this);
+    }
     return this.controller.signal;
   }
 
   timedOut(): boolean {
-    return this.expired;
+    return this.expired || (!this.released && performance.now() >= this.at);
   }
 
   expire(): void {
@@ -185,7 +199,8 @@ class RunDeadline implements Deadline {
   }
 
   release(): void {
-    clearTimeout(this.timer);
+    this.released = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.onCallerAbort !== undefined) this.caller?.removeEventListener('abort', this.onCallerAbort);
   }
 }

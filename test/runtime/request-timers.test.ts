@@ -35,3 +35,27 @@ test('an answered request leaves no timer behind (the agent timeout is cleared, 
     await srv.close();
   }
 });
+
+test('an echo turn arms no timer for the agent timeout: the deadline is a time it checks, and a timer only once something waits on the signal', async () => {
+  let armed = 0;
+  const hook = createHook({
+    init(_id, type, _trigger, resource) {
+      const ms = (resource as { _idleTimeout?: number })._idleTimeout;
+      // The deadline's timer is armed for what is left of the timeout: at most the timeout itself.
+      if (type === 'Timeout' && ms !== undefined && ms > TIMEOUT_MS - 60_000 && ms <= TIMEOUT_MS) armed++;
+    },
+  });
+  const srv = await startTestServer([irDoc({ agents: [{ name: 'bot', attrs: { timeout: TIMEOUT } }] })]);
+  hook.enable();
+  try {
+    const s = await call(`${srv.url}/v1/agents/bot/sessions`, 'POST', {});
+    for (let i = 0; i < REQUESTS; i++) {
+      assert.equal((await call(`${srv.url}/v1/agents/bot/invoke`, 'POST', { message: `hello ${i}` })).status, 200);
+      assert.equal((await call(`${srv.url}/v1/agents/bot/sessions/${String(s.body.session_id)}`, 'POST', { message: `again ${i}` })).status, 200);
+    }
+    assert.equal(armed, 0, `${armed} agent-timeout timers armed for ${2 * REQUESTS} echo turns`);
+  } finally {
+    hook.disable();
+    await srv.close();
+  }
+});
