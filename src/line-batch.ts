@@ -5,11 +5,11 @@ const EAGAIN_RETRY_MS = 1000;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Lines gathered in memory and written to a file descriptor together: when `maxBytes` would be passed, after
- * `maxDelayMs`, or when `flush` is called. The log's request lines use it: one write per request
- * was a large share of the runtime's CPU per request, and pino's destination (sonic-boom) measures
- * the byte length of its whole pending buffer on every line it adds, which costs more than the
- * writes it saves once the buffer is a few kilobytes.
+ * Lines gathered in memory and written to a file descriptor together: when the next line could
+ * pass `maxBytes`, after `maxDelayMs`, or when `flush` is called. The log's request lines use it:
+ * one write per request was a large share of the runtime's CPU per request, and pino's destination
+ * (sonic-boom) measures the byte length of its whole pending buffer on every line it adds, which
+ * costs more than the writes it saves once the buffer is a few kilobytes.
  */
 export class LineBatch {
   private readonly fd: number;
