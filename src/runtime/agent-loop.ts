@@ -284,7 +284,20 @@ export class AgentRunner {
     }
   }
 
-  private async runWithFallback(
+  private runWithFallback(
+    agent: AgentDefinition,
+    input: RunInput,
+    cancel: Cancel,
+    tokens: Tokens,
+    failed: FallbackAttempt[],
+  ): Promise<Omit<RunResult, 'tokens' | 'duration_ms'>> {
+    // Nothing to fall back to: the loop's own promise is the answer, without an async layer
+    // (a promise and a microtask turn) around it on every turn of most agents.
+    if (failed.length === 0 && (agent.onError !== 'fallback' || agent.fallback === undefined)) return this.loop(agent, input, cancel, tokens);
+    return this.runOrFallBack(agent, input, cancel, tokens, failed);
+  }
+
+  private async runOrFallBack(
     agent: AgentDefinition,
     input: RunInput,
     cancel: Cancel,
