@@ -13,7 +13,8 @@
 // load generator's CPU per request (on two cores it takes from the server), RSS, redis-server's
 // CPU per turn (private server only), and the ratios to the baseline (and to the previous build).
 // Knobs (env): BENCH_DURATION seconds per run (5), BENCH_CONNECTIONS (16), BENCH_SESSIONS (1000),
-// BENCH_LONG_REQUESTS requests on the long session (3000), BENCH_BURST seconds (10),
+// BENCH_LONG_REQUESTS requests on the long session (20000), BENCH_HISTORIES the long session's
+// starting sizes (10,10000), BENCH_BURST seconds (10),
 // BENCH_WARMUP seconds of load before each measured run (3),
 // BENCH_SCENARIOS comma-separated subset of invoke,sessions,redis,long,rss, BENCH_ROUNDS (1): each
 // scenario runs that many rounds with the servers taking turns, and each server's median round
@@ -36,11 +37,13 @@ const env = process.env;
 const DURATION = Number(env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 16);
 const SESSIONS = Number(env.BENCH_SESSIONS ?? 1000);
-const LONG_REQUESTS = Number(env.BENCH_LONG_REQUESTS ?? 3000);
+// About a second of load: 3,000 requests were 0.15 s, where one collection could move the figure by
+// a tenth, and two builds of the same code came out 0.84x to 1.2x of each other from run to run.
+const LONG_REQUESTS = Number(env.BENCH_LONG_REQUESTS ?? 20_000);
 const BURST = Number(env.BENCH_BURST ?? 10);
 const WARMUP_SECONDS = Number(env.BENCH_WARMUP ?? 3);
 const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 1));
-const HISTORIES = [10, 10_000];
+const HISTORIES = (env.BENCH_HISTORIES ?? '10,10000').split(',').map(Number);
 const SCENARIOS = new Set((env.BENCH_SCENARIOS ?? 'invoke,sessions,redis,long,rss').split(',').map((s) => s.trim()));
 const { values: flags } = parseArgs({ options: { 'baseline-ref': { type: 'string' } } });
 const BASELINE_REF = flags['baseline-ref'] ?? env.BENCH_BASELINE_REF;
