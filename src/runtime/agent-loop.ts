@@ -269,7 +269,13 @@ export class AgentRunner {
       // an agent with neither tools nor `on input` makes none (nor, then, the signal).
       if (agent.executors.size > 0 || statements !== undefined) setRunFrame(deadline.signal, { chain: [...(input.delegatedBy ?? []), agent.name], tokens, variables: input.variables });
       const pre = statements === undefined ? undefined : await this.onInput(agent, statements, input, deadline.signal, tokens);
-      const result = pre?.answer !== undefined ? respondedTurn(agent, input, pre.answer) : await this.runWithFallback(agent, pre === undefined ? input : { ...input, onInput: pre }, deadline, tokens, []);
+      const asked = pre === undefined ? input : { ...input, onInput: pre };
+      // Without a fallback there is nothing to catch: the loop's own promise, without the async
+      // layer of runWithFallback around it (a promise and a microtask turn on most agents' turns).
+      const result =
+        pre?.answer !== undefined
+          ? respondedTurn(agent, input, pre.answer)
+          : await (fallsBack(agent) ? this.runWithFallback(agent, asked, deadline, tokens, []) : this.loop(agent, asked, deadline, tokens));
       // --- end on input ---
       // Completed in place rather than copied: the result is this run's own, and every turn comes here.
       const done = result as RunResult;
@@ -284,20 +290,7 @@ export class AgentRunner {
     }
   }
 
-  private runWithFallback(
-    agent: AgentDefinition,
-    input: RunInput,
-    cancel: Cancel,
-    tokens: Tokens,
-    failed: FallbackAttempt[],
-  ): Promise<Omit<RunResult, 'tokens' | 'duration_ms'>> {
-    // Nothing to fall back to: the loop's own promise is the answer, without an async layer
-    // (a promise and a microtask turn) around it on every turn of most agents.
-    if (failed.length === 0 && (agent.onError !== 'fallback' || agent.fallback === undefined)) return this.loop(agent, input, cancel, tokens);
-    return this.runOrFallBack(agent, input, cancel, tokens, failed);
-  }
-
-  private async runOrFallBack(
+  private async runWithFallback(
     agent: AgentDefinition,
     input: RunInput,
     cancel: Cancel,
@@ -468,6 +461,11 @@ export class AgentRunner {
       }
     }
   }
+}
+
+/** Whether a failed turn of `agent` is handed to another agent. */
+function fallsBack(agent: AgentDefinition): boolean {
+  return agent.onError === 'fallback' && agent.fallback !== undefined;
 }
 
 /** Errors of the spec's own logic: a fallback agent would not make them go away. */
