@@ -72,8 +72,21 @@ class Run {
 
 const places = new WeakMap<Message, { run: Run; index: number }>();
 
-/** The run over a store's history, from the first of its declared pages that was counted. */
-const historyRuns = new WeakMap<readonly Message[], Run>();
+/**
+ * The run over a store's history, from the first of its declared pages that was counted: kept on
+ * the history array itself, under a symbol of this module's (not enumerable, so the array iterates,
+ * compares and serializes as before). A turn looks it up for each of its counts, and a WeakMap
+ * lookup was cache misses on a history last touched a thousand requests earlier, where the
+ * array is what the store just read the page from.
+ */
+const RUN = Symbol('run');
+
+function historyRun(history: readonly Message[], start: number): Run {
+  const held = history as { [RUN]?: Run };
+  let run = held[RUN];
+  if (run === undefined) Object.defineProperty(history, RUN, { value: (run = new Run(history, start)) });
+  return run;
+}
 
 /**
  * For a page a store declared a stretch of its history: the history's run and where the page
@@ -83,8 +96,7 @@ const historyRuns = new WeakMap<readonly Message[], Run>();
 function declaredRun(list: readonly Message[]): { run: Run; at: number } | undefined {
   const stretch = stretchOf(list);
   if (stretch === undefined) return undefined;
-  let run = historyRuns.get(stretch.history);
-  if (run === undefined) historyRuns.set(stretch.history, (run = new Run(stretch.history, stretch.start)));
+  const run = historyRun(stretch.history, stretch.start);
   return stretch.start < run.base ? undefined : { run, at: stretch.start };
 }
 
