@@ -43,7 +43,17 @@ export class MessageCount implements Tally<undefined> {
  */
 class Run {
   readonly members: Message[];
-  private readonly totals = new Map<Tally<unknown>, { sums: number[]; state: unknown }>();
+  // The running sums of every tally asked of this run, in one array, a row per member: row r
+  // holds each tally over members[base .. base + r), tally k at column k. A turn asks three
+  // tallies of the same stretch, and with a sum array of each (behind a Map) those were a dozen
+  // cache misses on a session last touched long ago; in rows, the second and third find the
+  // lines the first brought in.
+  private readonly tallies: Tally<unknown>[] = [];
+  private readonly states: unknown[] = [];
+  /** Per tally: its rows made so far (row 0, the empty sum, always is). */
+  private readonly made: number[] = [];
+  private width = 0;
+  private rows = new Float64Array(0);
 
   /** Given `history`, the run is over a store's history (see session/stretches.ts) from `base` on, and never added to here. */
   constructor(
@@ -53,20 +63,44 @@ class Run {
     this.members = (history ?? []) as Message[];
   }
 
-  /** sums[i - base]: the tally of members[base..i), made up to `upto` at least. */
-  sums<S>(tally: Tally<S>, upto: number): number[] {
-    let t = this.totals.get(tally as Tally<unknown>);
-    if (t === undefined) this.totals.set(tally as Tally<unknown>, (t = { sums: [0], state: tally.start() }));
-    const { sums } = t;
-    const base = this.base;
-    for (let i = base + sums.length - 1; i < upto; i++) sums.push(sums[i - base]! + tally.step(this.members, i, t.state as S));
-    return sums;
-  }
-
   /** The tally over members[from..to), `from` at `base` or after. */
   between<S>(tally: Tally<S>, from: number, to: number): number {
-    const sums = this.sums(tally, to);
-    return sums[to - this.base]! - sums[from - this.base]!;
+    const k = this.column(tally as Tally<unknown>);
+    const last = to - this.base;
+    if (this.made[k]! <= last) this.fill(k, last);
+    const w = this.width;
+    return this.rows[last * w + k]! - this.rows[(from - this.base) * w + k]!;
+  }
+
+  private column(tally: Tally<unknown>): number {
+    const k = this.tallies.indexOf(tally);
+    if (k !== -1) return k;
+    this.tallies.push(tally);
+    this.states.push(tally.start());
+    this.made.push(1);
+    this.layout(Math.max(1, this.rows.length / Math.max(1, this.width)), this.tallies.length);
+    return this.tallies.length - 1;
+  }
+
+  /** Makes tally k's rows up to `last`. */
+  private fill(k: number, last: number): void {
+    if ((last + 1) * this.width > this.rows.length) this.layout(Math.max(last + 1, Math.ceil(1.5 * (this.rows.length / this.width))), this.width);
+    const { rows, width: w, base, members } = this;
+    const tally = this.tallies[k]!;
+    const state = this.states[k];
+    for (let r = this.made[k]!; r <= last; r++) rows[r * w + k] = rows[(r - 1) * w + k]! + tally.step(members, base + r - 1, state);
+    this.made[k] = last + 1;
+  }
+
+  /** Room for `capacity` rows of `width` columns, the rows made so far kept. */
+  private layout(capacity: number, width: number): void {
+    const old = this.rows;
+    const oldWidth = this.width;
+    const rows = new Float64Array(capacity * width);
+    if (oldWidth === width) rows.set(old);
+    else for (let r = 0; r < old.length / Math.max(1, oldWidth); r++) for (let k = 0; k < oldWidth; k++) rows[r * width + k] = old[r * oldWidth + k]!;
+    this.rows = rows;
+    this.width = width;
   }
 }
 

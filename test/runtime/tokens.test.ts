@@ -157,3 +157,28 @@ test('a list that is not a declared page is never taken for one, even with the s
     await store.close();
   }
 });
+
+test('tallies first asked of a history at different lengths, in any order, each keep their own plain sums', async () => {
+  const store = new MemorySessionStore({ sweepIntervalMs: 0 });
+  try {
+    const id = (await store.create('bot')).id;
+    const next = random(11);
+    // Five tallies, each joining the history's run at another turn: a run makes room for a tally
+    // joining after it has rows, and for rows beyond what it holds, without moving the others' sums.
+    const tallies = [1, 2, 3, 5, 7].map((k) => new MessageCount((m) => ((m.content ?? '').length * k) % 13));
+    const plain = (list: readonly Message[], k: number, from = 0): number => list.slice(from).reduce((n, m) => n + (((m.content ?? '').length * [1, 2, 3, 5, 7][k]!) % 13), 0);
+    for (let turn = 0; turn < 200; turn++) {
+      const words = 1 + Math.floor(next() * 9);
+      await store.appendMessages(id, [{ role: 'user', content: 'w '.repeat(words) }, { role: 'assistant', content: 'x'.repeat(Math.floor(next() * 40)) }]);
+      const page = (await store.loadMessages(id, { tail: 1 + Math.floor(next() * 50) })).messages;
+      const joined = Math.min(tallies.length, 1 + Math.floor(turn / 30));
+      const order = Array.from({ length: joined }, (_, k) => k).sort(() => next() - 0.5);
+      for (const k of order) {
+        const from = Math.floor(next() * page.length);
+        assert.equal(sumOf(page, tallies[k]!, from), plain(page, k, from), `turn ${turn}, tally ${k}, from ${from}`);
+      }
+    }
+  } finally {
+    await store.close();
+  }
+});
