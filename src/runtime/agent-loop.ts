@@ -301,7 +301,7 @@ export class AgentRunner {
       const result = await this.loop(agent, input, cancel, tokens);
       return failed.length === 0 ? result : { ...result, fallbacks: failed };
     } catch (err) {
-      const next = agent.onError === 'fallback' && agent.fallback !== undefined ? this.agents.get(agent.fallback) : undefined;
+      const next = fallsBack(agent) ? this.agents.get(agent.fallback) : undefined;
       // A deadline or a departed client ends the whole request, and a bad request stays bad:
       // a fallback cannot help with those.
       if (next === undefined || cancel.aborted || err instanceof MissingVariableError || isSpecLogicError(err)) throw err;
@@ -463,8 +463,8 @@ export class AgentRunner {
   }
 }
 
-/** Whether a failed turn of `agent` is handed to another agent. */
-function fallsBack(agent: AgentDefinition): boolean {
+/** Whether a failed turn of `agent` is handed to another agent (then named by `agent.fallback`). */
+function fallsBack(agent: AgentDefinition): agent is AgentDefinition & { fallback: string } {
   return agent.onError === 'fallback' && agent.fallback !== undefined;
 }
 
