@@ -78,13 +78,13 @@ class Run {
     this.tallies.push(tally);
     this.states.push(tally.start());
     this.made.push(1);
-    this.layout(Math.max(1, this.rows.length / Math.max(1, this.width)), this.tallies.length);
+    this.layout(Math.max(1, this.capacity), this.tallies.length);
     return this.tallies.length - 1;
   }
 
   /** Makes tally k's rows up to `last`. */
   private fill(k: number, last: number): void {
-    if ((last + 1) * this.width > this.rows.length) this.layout(Math.max(last + 1, Math.ceil(1.5 * (this.rows.length / this.width))), this.width);
+    if (last >= this.capacity) this.layout(Math.max(last + 1, Math.ceil(1.5 * this.capacity)), this.width);
     const { rows, width: w, base, members } = this;
     const tally = this.tallies[k]!;
     const state = this.states[k];
@@ -92,13 +92,19 @@ class Run {
     this.made[k] = last + 1;
   }
 
+  /** The rows the array has room for. */
+  private get capacity(): number {
+    return this.width === 0 ? 0 : this.rows.length / this.width;
+  }
+
   /** Room for `capacity` rows of `width` columns, the rows made so far kept. */
   private layout(capacity: number, width: number): void {
     const old = this.rows;
     const oldWidth = this.width;
+    const oldRows = this.capacity;
     const rows = new Float64Array(capacity * width);
     if (oldWidth === width) rows.set(old);
-    else for (let r = 0; r < old.length / Math.max(1, oldWidth); r++) for (let k = 0; k < oldWidth; k++) rows[r * width + k] = old[r * oldWidth + k]!;
+    else for (let r = 0; r < oldRows; r++) for (let k = 0; k < oldWidth; k++) rows[r * width + k] = old[r * oldWidth + k]!;
     this.rows = rows;
     this.width = width;
   }

@@ -5,7 +5,8 @@ import type { Message } from './types.ts';
  * list.length)`. A store declares this only where both stay true: the page is frozen (declaring
  * freezes it), and the history is an array that only ever grows and whose messages are frozen all
  * through (the memory store's history; the Redis store's held window while it goes on from its
- * end). The history itself stays extensible: the counts keep their running totals on it. Counting over a declared page (runtime/tokens.ts) then reads only the messages it has not
+ * end). The history itself stays extensible: the counts keep their running totals on it.
+ * Counting over a declared page (runtime/tokens.ts) then reads only the messages it has not
  * counted before, instead of comparing the page with the one it saw last turn: on a session not
  * touched for a while, those comparisons were mostly cache misses, and the three counts of a turn
  * (window, tool pairs, the echo model's tokens) a fifth of its CPU.

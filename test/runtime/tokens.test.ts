@@ -165,8 +165,10 @@ test('tallies first asked of a history at different lengths, in any order, each 
     const next = random(11);
     // Five tallies, each joining the history's run at another turn: a run makes room for a tally
     // joining after it has rows, and for rows beyond what it holds, without moving the others' sums.
-    const tallies = [1, 2, 3, 5, 7].map((k) => new MessageCount((m) => ((m.content ?? '').length * k) % 13));
-    const plain = (list: readonly Message[], k: number, from = 0): number => list.slice(from).reduce((n, m) => n + (((m.content ?? '').length * [1, 2, 3, 5, 7][k]!) % 13), 0);
+    const factors = [1, 2, 3, 5, 7];
+    const counted = (m: Message, factor: number): number => ((m.content ?? '').length * factor) % 13;
+    const tallies = factors.map((f) => new MessageCount((m) => counted(m, f)));
+    const plain = (list: readonly Message[], k: number, from = 0): number => list.slice(from).reduce((n, m) => n + counted(m, factors[k]!), 0);
     for (let turn = 0; turn < 200; turn++) {
       const words = 1 + Math.floor(next() * 9);
       await store.appendMessages(id, [{ role: 'user', content: 'w '.repeat(words) }, { role: 'assistant', content: 'x'.repeat(Math.floor(next() * 40)) }]);
