@@ -18,7 +18,9 @@
 // BENCH_WARMUP seconds of load before each measured run (3),
 // BENCH_SCENARIOS comma-separated subset of invoke,sessions,redis,long,rss, BENCH_ROUNDS (1): each
 // scenario runs that many rounds with the servers taking turns, and each server's median round
-// (by req/s) is reported, so that a burst of other load on the machine falls on all alike,
+// (by req/s) is reported, so that a burst of other load on the machine falls on all alike; the
+// goals also print the median of each round's ratio to the baseline run just before it (the
+// Redis rounds run the baseline's invoke for this), which a host that drifts moves least,
 // BENCH_PROFILE=DIR writes a CPU profile of each of our servers there (node --cpu-prof),
 // BENCH_NO_BUILD=1 uses dist/ as it is.
 import { randomBytes } from 'node:crypto';
@@ -82,6 +84,12 @@ interface Row {
   kind: Kind;
   figures: LoadFigures;
   note?: string;
+  /**
+   * The median over rounds of this server's req/s over the baseline's in the same round: the two
+   * ran one after the other, so a stretch of the host running slower falls on both, where the
+   * ratio of two medians can pair a fast round with a slow one.
+   */
+  paired?: number;
 }
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'agentspec-bench-runtime-'));
@@ -148,13 +156,26 @@ async function once(name: string, kind: Kind, store: Store, previous: string | u
   }
 }
 
-/** ROUNDS rounds of the scenario, the servers taking turns; each server's median round. */
-async function scenario(name: string, kinds: readonly Kind[], store: Store, previous: string | undefined, run: Run): Promise<Row[]> {
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/**
+ * ROUNDS rounds of the scenario, the servers taking turns; each server's median round, and its
+ * median ratio to the baseline's round. `runs` gives a server a run of its own (the baseline's
+ * invoke beside our Redis sessions, which it has no counterpart of).
+ */
+async function scenario(name: string, kinds: readonly Kind[], store: Store, previous: string | undefined, run: Run, runs: Partial<Record<Kind, Run>> = {}): Promise<Row[]> {
   const all = new Map<Kind, Row[]>(kinds.map((k) => [k, []]));
-  for (let round = 0; round < ROUNDS; round++) for (const k of kinds) all.get(k)!.push(await once(name, k, store, previous, run));
+  for (let round = 0; round < ROUNDS; round++) for (const k of kinds) all.get(k)!.push(await once(name, k, store, previous, runs[k] ?? run));
+  const baseline = all.get('baseline');
   const rows = kinds.map((k) => {
-    const sorted = [...all.get(k)!].sort((a, b) => a.figures.rps - b.figures.rps);
-    return sorted[Math.floor(sorted.length / 2)]!;
+    const rounds = all.get(k)!;
+    const row = { ...rounds.find((r) => r.figures.rps === median(rounds.map((x) => x.figures.rps)))! };
+    if (baseline !== undefined && k !== 'baseline') row.paired = median(rounds.map((r, i) => r.figures.rps / baseline[i]!.figures.rps));
+    if (ROUNDS > 1) row.note = `${row.note === undefined ? '' : `${row.note}; `}rounds ${rounds.map((r) => r.figures.rps.toFixed(0)).join('/')} req/s`;
+    return row;
   });
   for (const r of rows) console.log(`  ${name}, ${r.kind}: ${r.figures.rps.toFixed(0)} req/s, p99 ${r.figures.p99.toFixed(1)} ms, ${r.figures.cpuUs.toFixed(0)} µs CPU/request (${r.figures.sysUs.toFixed(0)} in the kernel), ${r.figures.loadgen} ${r.figures.loadgenCpuUs.toFixed(0)} µs ${r.note ?? ''}`);
   return rows;
@@ -236,9 +257,13 @@ function goals(rows: Row[]): void {
     const previous = value('previous');
     if (ours !== undefined) console.log(`  ${what.padEnd(44)} ${ours}${previous === undefined ? '' : ` [${previous}]`}  (goal ${goal})`);
   };
+  // Beside the ratio of medians, the median of the rounds' ratios to the baseline run just before
+  // (for Redis, the baseline's invoke, which it ran beside it): the figure a drifting host moves least.
   const rel = (scenario: string) => (kind: Kind) => {
-    const f = get(scenario, kind);
-    return f === undefined ? undefined : `${(f.rps / baseline.rps).toFixed(2)}x`;
+    const row = rows.find((r) => r.scenario === scenario && r.kind === kind);
+    if (row === undefined) return undefined;
+    const paired = row.paired === undefined ? '' : `, ${row.paired.toFixed(2)}x paired by round`;
+    return `${(row.figures.rps / baseline.rps).toFixed(2)}x${paired}`;
   };
   line('invoke req/s / baseline invoke', '>= 0.6x', rel('invoke'));
   line('invoke p99', '< 5 ms', (k) => {
@@ -247,7 +272,7 @@ function goals(rows: Row[]): void {
   });
   line('1,000 sessions, memory / baseline invoke', '>= 0.4x', rel('sessions memory'));
   line('1,000 sessions, redis / baseline invoke', '>= 0.3x', rel('sessions redis'));
-  line('RSS after burst / idle', '<= 1.2x', (k) => rows.find((r) => r.scenario === 'rss burst' && r.kind === k)?.note?.replace(/.*: /, ''));
+  line('RSS after burst / idle', '<= 1.2x', (k) => /burst: ([\d.]+x)/.exec(rows.find((r) => r.scenario === 'rss burst' && r.kind === k)?.note ?? '')?.[1]);
 }
 
 let redis: RedisServer | undefined;
@@ -268,11 +293,11 @@ try {
   if (SCENARIOS.has('invoke')) rows.push(...(await scenario('invoke', kinds, memory, dir, invoke)));
   if (SCENARIOS.has('sessions')) rows.push(...(await scenario('sessions memory', kinds, memory, dir, manySessions())));
   if (SCENARIOS.has('redis')) {
-    // The baseline keeps no sessions in Redis: the ratio is to its invoke, as the goal says.
-    const ours = kinds.filter((k) => k !== 'baseline');
+    // The baseline keeps no sessions in Redis: the ratio is to its invoke, as the goal says, which
+    // it runs in each round here too, so that each of our rounds has one just before it.
     try {
       const url = env.REDIS_URL ?? (redis = await startRedisServer()).url;
-      rows.push(...(await scenario('sessions redis', ours, { kind: 'redis', url }, dir, manySessions(redis?.pid))));
+      rows.push(...(await scenario('sessions redis', kinds, { kind: 'redis', url }, dir, manySessions(redis?.pid), { baseline: async (server) => ({ ...(await invoke(server)), note: 'its invoke, beside our Redis rounds' }) })));
     } catch (err) {
       console.log(`redis scenario skipped: ${err instanceof Error ? err.message : String(err)}`);
     }
