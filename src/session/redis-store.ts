@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { ClientOfflineError, createClient, ErrorReply, MultiErrorReply } from 'redis';
 import { AgentspecError, errorMessage } from '../errors.ts';
 import { logger as componentLogger, type Logger } from '../log.ts';
@@ -26,6 +25,7 @@ import {
 } from './errors.ts';
 import { isSessionId, newSessionId } from './ids.ts';
 import { declareStretch } from './stretches.ts';
+import { DeadlineGroups, type DeadlineSignal } from './redis-deadlines.ts';
 import { DEFAULT_SESSION_TTL_SECONDS, sortByActivity } from './memory-store.ts';
 import {
   APPEND,
@@ -681,21 +681,24 @@ export class RedisSessionStore implements SessionStore {
   /** Sends the command at once (before its first await), so what the caller sends next goes after it. */
   private async script(s: RedisScript, keys: string[], args: string[]): Promise<unknown> {
     const command = ['EVALSHA', s.sha1, String(keys.length), ...keys, ...args];
+    // The deadline of the call this runs in: its group is the open one now.
+    const deadline = this.deadlines.signal();
     try {
-      return await this.send(command);
+      return await this.send(command, deadline);
     } catch (err) {
-      // A restarted or flushed server has forgotten the script: send it once in full.
-      if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw err;
+      // A restarted or flushed server has forgotten the script: send it once in full, unless
+      // the call's time is up (its caller has been told it failed, and may be retrying).
+      if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT')) || deadline.aborted) throw err;
       this.resent++;
       command[0] = 'EVAL';
       command[1] = s.source;
-      return this.send(command);
+      return this.send(command, deadline);
     }
   }
 
   /** A command that has not been written when its deadline passes is dropped, never sent late. */
-  private send(args: string[]): Promise<unknown> {
-    return this.client.sendCommand(args, { abortSignal: this.deadlines.signal() });
+  private send(args: string[], deadline: DeadlineSignal = this.deadlines.signal()): Promise<unknown> {
+    return this.client.sendCommand(args, { abortSignal: deadline.asAbortSignal() });
   }
 
   /**
@@ -900,64 +903,5 @@ function redactUrl(url: string): string {
     return u.toString();
   } catch {
     return '(unparseable url)';
-  }
-}
-
-/**
- * The deadlines of calls in flight, kept in groups by the moment they started: one timer and one
- * abort signal per slice of time instead of a timer, a signal and a race per call. A call gets
- * between `ms` and `ms` plus one slice. When a group's time is up its signal aborts (node-redis
- * drops the commands of it still waiting to be written) and its calls still pending fail.
- */
-class DeadlineGroups {
-  private readonly ms: number;
-  private readonly slice: number;
-  private current: { opened: number; controller: AbortController; pending: Set<(err: unknown) => void> } | undefined;
-  private readonly timers = new Set<NodeJS.Timeout>();
-
-  constructor(ms: number) {
-    this.ms = ms;
-    this.slice = Math.max(1, Math.ceil(ms / 10));
-  }
-
-  /** Adds a call to the open group: `fail` is called if the group's time is up first. Delete it from the set returned when the call ends. */
-  join(fail: (err: unknown) => void): Set<(err: unknown) => void> {
-    const group = this.open();
-    group.pending.add(fail);
-    return group.pending;
-  }
-
-  /** The abort signal of the open group, for the commands of a call that joined it. */
-  signal(): AbortSignal {
-    return this.open().controller.signal;
-  }
-
-  /** Clears the timers (the store is closing; its connection goes with them). */
-  stop(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    this.current = undefined;
-  }
-
-  private open(): { opened: number; controller: AbortController; pending: Set<(err: unknown) => void> } {
-    const now = performance.now();
-    const open = this.current;
-    if (open !== undefined && now - open.opened < this.slice) return open;
-    const group = { opened: now, controller: new AbortController(), pending: new Set<(err: unknown) => void>() };
-    // Every command of the group listens on the signal until it is written.
-    setMaxListeners(0, group.controller.signal);
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (this.current === group) this.current = undefined;
-      const err = new Error(`redis did not answer within ${this.ms} ms`);
-      group.controller.abort(err);
-      for (const fail of group.pending) fail(err);
-      group.pending.clear();
-    }, this.ms + this.slice);
-    // A group outlives its calls; a call still waiting keeps the process alive through its connection.
-    timer.unref();
-    this.timers.add(timer);
-    this.current = group;
-    return group;
   }
 }

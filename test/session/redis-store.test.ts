@@ -660,6 +660,75 @@ describe('private redis server', { timeout: 120_000 }, () => {
     }
   });
 
+  /**
+   * Appends while the server is stopped (SIGSTOP: it reads nothing), each failing at its deadline;
+   * then the server goes on. Returns how many of them were stored once it answered again, after
+   * checking that nothing more lands later.
+   */
+  async function appendsWhileStopped(srv: RedisServer, store: RedisSessionStore, id: string, appends: number): Promise<number> {
+    const pid = srv.pid()!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      // 64 KiB each: the socket's buffers fill with the first few, and the client keeps the rest
+      // queued, unwritten, until the socket drains.
+      const big = 'x'.repeat(64 * 1024);
+      const outcomes = await Promise.allSettled(Array.from({ length: appends }, (_, i) => store.appendMessages(id, [user(`${i} ${big}`)])));
+      for (const o of outcomes) {
+        assert.equal(o.status, 'rejected');
+        assert.ok(o.reason instanceof SessionStoreUnavailableError, String(o.reason));
+      }
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    let total: number | undefined;
+    for (let i = 0; i < 100 && total === undefined; i++) {
+      try {
+        total = (await store.loadMessages(id, { limit: 0 })).total;
+      } catch (err) {
+        if (!(err instanceof SessionStoreUnavailableError)) throw err;
+      }
+    }
+    assert.ok(total !== undefined, 'the server answers again');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal((await store.loadMessages(id, { limit: 0 })).total, total, 'nothing lands after the first read that answered');
+    return total;
+  }
+
+  test('a command still unwritten at its deadline is dropped, never sent once Redis reads again', async (t) => {
+    const srv = await privateServer(t);
+    if (srv === undefined) return;
+    const store = await RedisSessionStore.open({ url: srv.url, keyPrefix: 'unwritten', commandTimeoutMs: 400 });
+    try {
+      const s = await store.create('unwritten');
+      // The append script is loaded first, so that what was written runs as it is sent.
+      await store.appendMessages(s.id, [user('before')]);
+      const appends = 200;
+      const stored = await appendsWhileStopped(srv, store, s.id, appends);
+      assert.ok(stored > 1, `${stored - 1} appends written before the deadline ran once the server went on`);
+      assert.ok(stored < 1 + appends, `${stored - 1} of ${appends} appends were stored: those never written in time must be dropped`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a script Redis has forgotten is not sent again once its call has failed', async (t) => {
+    const srv = await privateServer(t);
+    if (srv === undefined) return;
+    const store = await RedisSessionStore.open({ url: srv.url, keyPrefix: 'forgotten', commandTimeoutMs: 400 });
+    try {
+      const s = await store.create('forgotten');
+      // The append script is not loaded: each append that was written is answered NOSCRIPT after
+      // its deadline, when sending the script in full would store a message its caller was told
+      // was not stored.
+      assert.equal(await appendsWhileStopped(srv, store, s.id, 20), 0);
+      // A call still in time sends the script in full.
+      await store.appendMessages(s.id, [user('after')]);
+      assert.deepEqual((await store.loadMessages(s.id)).messages.map((m) => m.content), ['after']);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('Redis down: calls fail fast as unavailable; back up: earlier messages intact and appends work', async (t) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'agentspec-redis-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
