@@ -10,7 +10,6 @@
  */
 export class DeadlineSignal {
   aborted = false;
-  reason: unknown = undefined;
   private readonly listeners = new Set<() => void>();
 
   addEventListener(type: string, listener: () => void): void {
@@ -21,15 +20,10 @@ export class DeadlineSignal {
     if (type === 'abort') this.listeners.delete(listener);
   }
 
-  throwIfAborted(): void {
-    if (this.aborted) throw this.reason;
-  }
-
   /** Marks it aborted and calls each listener once. */
-  abort(reason: unknown): void {
+  abort(): void {
     if (this.aborted) return;
     this.aborted = true;
-    this.reason = reason;
     const listeners = [...this.listeners];
     this.listeners.clear();
     for (const listener of listeners) listener();
@@ -92,7 +86,7 @@ export class DeadlineGroups {
       this.timers.delete(timer);
       if (this.current === group) this.current = undefined;
       const err = new Error(`redis did not answer within ${this.ms} ms`);
-      group.signal.abort(err);
+      group.signal.abort();
       for (const fail of group.pending) fail(err);
       group.pending.clear();
     }, this.ms + this.slice);
