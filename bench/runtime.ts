@@ -172,7 +172,8 @@ async function scenario(name: string, kinds: readonly Kind[], store: Store, prev
   const baseline = all.get('baseline');
   const rows = kinds.map((k) => {
     const rounds = all.get(k)!;
-    const row = { ...rounds.find((r) => r.figures.rps === median(rounds.map((x) => x.figures.rps)))! };
+    const middle = median(rounds.map((r) => r.figures.rps));
+    const row = { ...rounds.find((r) => r.figures.rps === middle)! };
     if (baseline !== undefined && k !== 'baseline') row.paired = median(rounds.map((r, i) => r.figures.rps / baseline[i]!.figures.rps));
     if (ROUNDS > 1) row.note = `${row.note === undefined ? '' : `${row.note}; `}rounds ${rounds.map((r) => r.figures.rps.toFixed(0)).join('/')} req/s`;
     return row;
