@@ -136,16 +136,22 @@ function promptOf(prompt: Resource): AgentPrompt {
  * written, so a caller can never inject text where the spec did not ask for it.
  */
 export function renderPrompt(prompt: AgentPrompt, variables: Readonly<Record<string, string>>): string {
+  for (const v of prompt.variables) if (v.required && valueOf(v, variables) === undefined) throw new MissingVariableError(v.name);
+  // Most prompts have no placeholder: no regex pass and no map of values for them (this runs at
+  // least twice a turn).
+  if (!prompt.content.includes('{{')) return prompt.content;
   const values = new Map<string, string>();
   for (const v of prompt.variables) {
-    const given = v.fixed || !Object.hasOwn(variables, v.name) ? undefined : variables[v.name];
-    if (given !== undefined) values.set(v.name, given);
-    else if (v.default !== undefined) values.set(v.name, v.default);
-    else if (v.required) throw new MissingVariableError(v.name);
+    const value = valueOf(v, variables);
+    if (value !== undefined) values.set(v.name, value);
   }
-  // Most prompts have no placeholder: no regex pass for them (this runs at least twice a turn).
-  if (!prompt.content.includes('{{')) return prompt.content;
   return prompt.content.replace(/\{\{\s*([^{}\s]+)\s*\}\}/g, (whole, name: string) => values.get(name) ?? whole);
+}
+
+/** A declared variable's value in one turn: the request's (unless fixed by the spec), else its default. */
+function valueOf(v: PromptVariable, variables: Readonly<Record<string, string>>): string | undefined {
+  const given = v.fixed || !Object.hasOwn(variables, v.name) ? undefined : variables[v.name];
+  return given ?? v.default;
 }
 
 /**
