@@ -4,6 +4,9 @@
 //   baseline   fastify + zod with the runtime's body schemas and an echo handler (bench/_baseline-server.ts)
 //   ours       the compiled `agentspec run` of this checkout (built first), echo model
 //   previous   the same, built from an older commit (--baseline-ref REF or BENCH_BASELINE_REF)
+//   floor      (Redis sessions only) fastify + zod + the Redis client sending the runtime's own two
+//              turn scripts and nothing else (bench/_redis-floor-server.ts): what the libraries
+//              and Redis cost per turn, so that ours/floor is the part that is the runtime's own
 // Scenarios: stateless invoke; one message per request spread over 1,000 sessions (memory store,
 // and Redis: REDIS_URL or a private redis-server); one long session with a sliding-window agent
 // at two history sizes; server RSS idle vs after an invoke burst.
@@ -76,7 +79,7 @@ const SPEC = [
   '',
 ].join('\n');
 
-type Kind = 'baseline' | 'ours' | 'previous';
+type Kind = 'baseline' | 'ours' | 'previous' | 'floor';
 type Store = { kind: 'memory' } | { kind: 'redis'; url: string };
 
 interface Row {
@@ -105,6 +108,10 @@ async function start(kind: Kind, store: Store, previous: string | undefined): Pr
   const logFile = path.join(work, 'logs', `${kind}-${Date.now()}.log`);
   if (kind === 'baseline') {
     return startServer('baseline', ['--import', 'tsx', path.join(ROOT, 'bench', '_baseline-server.ts')], { logFile, cwd: ROOT });
+  }
+  if (kind === 'floor') {
+    if (store.kind !== 'redis') throw new Error('the floor server keeps its sessions in Redis only');
+    return startServer('floor', ['--import', 'tsx', path.join(ROOT, 'bench', '_redis-floor-server.ts')], { logFile, cwd: ROOT, env: { ...process.env, REDIS_URL: store.url } });
   }
   const prof = kind === 'ours' && env.BENCH_PROFILE !== undefined ? ['--cpu-prof', '--cpu-prof-dir', env.BENCH_PROFILE] : [];
   if (prof.length > 0) profiles++;
@@ -273,6 +280,13 @@ function goals(rows: Row[]): void {
   });
   line('1,000 sessions, memory / baseline invoke', '>= 0.4x', rel('sessions memory'));
   line('1,000 sessions, redis / baseline invoke', '>= 0.3x', rel('sessions redis'));
+  const floor = rows.find((r) => r.scenario === 'sessions redis' && r.kind === 'floor');
+  const oursRedis = rows.find((r) => r.scenario === 'sessions redis' && r.kind === 'ours');
+  if (floor !== undefined && oursRedis !== undefined) {
+    const paired = floor.paired === undefined ? '' : `, ${floor.paired.toFixed(2)}x paired by round`;
+    console.log(`  ${'1,000 sessions, redis floor / baseline invoke'.padEnd(44)} ${(floor.figures.rps / baseline.rps).toFixed(2)}x${paired}  (fastify + zod + the Redis client and the two turn scripts alone)`);
+    console.log(`  ${'1,000 sessions, redis ours / floor'.padEnd(44)} ${(oursRedis.figures.rps / floor.figures.rps).toFixed(2)}x, ${(oursRedis.figures.cpuUs - floor.figures.cpuUs).toFixed(0)} µs more CPU per turn`);
+  }
   line('RSS after burst / idle', '<= 1.2x', (k) => /burst: ([\d.]+x)/.exec(rows.find((r) => r.scenario === 'rss burst' && r.kind === k)?.note ?? '')?.[1]);
 }
 
@@ -298,7 +312,8 @@ try {
     // it runs in each round here too, so that each of our rounds has one just before it.
     try {
       const url = env.REDIS_URL ?? (redis = await startRedisServer()).url;
-      rows.push(...(await scenario('sessions redis', kinds, { kind: 'redis', url }, dir, manySessions(redis?.pid), { baseline: async (server) => ({ ...(await invoke(server)), note: 'its invoke, beside our Redis rounds' }) })));
+      const withFloor: Kind[] = [...kinds.slice(0, 2), 'floor', ...kinds.slice(2)];
+      rows.push(...(await scenario('sessions redis', withFloor, { kind: 'redis', url }, dir, manySessions(redis?.pid), { baseline: async (server) => ({ ...(await invoke(server)), note: 'its invoke, beside our Redis rounds' }) })));
     } catch (err) {
       console.log(`redis scenario skipped: ${err instanceof Error ? err.message : String(err)}`);
     }
