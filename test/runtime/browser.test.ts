@@ -30,6 +30,62 @@ describe('no API keys: only loopback names, no foreign origins, JSON bodies only
     }
   });
 
+  test('a request without a Host (HTTP/1.0) is 403: as the first request of a fresh server, and after loopback ones', async () => {
+    const fresh = await startTestServer([doc]);
+    try {
+      const socket = net.connect({ host: '127.0.0.1', port: Number(new URL(fresh.url).port) });
+      let text = '';
+      socket.setEncoding('utf8').on('data', (d: string) => (text += d));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      const noHost = 'GET /v1/agents HTTP/1.0\r\nConnection: keep-alive\r\n\r\n';
+      const loopback = 'GET /v1/agents HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+      socket.write(noHost);
+      // A refusal closes the connection: the rest go on a second one.
+      await closed;
+      const second = net.connect({ host: '127.0.0.1', port: Number(new URL(fresh.url).port) });
+      second.setEncoding('utf8').on('data', (d: string) => (text += d));
+      const secondClosed = new Promise<void>((resolve) => second.once('close', () => resolve()));
+      await new Promise<void>((resolve) => second.once('connect', () => resolve()));
+      second.write(loopback + loopback + noHost);
+      await secondClosed;
+      const statuses = [...text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]));
+      assert.deepEqual(statuses, [403, 200, 200, 403], text);
+      assert.match(text, /Host \\"\\" is not a loopback name/);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  test('a 400 for a body received whole keeps the connection; a 413 or 415 for a body not read closes it', async () => {
+    const exchange = async (requests: string): Promise<{ statuses: number[]; closedByServer: boolean }> => {
+      const socket = net.connect({ host: '127.0.0.1', port: Number(new URL(srv.url).port) });
+      let text = '';
+      socket.setEncoding('utf8').on('data', (d: string) => (text += d));
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(requests);
+      // The connection closed by the server, or still open after every answer had time to come.
+      const closedByServer = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          socket.destroy();
+          resolve(false);
+        }, 1500);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      return { statuses: [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1])), closedByServer };
+    };
+    const post = (body: string, length = Buffer.byteLength(body)): string =>
+      `POST /v1/agents/bot/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${body}`;
+    const get = 'GET /v1/agents HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+    assert.deepEqual(await exchange(post('{"message": 5}') + get), { statuses: [400, 200], closedByServer: false });
+    assert.deepEqual(await exchange(post('{"message":"x"}', 50 * 1024 * 1024) + get), { statuses: [413], closedByServer: true });
+    const text = 'POST /v1/agents/bot/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello';
+    assert.deepEqual(await exchange(text + get), { statuses: [415], closedByServer: true });
+  });
+
   test('a cross-site page cannot create sessions blind: a foreign Origin is 403, nothing is created', async () => {
     const before = (await srv.store.list('bot')).length;
     for (const origin of ['https://evil.example', 'null', 'http://localhost.evil.example']) {
