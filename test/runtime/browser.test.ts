@@ -9,6 +9,30 @@ import { rawRequest } from './run-child.ts';
 const doc = irDoc({ agents: [{ name: 'bot' }] });
 const JSON_CT = { 'content-type': 'application/json' };
 
+/** A raw connection to the server on `port`: what it was sent back so far, and when it closed. */
+const connect = (port: number): Promise<{ socket: net.Socket; closed: Promise<void>; data: () => string }> =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (data += d));
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.on('error', () => socket.destroy());
+    socket.once('connect', () => resolve({ socket, closed, data: () => data }));
+    socket.once('error', reject);
+  });
+const within = (p: Promise<void>, ms: number): Promise<boolean> =>
+  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+
+/** Writes `requests` on a new connection; the statuses answered, and whether the server closed it within 1.5 s. */
+async function exchange(url: string, requests: string): Promise<{ statuses: number[]; closedByServer: boolean; text: string }> {
+  const c = await connect(Number(new URL(url).port));
+  c.socket.write(requests);
+  const closedByServer = await within(c.closed, 1500);
+  c.socket.destroy();
+  const text = c.data();
+  return { statuses: [...text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1])), closedByServer, text };
+}
+
 describe('no API keys: only loopback names, no foreign origins, JSON bodies only', () => {
   let srv: TestServer;
   before(async () => {
@@ -33,57 +57,32 @@ describe('no API keys: only loopback names, no foreign origins, JSON bodies only
   test('a request without a Host (HTTP/1.0) is 403: as the first request of a fresh server, and after loopback ones', async () => {
     const fresh = await startTestServer([doc]);
     try {
-      const socket = net.connect({ host: '127.0.0.1', port: Number(new URL(fresh.url).port) });
-      let text = '';
-      socket.setEncoding('utf8').on('data', (d: string) => (text += d));
-      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
       const noHost = 'GET /v1/agents HTTP/1.0\r\nConnection: keep-alive\r\n\r\n';
       const loopback = 'GET /v1/agents HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
-      socket.write(noHost);
       // A refusal closes the connection: the rest go on a second one.
-      await closed;
-      const second = net.connect({ host: '127.0.0.1', port: Number(new URL(fresh.url).port) });
-      second.setEncoding('utf8').on('data', (d: string) => (text += d));
-      const secondClosed = new Promise<void>((resolve) => second.once('close', () => resolve()));
-      await new Promise<void>((resolve) => second.once('connect', () => resolve()));
-      second.write(loopback + loopback + noHost);
-      await secondClosed;
-      const statuses = [...text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]));
-      assert.deepEqual(statuses, [403, 200, 200, 403], text);
-      assert.match(text, /Host \\"\\" is not a loopback name/);
+      const first = await exchange(fresh.url, noHost);
+      assert.deepEqual({ statuses: first.statuses, closedByServer: first.closedByServer }, { statuses: [403], closedByServer: true }, first.text);
+      assert.match(first.text, /Host \\"\\" is not a loopback name/);
+      const second = await exchange(fresh.url, loopback + loopback + noHost);
+      assert.deepEqual({ statuses: second.statuses, closedByServer: second.closedByServer }, { statuses: [200, 200, 403], closedByServer: true }, second.text);
+      assert.match(second.text, /Host \\"\\" is not a loopback name/);
     } finally {
       await fresh.close();
     }
   });
 
   test('a 400 for a body received whole keeps the connection; a 413 or 415 for a body not read closes it', async () => {
-    const exchange = async (requests: string): Promise<{ statuses: number[]; closedByServer: boolean }> => {
-      const socket = net.connect({ host: '127.0.0.1', port: Number(new URL(srv.url).port) });
-      let text = '';
-      socket.setEncoding('utf8').on('data', (d: string) => (text += d));
-      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-      socket.write(requests);
-      // The connection closed by the server, or still open after every answer had time to come.
-      const closedByServer = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => {
-          socket.destroy();
-          resolve(false);
-        }, 1500);
-        socket.once('close', () => {
-          clearTimeout(timer);
-          resolve(true);
-        });
-      });
-      return { statuses: [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1])), closedByServer };
+    const answers = async (requests: string): Promise<{ statuses: number[]; closedByServer: boolean }> => {
+      const { statuses, closedByServer } = await exchange(srv.url, requests);
+      return { statuses, closedByServer };
     };
     const post = (body: string, length = Buffer.byteLength(body)): string =>
       `POST /v1/agents/bot/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${body}`;
     const get = 'GET /v1/agents HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
-    assert.deepEqual(await exchange(post('{"message": 5}') + get), { statuses: [400, 200], closedByServer: false });
-    assert.deepEqual(await exchange(post('{"message":"x"}', 50 * 1024 * 1024) + get), { statuses: [413], closedByServer: true });
+    assert.deepEqual(await answers(post('{"message": 5}') + get), { statuses: [400, 200], closedByServer: false });
+    assert.deepEqual(await answers(post('{"message":"x"}', 50 * 1024 * 1024) + get), { statuses: [413], closedByServer: true });
     const text = 'POST /v1/agents/bot/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello';
-    assert.deepEqual(await exchange(text + get), { statuses: [415], closedByServer: true });
+    assert.deepEqual(await answers(text + get), { statuses: [415], closedByServer: true });
   });
 
   test('a cross-site page cannot create sessions blind: a foreign Origin is 403, nothing is created', async () => {
@@ -212,19 +211,6 @@ describe('keep-alive connections', () => {
 });
 
 describe('connection limits', () => {
-  const connect = (port: number): Promise<{ socket: net.Socket; closed: Promise<void>; data: () => string }> =>
-    new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1');
-      let data = '';
-      socket.setEncoding('utf8').on('data', (d: string) => (data += d));
-      const closed = new Promise<void>((r) => socket.once('close', () => r()));
-      socket.on('error', () => socket.destroy());
-      socket.once('connect', () => resolve({ socket, closed, data: () => data }));
-      socket.once('error', reject);
-    });
-  const within = (p: Promise<void>, ms: number): Promise<boolean> =>
-    Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
-
   test('connections beyond --max-connections are dropped at accept', async () => {
     const srv = await startTestServer([doc], { server: { limits: { maxConnections: 5 } } });
     const held: net.Socket[] = [];
