@@ -136,22 +136,17 @@ function promptOf(prompt: Resource): AgentPrompt {
  * written, so a caller can never inject text where the spec did not ask for it.
  */
 export function renderPrompt(prompt: AgentPrompt, variables: Readonly<Record<string, string>>): string {
-  for (const v of prompt.variables) if (v.required && valueOf(v, variables) === undefined) throw new MissingVariableError(v.name);
   // Most prompts have no placeholder: no regex pass and no map of values for them (this runs at
   // least twice a turn).
-  if (!prompt.content.includes('{{')) return prompt.content;
-  const values = new Map<string, string>();
+  const values = prompt.content.includes('{{') ? new Map<string, string>() : undefined;
   for (const v of prompt.variables) {
-    const value = valueOf(v, variables);
-    if (value !== undefined) values.set(v.name, value);
+    const given = v.fixed || !Object.hasOwn(variables, v.name) ? undefined : variables[v.name];
+    const value = given ?? v.default;
+    if (value !== undefined) values?.set(v.name, value);
+    else if (v.required) throw new MissingVariableError(v.name);
   }
+  if (values === undefined) return prompt.content;
   return prompt.content.replace(/\{\{\s*([^{}\s]+)\s*\}\}/g, (whole, name: string) => values.get(name) ?? whole);
-}
-
-/** A declared variable's value in one turn: the request's (unless fixed by the spec), else its default. */
-function valueOf(v: PromptVariable, variables: Readonly<Record<string, string>>): string | undefined {
-  const given = v.fixed || !Object.hasOwn(variables, v.name) ? undefined : variables[v.name];
-  return given ?? v.default;
 }
 
 /**
