@@ -1,9 +1,9 @@
 // The peer bench/runtime.ts measures the runtime against: a plain fastify server with the runtime's
 // own zod body schemas and an echo handler (sessions are arrays in a Map). Same paths as the
 // runtime, so one load script drives both. Run as its own process; prints `listening on URL`.
-import { randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
 import { invokeBody, sessionMessageBody } from '../src/runtime/schemas.ts';
+import { newSessionId } from '../src/session/ids.ts';
 
 interface Stored {
   role: string;
@@ -36,7 +36,7 @@ app.post<{ Params: { name: string } }>('/v1/agents/:name/invoke', async (req, re
 });
 
 app.post<{ Params: { name: string } }>('/v1/agents/:name/sessions', async (_req, reply) => {
-  const id = `sess_${randomBytes(16).toString('base64url')}`;
+  const id = newSessionId();
   sessions.set(id, []);
   return reply.code(201).send({ session_id: id, created_at: new Date().toISOString() });
 });

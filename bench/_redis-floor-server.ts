@@ -10,6 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import { createClient } from 'redis';
 import { sessionMessageBody } from '../src/runtime/schemas.ts';
+import { newSessionId } from '../src/session/ids.ts';
 import { APPEND, BEGIN_TURN, CREATE, type RedisScript } from '../src/session/redis-scripts.ts';
 
 const PREFIX = `floor${randomBytes(3).toString('hex')}`;
@@ -28,9 +29,10 @@ for (const s of [APPEND, BEGIN_TURN, CREATE]) await client.sendCommand(['SCRIPT'
 /** What the runtime's store holds per session between turns: how long the history is, so the page is not sent again. */
 const held = new Map<string, { created: string; length: number }>();
 
+// The key layout of the runtime's store (RedisSessionStore's metaKey, messagesKey, ...), under a prefix of this run's.
 const keys = (id: string): string[] => {
   const s = `${PREFIX}:session:{${id}}`;
-  return [s, `${s}:messages`, `${s}:lease`, `${s}:queue`, `${s}:waiters`, `${s}:idem`];
+  return [s, `${s}:messages`, `${s}:lease`, `${s}:queue`, `${s}:waiters`, `${s}:idempotency`];
 };
 
 const indexKey = (agent: string): string => `${PREFIX}:agent:{${agent}}:sessions`;
@@ -42,7 +44,7 @@ function evalsha(s: RedisScript, k: string[], args: string[]): Promise<unknown> 
 const app = Fastify({ logger: false });
 
 app.post<{ Params: { name: string } }>('/v1/agents/:name/sessions', async (req, reply) => {
-  const id = `sess_${randomBytes(16).toString('base64url')}`;
+  const id = newSessionId();
   const created = new Date().toISOString();
   await Promise.all([
     evalsha(CREATE, keys(id), [String(TTL_SECONDS), req.params.name, created, '{}']),

@@ -312,7 +312,7 @@ try {
     // it runs in each round here too, so that each of our rounds has one just before it.
     try {
       const url = env.REDIS_URL ?? (redis = await startRedisServer()).url;
-      const withFloor: Kind[] = [...kinds.slice(0, 2), 'floor', ...kinds.slice(2)];
+      const withFloor = kinds.flatMap((k): Kind[] => (k === 'ours' ? ['ours', 'floor'] : [k]));
       rows.push(...(await scenario('sessions redis', withFloor, { kind: 'redis', url }, dir, manySessions(redis?.pid), { baseline: async (server) => ({ ...(await invoke(server)), note: 'its invoke, beside our Redis rounds' }) })));
     } catch (err) {
       console.log(`redis scenario skipped: ${err instanceof Error ? err.message : String(err)}`);
