@@ -24,7 +24,8 @@
 // (by req/s) is reported, so that a burst of other load on the machine falls on all alike; the
 // goals also print the median of each round's ratio to the baseline run just before it (the
 // Redis rounds run the baseline's invoke for this), which a host that drifts moves least,
-// BENCH_PROFILE=DIR writes a CPU profile of each of our servers there (node --cpu-prof),
+// BENCH_PROFILE=DIR writes a CPU profile of each server there (node --cpu-prof, a folder per
+// kind of server), to compare ours with the baseline and the floor function by function,
 // BENCH_NO_BUILD=1 uses dist/ as it is.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,15 +107,16 @@ function checkoutOf(kind: Kind, previous: string | undefined): string {
 
 async function start(kind: Kind, store: Store, previous: string | undefined): Promise<ServerProcess> {
   const logFile = path.join(work, 'logs', `${kind}-${Date.now()}.log`);
+  // A folder per server: one started through tsx has a loader thread that writes a profile of its own beside the main one.
+  const prof = env.BENCH_PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.join(env.BENCH_PROFILE, kind)];
+  if (prof.length > 0) profiles++;
   if (kind === 'baseline') {
-    return startServer('baseline', ['--import', 'tsx', path.join(ROOT, 'bench', '_baseline-server.ts')], { logFile, cwd: ROOT });
+    return startServer('baseline', [...prof, '--import', 'tsx', path.join(ROOT, 'bench', '_baseline-server.ts')], { logFile, cwd: ROOT });
   }
   if (kind === 'floor') {
     if (store.kind !== 'redis') throw new Error('the floor server keeps its sessions in Redis only');
-    return startServer('floor', ['--import', 'tsx', path.join(ROOT, 'bench', '_redis-floor-server.ts')], { logFile, cwd: ROOT, env: { ...process.env, REDIS_URL: store.url } });
+    return startServer('floor', [...prof, '--import', 'tsx', path.join(ROOT, 'bench', '_redis-floor-server.ts')], { logFile, cwd: ROOT, env: { ...process.env, REDIS_URL: store.url } });
   }
-  const prof = kind === 'ours' && env.BENCH_PROFILE !== undefined ? ['--cpu-prof', '--cpu-prof-dir', env.BENCH_PROFILE] : [];
-  if (prof.length > 0) profiles++;
   const bin = path.join(checkoutOf(kind, previous), 'bin', 'agentspec.js');
   const storeArgs = store.kind === 'redis' ? ['--session-store', 'redis', '--redis-url', store.url] : [];
   // JSON logs, as a server deployment writes them (one line per request at info, to a file here).
@@ -322,7 +324,7 @@ try {
   if (SCENARIOS.has('rss')) rows.push(...(await scenario('rss burst', kinds, memory, dir, rssBurst)));
   print(rows);
   goals(rows);
-  if (profiles > 0) console.log(`\nCPU profiles of our servers: ${env.BENCH_PROFILE}`);
+  if (profiles > 0) console.log(`\nCPU profiles of the servers: ${env.BENCH_PROFILE}`);
   console.log('\nThe machine may be shared: compare figures of the same run only.');
 } finally {
   await redis?.stop();

@@ -16,6 +16,7 @@ import type {
 } from './types.ts';
 import { FencedAppendError, IdempotencyKeyUsedError, SessionNotFoundError } from './errors.ts';
 import { newSessionId } from './ids.ts';
+import { isoAt } from './iso-stamp.ts';
 import { declareStretch } from './stretches.ts';
 import { assertMessages, assertSummary, normalizeRange, type NormalizedRange } from './validate.ts';
 
@@ -333,18 +334,6 @@ export class MemorySessionStore implements SessionStore {
     ids?.delete(entry.info.id);
     if (ids?.size === 0) this.byAgent.delete(entry.info.agent);
   }
-}
-
-/** Many appends fall in the same millisecond under load: the last one's timestamp is kept. */
-let lastStampAt = Number.NaN;
-let lastStamp = '';
-
-function isoAt(ms: number): string {
-  if (ms !== lastStampAt) {
-    lastStamp = new Date(ms).toISOString();
-    lastStampAt = ms;
-  }
-  return lastStamp;
 }
 
 function requestId(scope: string, key: string): string {

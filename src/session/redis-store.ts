@@ -24,8 +24,10 @@ import {
   SessionStoreUnavailableError,
 } from './errors.ts';
 import { isSessionId, newSessionId } from './ids.ts';
+import { isoAt } from './iso-stamp.ts';
 import { declareStretch } from './stretches.ts';
 import { DeadlineGroups, type DeadlineSignal } from './redis-deadlines.ts';
+import { commandBytes, UnwrittenCommands } from './redis-unwritten.ts';
 import { DEFAULT_SESSION_TTL_SECONDS, sortByActivity } from './memory-store.ts';
 import {
   APPEND,
@@ -114,6 +116,8 @@ export class RedisSessionStore implements SessionStore {
   readonly original: OriginalLayout;
   private readonly durability: SessionDurability;
   private readonly deadlines: DeadlineGroups;
+  /** Commands given to the client and not yet answered: which need their deadline's signal. */
+  private readonly unwritten = new UnwrittenCommands();
   /** Scripts sent again (NOSCRIPT, or a history converted first): an append's WAITAOF sent before such a resend does not cover it. */
   private resent = 0;
 
@@ -138,6 +142,9 @@ export class RedisSessionStore implements SessionStore {
       url: opts.url,
       // While disconnected, calls reject at once instead of waiting in a queue for a server that may never return.
       disableOfflineQueue: true,
+      // A hand-over pauses the client's writing, and commands would then wait unwritten without
+      // their deadline's signal (see UnwrittenCommands). Off by default with RESP2; said here.
+      maintNotifications: 'disabled',
       // No timer per command (node-redis makes one unless told 0): the deadline groups of `call` cover them.
       commandOptions: { timeout: 0 },
       socket: {
@@ -182,7 +189,7 @@ export class RedisSessionStore implements SessionStore {
 
   async create(agent: string, metadata: Record<string, string> = {}, options: CreateOptions = {}): Promise<SessionInfo> {
     const now = Date.now();
-    const stamp = new Date(now).toISOString();
+    const stamp = isoAt(now);
     const info: SessionInfo = { id: newSessionId(), agent, created_at: stamp, last_active: stamp, metadata: { ...metadata } };
     if (options.owner !== undefined) info.owner = options.owner;
     const index = this.indexKey(agent);
@@ -216,7 +223,7 @@ export class RedisSessionStore implements SessionStore {
     const [saved, indexed] = await this.call(
       () =>
         Promise.allSettled([
-          this.script(TOUCH, [...this.keys(id), this.idempotencyKey(id)], [String(this.ttlSeconds), new Date(now).toISOString()]),
+          this.script(TOUCH, [...this.keys(id), this.idempotencyKey(id)], [String(this.ttlSeconds), isoAt(now)]),
           known === undefined ? Promise.resolve(null) : this.send(this.indexRefresh(known, id, now)),
         ]),
       id,
@@ -299,7 +306,7 @@ export class RedisSessionStore implements SessionStore {
     if (known !== undefined) keys.push(this.indexKey(known));
     const args = [
       String(this.ttlSeconds),
-      new Date(now).toISOString(),
+      isoAt(now),
       options.fence === undefined ? '' : String(options.fence),
       options.leaseToken ?? '',
       idem?.key ?? '',
@@ -658,9 +665,18 @@ export class RedisSessionStore implements SessionStore {
     // and run after its caller had been told it failed.
     if (!this.client.isReady) throw new ClientOfflineError();
     const multi = this.client.multi();
-    for (const c of commands) multi.addCommand(c);
+    // Counted, as every command the client is given (see UnwrittenCommands), without a signal:
+    // the transactions only read, and one sent late changes nothing.
+    let size = commandBytes(['MULTI']) + commandBytes(['EXEC']);
+    for (const c of commands) {
+      multi.addCommand(c);
+      size += commandBytes(c);
+    }
+    this.unwritten.given(size);
+    const replies = multi.exec();
+    this.settles(replies, size);
     try {
-      return (await multi.exec()) as unknown[];
+      return (await replies) as unknown[];
     } catch (err) {
       if (err instanceof MultiErrorReply) return err.replies;
       throw err;
@@ -696,9 +712,21 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  /** A command that has not been written when its deadline passes is dropped, never sent late. */
+  /**
+   * A command that has not been written when its deadline passes is dropped, never sent late:
+   * it gets the deadline's signal whenever it could be left unwritten (see UnwrittenCommands).
+   */
   private send(args: string[], deadline: DeadlineSignal = this.deadlines.signal()): Promise<unknown> {
-    return this.client.sendCommand(args, { abortSignal: deadline.asAbortSignal() });
+    const size = commandBytes(args);
+    const reply = this.client.sendCommand(args, this.unwritten.given(size) ? { abortSignal: deadline.asAbortSignal() } : undefined);
+    this.settles(reply, size);
+    return reply;
+  }
+
+  /** Uncounts a command (or a transaction) of `size` bytes once the client settled it; its outcome is the caller's. */
+  private settles(reply: Promise<unknown>, size: number): void {
+    const answered = (): void => this.unwritten.answered(size);
+    reply.then(answered, answered);
   }
 
   /**
@@ -845,7 +873,6 @@ function asStrings(reply: unknown): string[] {
 
 /** HGETALL's reply as a record: node-redis hands it back as a flat array, an object or a Map depending on protocol and version. */
 function asHash(reply: unknown): Record<string, string> {
-  const text = (x: unknown): string => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x));
   const h: Record<string, string> = {};
   if (Array.isArray(reply)) {
     for (let i = 0; i + 1 < reply.length; i += 2) h[text(reply[i])] = text(reply[i + 1]);
@@ -855,6 +882,11 @@ function asHash(reply: unknown): Record<string, string> {
     for (const [k, v] of Object.entries(reply)) h[k] = text(v);
   }
   return h;
+}
+
+/** A reply element as a string (the client gives strings unless asked for buffers). */
+function text(x: unknown): string {
+  return typeof x === 'string' ? x : Buffer.isBuffer(x) ? x.toString('utf8') : String(x);
 }
 
 /** The message stored at list index `index`, or why the element cannot be one. */

@@ -663,16 +663,16 @@ describe('private redis server', { timeout: 120_000 }, () => {
   /**
    * Appends while the server is stopped (SIGSTOP: it reads nothing), each failing at its deadline;
    * then the server goes on. Returns how many of them were stored once it answered again, after
-   * checking that nothing more lands later.
+   * checking that nothing more lands later. With 64 KiB messages (the default) the socket's
+   * buffers fill with the first few, and the client keeps the rest queued, unwritten, until the
+   * socket drains.
    */
-  async function appendsWhileStopped(srv: RedisServer, store: RedisSessionStore, id: string, appends: number): Promise<number> {
+  async function appendsWhileStopped(srv: RedisServer, store: RedisSessionStore, id: string, appends: number, messageBytes = 64 * 1024): Promise<number> {
     const pid = srv.pid()!;
     process.kill(pid, 'SIGSTOP');
     try {
-      // 64 KiB each: the socket's buffers fill with the first few, and the client keeps the rest
-      // queued, unwritten, until the socket drains.
-      const big = 'x'.repeat(64 * 1024);
-      const outcomes = await Promise.allSettled(Array.from({ length: appends }, (_, i) => store.appendMessages(id, [user(`${i} ${big}`)])));
+      const text = 'x'.repeat(messageBytes);
+      const outcomes = await Promise.allSettled(Array.from({ length: appends }, (_, i) => store.appendMessages(id, [user(`${i} ${text}`)])));
       for (const o of outcomes) {
         assert.equal(o.status, 'rejected');
         assert.ok(o.reason instanceof SessionStoreUnavailableError, String(o.reason));
@@ -706,6 +706,26 @@ describe('private redis server', { timeout: 120_000 }, () => {
       const stored = await appendsWhileStopped(srv, store, s.id, appends);
       assert.ok(stored > 1, `${stored - 1} appends written before the deadline ran once the server went on`);
       assert.ok(stored < 1 + appends, `${stored - 1} of ${appends} appends were stored: those never written in time must be dropped`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('small commands, each below the socket buffer, are dropped at their deadline as well once the buffers are full', async (t) => {
+    const srv = await privateServer(t);
+    if (srv === undefined) return;
+    const store = await RedisSessionStore.open({ url: srv.url, keyPrefix: 'unwritten-small', commandTimeoutMs: 400 });
+    try {
+      const s = await store.create('unwritten');
+      await store.appendMessages(s.id, [user('before')]);
+      // About 600 bytes each: the first ones go without a signal, the rest must carry one, or
+      // those left unwritten behind the full buffers would land once the server reads again.
+      const appends = 20_000;
+      const stored = await appendsWhileStopped(srv, store, s.id, appends, 300);
+      assert.ok(stored > 1, `${stored - 1} appends written before the deadline ran once the server went on`);
+      assert.ok(stored < 1 + appends, `${stored - 1} of ${appends} appends were stored: those never written in time must be dropped`);
+      // Every command was settled and uncounted: a count left over would put a signal on every command.
+      assert.equal(store['unwritten'].pending, 0);
     } finally {
       await store.close();
     }
