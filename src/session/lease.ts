@@ -200,6 +200,8 @@ export class TurnLease {
   private readonly ttlMs: number;
   private readonly renewEveryMs: number;
   private done = false;
+  /** The turn's append is on its way (see appendOptions). */
+  private appending = false;
 
   constructor(store: SessionStore, sessionId: string, token: string, fence: number, ttlMs: number, local: LocalSession) {
     this.store = store;
@@ -237,7 +239,14 @@ export class TurnLease {
     this.linked?.abort(reason);
   }
 
+  /**
+   * The options of the turn's append, asked for as it is sent. From then on a renewal that finds
+   * the lease gone has met that append's release, not a loss (until `finished`, which comes after
+   * the append's answer and may well come after a renewal's); an append refused instead says so
+   * itself (FencedAppendError).
+   */
   appendOptions(idempotency?: IdempotencyRecord): AppendOptions {
+    this.appending = true;
     return { fence: this.fence, leaseToken: this.token, ...(idempotency === undefined ? {} : { idempotency }) };
   }
 
@@ -268,7 +277,7 @@ export class TurnLease {
   renew(): void {
     this.store.renewLease(this.sessionId, this.token, this.ttlMs).then(
       (held) => {
-        if (held || this.done) return;
+        if (held || this.done || this.appending) return;
         logger('session').warn({ session_id: this.sessionId, fence: this.fence }, 'turn lease lost: the turn is cancelled and will not be stored');
         this.lose(new TurnSupersededError(this.sessionId, 'lease_lost'));
       },

@@ -197,6 +197,23 @@ export function turnContract(name: string, target: ContractTarget): void {
     });
   });
 
+  test(`${name}: a renewal that meets the lease released by the turn's own append is no loss`, async (t) => {
+    await withTarget(t, async (s) => {
+      const { id } = await s.create(agent());
+      const turn = await beginTurn(s, id, { mode: 'enqueue', leaseTtlMs: 30_000, waitMs: 1000 });
+      if (turn.kind !== 'turn') throw new Error('expected a turn');
+      const stored = s.appendMessages(id, [user('q'), answer('a')], turn.lease.appendOptions());
+      // The renewal timer's call, sent right behind the append: it finds the lease the append released.
+      turn.lease.renew();
+      assert.equal(await stored, 2);
+      // Its answer comes in before the turn's finished is called, as it may under load.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(turn.lease.lostReason, undefined);
+      assert.equal(turn.lease.signal.aborted, false);
+      turn.lease.finished();
+    });
+  });
+
   test(`${name}: a turn whose lease is taken learns it at its next renewal (signal aborted with TurnSupersededError)`, async (t) => {
     await withTarget(t, async (s) => {
       const { id } = await s.create(agent());
