@@ -9,16 +9,20 @@
 //     b3752dc, the last one before leases and seq numbers), built from git into bench/.baseline-*, used as the previous runtime did (get, load,
 //     append): latency, and messages/second over 100 different sessions;
 //  5. the whole turn (load, echo model, append) at 10, 1,000 and 10,000 messages of history, ours
-//     and the previous path.
+//     and the previous path;
+//  6. the store's own CPU per turn, 16 turns at a time over 1,000 sessions (BENCH_STORE_TURNS
+//     each round, 40,000): beginTurn and append through the store, beside the same two scripts
+//     with the same keys and arguments sent bare through the Redis client.
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createClient } from 'redis';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EchoProvider } from '../src/runtime/providers/echo.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beginTurn, RedisSessionStore, type Message } from '../src/session/index.ts';
+import { APPEND, BEGIN_TURN, type RedisScript } from '../src/session/redis-scripts.ts';
 import { startRedisServer, type RedisServer } from '../test/helpers/services.ts';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
@@ -293,6 +297,81 @@ async function throughput(store: RedisSessionStore, raw: Raw, server: { host: st
   }
 }
 
+const STORE_TURNS = Number(process.env.BENCH_STORE_TURNS ?? 40_000);
+
+/**
+ * Section 6: what the store adds to a turn's CPU in this process over its two scripts. The bare
+ * turns send BEGIN_TURN and APPEND with the keys a store of another prefix names, the page
+ * trimmed by the history length held (as the store holds its window), one fixed question and answer.
+ */
+async function storeOverhead(url: string): Promise<void> {
+  const sessions = 1000;
+  const concurrency = 16;
+  console.log(`\n6. CPU per turn in this process, ${concurrency} turns at a time over ${sessions} sessions, ${STORE_TURNS} turns a round (median of 3 rounds, alternated)`);
+  const ours = await RedisSessionStore.open({ url, keyPrefix: `${PREFIX}-own`, ttlSeconds: 3600 });
+  const naming = await RedisSessionStore.open({ url, keyPrefix: `${PREFIX}-bare`, ttlSeconds: 3600 });
+  const bare = createClient({ url, disableOfflineQueue: true, commandOptions: { timeout: 0 } });
+  await bare.connect();
+  try {
+    for (const script of [APPEND, BEGIN_TURN]) await bare.sendCommand(['SCRIPT', 'LOAD', script.source]);
+    const question = 'hello there';
+    const answer = (total: number): string => `echo: ${question} (messages: ${total + 1})`;
+    const ownIds: string[] = [];
+    const bareIds: string[] = [];
+    const held = new Map<string, { created: string; length: number }>();
+    for (let i = 0; i < sessions; i++) {
+      ownIds.push((await ours.create('bench')).id);
+      const s = await naming.create('bench');
+      bareIds.push(s.id);
+      held.set(s.id, { created: s.created_at, length: 0 });
+    }
+    const evalsha = (script: RedisScript, keys: string[], args: string[]): Promise<unknown> => bare.sendCommand(['EVALSHA', script.sha1, String(keys.length), ...keys, ...args]);
+    const ownTurn = async (i: number): Promise<void> => {
+      const id = ownIds[i % sessions]!;
+      const start = await beginTurn(ours, id, { mode: 'enqueue', range: { tail: 100 }, leaseTtlMs: 30_000, waitMs: 30_000 });
+      if (start.kind !== 'turn') throw new Error('turn not acquired');
+      try {
+        await ours.appendMessages(id, [msg(question), { role: 'assistant', content: answer(start.page.total) }], start.lease.appendOptions());
+      } finally {
+        start.lease.finished();
+      }
+    };
+    const bareTurn = async (i: number): Promise<void> => {
+      const id = bareIds[i % sessions]!;
+      const h = held.get(id)!;
+      const keys = [naming.metaKey(id), naming.messagesKey(id), naming.leaseKey(id), naming.queueKey(id), naming.waitersKey(id), naming.idempotencyKey(id)];
+      const token = randomUUID();
+      const r = (await evalsha(BEGIN_TURN, keys, [token, '30000', 'enqueue', '5000', '', '', '-100', '-1', '0', String(h.length), h.created])) as unknown[];
+      if (r[0] !== 'acquired') throw new Error(`turn not acquired: ${String(r[0])}`);
+      const now = Date.now();
+      const content = [JSON.stringify(msg(question)), JSON.stringify({ role: 'assistant', content: answer(Number(r[4])) })];
+      const a = (await evalsha(APPEND, [keys[0]!, keys[1]!, keys[2]!, keys[5]!, naming.indexKey('bench')], ['3600', new Date(now).toISOString(), String(r[2]), token, '', '', String(now + 3_600_000), id, '', ...content])) as unknown[];
+      h.length = Number(a[1]);
+    };
+    const round = async (turn: (i: number) => Promise<void>, n: number): Promise<number> => {
+      let next = 0;
+      const before = process.cpuUsage();
+      await Promise.all(Array.from({ length: concurrency }, async () => {
+        while (next < n) await turn(next++);
+      }));
+      const used = process.cpuUsage(before);
+      return (used.user + used.system) / n;
+    };
+    await round(ownTurn, STORE_TURNS / 8);
+    await round(bareTurn, STORE_TURNS / 8);
+    const own: number[] = [];
+    const bareCpu: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      own.push(await round(ownTurn, STORE_TURNS));
+      bareCpu.push(await round(bareTurn, STORE_TURNS));
+    }
+    const [o, b] = [median(own), median(bareCpu)];
+    console.log(`   the store: ${o.toFixed(1)} µs/turn   the two scripts bare: ${b.toFixed(1)} µs/turn   store / bare: ${(o / b).toFixed(2)}x, ${(o - b).toFixed(1)} µs more per turn`);
+  } finally {
+    await Promise.all([ours.close(), naming.close(), bare.close()]);
+  }
+}
+
 async function main(): Promise<void> {
   let server: RedisServer | undefined;
   let url = process.env.REDIS_URL;
@@ -310,15 +389,19 @@ async function main(): Promise<void> {
     await lostUnderConcurrency(store, new NaiveStore(raw));
     await throughput(store, raw, { host: u.hostname, port: Number(u.port || 6379) });
     await sessionMessages(store, raw, url);
+    await storeOverhead(url);
   } finally {
     await store.close();
-    // Only matters on a shared REDIS_URL server; a private one goes away with its data.
-    let cursor = '0';
-    do {
-      const [next, keys] = (await raw.sendCommand(['SCAN', cursor, 'MATCH', `${PREFIX}:*`, 'COUNT', '1000'])) as [string, string[]];
-      cursor = next;
-      if (keys.length > 0) await raw.del(keys);
-    } while (cursor !== '0');
+    // Only matters on a shared REDIS_URL server; a private one goes away with its data. The
+    // stores of sections 4 and 6 have prefixes of their own, `${PREFIX}-...`.
+    for (const pattern of [`${PREFIX}:*`, `${PREFIX}-*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = (await raw.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [string, string[]];
+        cursor = next;
+        if (keys.length > 0) await raw.del(keys);
+      } while (cursor !== '0');
+    }
     await raw.close();
     await server?.stop();
   }
