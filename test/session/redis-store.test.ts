@@ -694,42 +694,34 @@ describe('private redis server', { timeout: 120_000 }, () => {
     return total;
   }
 
-  test('a command still unwritten at its deadline is dropped, never sent once Redis reads again', async (t) => {
+  /**
+   * On a private server: `appends` appends of `messageBytes` messages while it is stopped. Some
+   * were written in time and are stored; those never written in time are dropped; and every
+   * command was settled and uncounted at the end (a count left over would put a deadline signal on
+   * every command from then on).
+   */
+  async function unwrittenAreDropped(t: TestContext, keyPrefix: string, appends: number, messageBytes?: number): Promise<void> {
     const srv = await privateServer(t);
     if (srv === undefined) return;
-    const store = await RedisSessionStore.open({ url: srv.url, keyPrefix: 'unwritten', commandTimeoutMs: 400 });
+    const store = await RedisSessionStore.open({ url: srv.url, keyPrefix, commandTimeoutMs: 400 });
     try {
       const s = await store.create('unwritten');
       // The append script is loaded first, so that what was written runs as it is sent.
       await store.appendMessages(s.id, [user('before')]);
-      const appends = 200;
-      const stored = await appendsWhileStopped(srv, store, s.id, appends);
+      const stored = await appendsWhileStopped(srv, store, s.id, appends, messageBytes);
       assert.ok(stored > 1, `${stored - 1} appends written before the deadline ran once the server went on`);
       assert.ok(stored < 1 + appends, `${stored - 1} of ${appends} appends were stored: those never written in time must be dropped`);
-    } finally {
-      await store.close();
-    }
-  });
-
-  test('small commands, each below the socket buffer, are dropped at their deadline as well once the buffers are full', async (t) => {
-    const srv = await privateServer(t);
-    if (srv === undefined) return;
-    const store = await RedisSessionStore.open({ url: srv.url, keyPrefix: 'unwritten-small', commandTimeoutMs: 400 });
-    try {
-      const s = await store.create('unwritten');
-      await store.appendMessages(s.id, [user('before')]);
-      // About 600 bytes each: the first ones go without a signal, the rest must carry one, or
-      // those left unwritten behind the full buffers would land once the server reads again.
-      const appends = 20_000;
-      const stored = await appendsWhileStopped(srv, store, s.id, appends, 300);
-      assert.ok(stored > 1, `${stored - 1} appends written before the deadline ran once the server went on`);
-      assert.ok(stored < 1 + appends, `${stored - 1} of ${appends} appends were stored: those never written in time must be dropped`);
-      // Every command was settled and uncounted: a count left over would put a signal on every command.
       assert.equal(store['unwritten'].pending, 0);
     } finally {
       await store.close();
     }
-  });
+  }
+
+  test('a command still unwritten at its deadline is dropped, never sent once Redis reads again', (t) => unwrittenAreDropped(t, 'unwritten', 200));
+
+  // About 600 bytes each: the first ones go without a signal, the rest must carry one, or those
+  // left unwritten behind the full buffers would land once the server reads again.
+  test('small commands, each below the socket buffer, are dropped at their deadline as well once the buffers are full', (t) => unwrittenAreDropped(t, 'unwritten-small', 20_000, 300));
 
   test('a script Redis has forgotten is not sent again once its call has failed', async (t) => {
     const srv = await privateServer(t);
