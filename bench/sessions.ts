@@ -23,6 +23,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beginTurn, RedisSessionStore, type Message } from '../src/session/index.ts';
 import { APPEND, BEGIN_TURN, type RedisScript } from '../src/session/redis-scripts.ts';
+import { isoAt } from '../src/session/iso-stamp.ts';
 import { startRedisServer, type RedisServer } from '../test/helpers/services.ts';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
@@ -345,7 +346,7 @@ async function storeOverhead(url: string): Promise<void> {
       if (r[0] !== 'acquired') throw new Error(`turn not acquired: ${String(r[0])}`);
       const now = Date.now();
       const content = [JSON.stringify(msg(question)), JSON.stringify({ role: 'assistant', content: answer(Number(r[4])) })];
-      const a = (await evalsha(APPEND, [keys[0]!, keys[1]!, keys[2]!, keys[5]!, naming.indexKey('bench')], ['3600', new Date(now).toISOString(), String(r[2]), token, '', '', String(now + 3_600_000), id, '', ...content])) as unknown[];
+      const a = (await evalsha(APPEND, [keys[0]!, keys[1]!, keys[2]!, keys[5]!, naming.indexKey('bench')], ['3600', isoAt(now), String(r[2]), token, '', '', String(now + 3_600_000), id, '', ...content])) as unknown[];
       h.length = Number(a[1]);
     };
     const round = async (turn: (i: number) => Promise<void>, n: number): Promise<number> => {
@@ -367,6 +368,8 @@ async function storeOverhead(url: string): Promise<void> {
     }
     const [o, b] = [median(own), median(bareCpu)];
     console.log(`   the store: ${o.toFixed(1)} µs/turn   the two scripts bare: ${b.toFixed(1)} µs/turn   store / bare: ${(o / b).toFixed(2)}x, ${(o - b).toFixed(1)} µs more per turn`);
+    // This script runs the store from src/ through tsx, whose compiled modules cost more than dist/'s.
+    console.log('   (the store as this script loads it, through tsx: the compiled one that `agentspec run` serves costs less)');
   } finally {
     await Promise.all([ours.close(), naming.close(), bare.close()]);
   }
