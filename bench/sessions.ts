@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { createClient } from 'redis';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EchoProvider } from '../src/runtime/providers/echo.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beginTurn, RedisSessionStore, type Message } from '../src/session/index.ts';
@@ -308,8 +308,13 @@ const STORE_TURNS = Number(process.env.BENCH_STORE_TURNS ?? 40_000);
 async function storeOverhead(url: string): Promise<void> {
   const sessions = 1000;
   const concurrency = 16;
-  console.log(`\n6. CPU per turn in this process, ${concurrency} turns at a time over ${sessions} sessions, ${STORE_TURNS} turns a round (median of 3 rounds, alternated)`);
-  const ours = await RedisSessionStore.open({ url, keyPrefix: `${PREFIX}-own`, ttlSeconds: 3600 });
+  // The compiled store, as `agentspec run` serves it, when there is a build (`npm run build`):
+  // tsx's modules cost more. Otherwise the one from src/, through tsx.
+  const compiled = fileURLToPath(new URL('../dist/session/index.js', import.meta.url));
+  const built = existsSync(compiled);
+  const session = built ? ((await import(pathToFileURL(compiled).href)) as typeof import('../src/session/index.ts')) : { RedisSessionStore, beginTurn };
+  console.log(`\n6. CPU per turn in this process, ${concurrency} turns at a time over ${sessions} sessions, ${STORE_TURNS} turns a round (median of 3 rounds, alternated); the store from ${built ? 'dist/ (compiled)' : 'src/ through tsx (no build: npm run build)'}`);
+  const ours = await session.RedisSessionStore.open({ url, keyPrefix: `${PREFIX}-own`, ttlSeconds: 3600 });
   const naming = await RedisSessionStore.open({ url, keyPrefix: `${PREFIX}-bare`, ttlSeconds: 3600 });
   const bare = createClient({ url, disableOfflineQueue: true, commandOptions: { timeout: 0 } });
   await bare.connect();
@@ -329,7 +334,7 @@ async function storeOverhead(url: string): Promise<void> {
     const evalsha = (script: RedisScript, keys: string[], args: string[]): Promise<unknown> => bare.sendCommand(['EVALSHA', script.sha1, String(keys.length), ...keys, ...args]);
     const ownTurn = async (i: number): Promise<void> => {
       const id = ownIds[i % sessions]!;
-      const start = await beginTurn(ours, id, { mode: 'enqueue', range: { tail: 100 }, leaseTtlMs: 30_000, waitMs: 30_000 });
+      const start = await session.beginTurn(ours, id, { mode: 'enqueue', range: { tail: 100 }, leaseTtlMs: 30_000, waitMs: 30_000 });
       if (start.kind !== 'turn') throw new Error('turn not acquired');
       try {
         await ours.appendMessages(id, [msg(question), { role: 'assistant', content: answer(start.page.total) }], start.lease.appendOptions());
@@ -368,8 +373,6 @@ async function storeOverhead(url: string): Promise<void> {
     }
     const [o, b] = [median(own), median(bareCpu)];
     console.log(`   the store: ${o.toFixed(1)} µs/turn   the two scripts bare: ${b.toFixed(1)} µs/turn   store / bare: ${(o / b).toFixed(2)}x, ${(o - b).toFixed(1)} µs more per turn`);
-    // This script runs the store from src/ through tsx, whose compiled modules cost more than dist/'s.
-    console.log('   (the store as this script loads it, through tsx: the compiled one that `agentspec run` serves costs less)');
   } finally {
     await Promise.all([ours.close(), naming.close(), bare.close()]);
   }
