@@ -667,7 +667,7 @@ export class RedisSessionStore implements SessionStore {
     const multi = this.client.multi();
     // Counted, as every command the client is given (see UnwrittenCommands), without a signal:
     // the transactions only read, and one sent late changes nothing.
-    let size = commandBytes(['MULTI']) + commandBytes(['EXEC']);
+    let size = MULTI_EXEC_BYTES;
     for (const c of commands) {
       multi.addCommand(c);
       size += commandBytes(c);
@@ -716,9 +716,11 @@ export class RedisSessionStore implements SessionStore {
    * A command that has not been written when its deadline passes is dropped, never sent late:
    * it gets the deadline's signal whenever it could be left unwritten (see UnwrittenCommands).
    */
-  private send(args: string[], deadline: DeadlineSignal = this.deadlines.signal()): Promise<unknown> {
+  private send(args: string[], deadline?: DeadlineSignal): Promise<unknown> {
     const size = commandBytes(args);
-    const reply = this.client.sendCommand(args, this.unwritten.given(size) ? { abortSignal: deadline.asAbortSignal() } : undefined);
+    // The open group's signal, looked up only for a command that gets it (the call it runs in joined that group).
+    const signal = this.unwritten.given(size) ? (deadline ?? this.deadlines.signal()).asAbortSignal() : undefined;
+    const reply = this.client.sendCommand(args, signal === undefined ? undefined : { abortSignal: signal });
     this.settles(reply, size);
     return reply;
   }
@@ -844,6 +846,9 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
+/** What a transaction's MULTI and EXEC add to its commands on the wire. */
+const MULTI_EXEC_BYTES = commandBytes(['MULTI']) + commandBytes(['EXEC']);
+
 /** LRANGE's start and stop for a range: stop is inclusive and -1 means "the end", so an empty page needs a range that selects nothing. */
 function lrangeOf(r: NormalizedRange): [number, number] {
   if (r.tail !== undefined) return r.tail === 0 ? [1, 0] : [-r.tail, -1];
@@ -868,7 +873,7 @@ function isWrongType(reply: unknown): boolean {
 
 function asStrings(reply: unknown): string[] {
   if (!Array.isArray(reply)) return [];
-  return reply.map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x)));
+  return reply.map(text);
 }
 
 /** HGETALL's reply as a record: node-redis hands it back as a flat array, an object or a Map depending on protocol and version. */
