@@ -6,21 +6,15 @@
 // (the page is trimmed by the history this process holds, as the runtime's store does), so the
 // difference between this server and the runtime is the runtime's own code.
 // Run as its own process with REDIS_URL; prints `listening on URL`.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
 import { createClient } from 'redis';
 import { sessionMessageBody } from '../src/runtime/schemas.ts';
 import { newSessionId } from '../src/session/ids.ts';
-// The store's own cheap timestamp (one toISOString a millisecond), so that the floor pays no more for it than we do.
-import { isoAt } from '../src/session/iso-stamp.ts';
-import { APPEND, BEGIN_TURN, CREATE, type RedisScript } from '../src/session/redis-scripts.ts';
+import { APPEND, BEGIN_TURN, CREATE } from '../src/session/redis-scripts.ts';
+import { BARE_TTL_SECONDS as TTL_SECONDS, bareTurn, evalsha, type BareSession } from './_bare-turn.ts';
 
 const PREFIX = `floor${randomBytes(3).toString('hex')}`;
-const TTL_SECONDS = 3600;
-const LEASE_TTL_MS = 30_000;
-const WAITER_TTL_MS = 10_000;
-// The runtime's default memory window.
-const TAIL = 100;
 
 // The client as the runtime's store configures it, minus its deadlines: no timer per command.
 const client = createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', disableOfflineQueue: true, commandOptions: { timeout: 0 } });
@@ -39,17 +33,13 @@ const keys = (id: string): string[] => {
 
 const indexKey = (agent: string): string => `${PREFIX}:agent:{${agent}}:sessions`;
 
-function evalsha(s: RedisScript, k: string[], args: string[]): Promise<unknown> {
-  return client.sendCommand(['EVALSHA', s.sha1, String(k.length), ...k, ...args]);
-}
-
 const app = Fastify({ logger: false });
 
 app.post<{ Params: { name: string } }>('/v1/agents/:name/sessions', async (req, reply) => {
   const id = newSessionId();
   const created = new Date().toISOString();
   await Promise.all([
-    evalsha(CREATE, keys(id), [String(TTL_SECONDS), req.params.name, created, '{}']),
+    evalsha(client, CREATE, keys(id), [String(TTL_SECONDS), req.params.name, created, '{}']),
     client.sendCommand(['ZADD', indexKey(req.params.name), String(Date.now() + TTL_SECONDS * 1000), id]),
   ]);
   held.set(id, { created, length: 0 });
@@ -60,33 +50,13 @@ app.post<{ Params: { name: string; id: string } }>('/v1/agents/:name/sessions/:i
   const body = sessionMessageBody.safeParse(req.body);
   if (!body.success) return reply.code(400).send({ error: 'invalid_request', message: JSON.stringify(body.error.issues) });
   const id = req.params.id;
-  const k = keys(id);
-  const token = randomUUID();
-  const h = held.get(id);
-  const begin = [token, String(LEASE_TTL_MS), 'enqueue', String(WAITER_TTL_MS), '', '', String(-TAIL), '-1'];
-  if (h !== undefined) begin.push('0', String(h.length), h.created);
-  const started = (await evalsha(BEGIN_TURN, k, begin)) as unknown[];
-  if (started[0] !== 'acquired') return reply.code(started[0] === 'missing' ? 404 : 409).send({ error: String(started[0]), message: 'no turn' });
-  const fence = String(started[2]);
-  const total = Number(started[4]);
   const message = body.data.message;
-  const output = `echo: ${message} (messages: ${total + 1})`;
-  const now = Date.now();
-  const appended = (await evalsha(APPEND, [k[0]!, k[1]!, k[2]!, k[5]!, indexKey(req.params.name)], [
-    String(TTL_SECONDS),
-    isoAt(now),
-    fence,
-    token,
-    '',
-    '',
-    String(now + TTL_SECONDS * 1000),
-    id,
-    '',
-    JSON.stringify({ role: 'user', content: message }),
-    JSON.stringify({ role: 'assistant', content: output }),
-  ])) as unknown[];
-  if (appended[0] !== 'ok') return reply.code(409).send({ error: String(appended[0]), message: 'not stored' });
-  if (h !== undefined) h.length = Number(appended[1]);
+  const session: BareSession = { id, keys: keys(id), indexKey: indexKey(req.params.name) };
+  const h = held.get(id);
+  if (h !== undefined) session.held = h;
+  const turn = await bareTurn(client, session, message);
+  if (turn.status !== 'ok') return reply.code(turn.reply === 'missing' ? 404 : 409).send({ error: turn.reply, message: 'no turn' });
+  const { output, total } = turn;
   return {
     output,
     tool_calls: [],

@@ -16,14 +16,14 @@
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createClient } from 'redis';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { EchoProvider } from '../src/runtime/providers/echo.ts';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beginTurn, RedisSessionStore, type Message } from '../src/session/index.ts';
-import { APPEND, BEGIN_TURN, type RedisScript } from '../src/session/redis-scripts.ts';
-import { isoAt } from '../src/session/iso-stamp.ts';
+import { APPEND, BEGIN_TURN } from '../src/session/redis-scripts.ts';
+import { bareTurn, type BareSession } from './_bare-turn.ts';
 import { startRedisServer, type RedisServer } from '../test/helpers/services.ts';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
@@ -302,8 +302,7 @@ const STORE_TURNS = Number(process.env.BENCH_STORE_TURNS ?? 40_000);
 
 /**
  * Section 6: what the store adds to a turn's CPU in this process over its two scripts. The bare
- * turns send BEGIN_TURN and APPEND with the keys a store of another prefix names, the page
- * trimmed by the history length held (as the store holds its window), one fixed question and answer.
+ * turns are the floor server's (_bare-turn.ts), with the keys a store of another prefix names.
  */
 async function storeOverhead(url: string): Promise<void> {
   const sessions = 1000;
@@ -323,15 +322,13 @@ async function storeOverhead(url: string): Promise<void> {
     const question = 'hello there';
     const answer = (total: number): string => `echo: ${question} (messages: ${total + 1})`;
     const ownIds: string[] = [];
-    const bareIds: string[] = [];
-    const held = new Map<string, { created: string; length: number }>();
+    const bareSessions: BareSession[] = [];
     for (let i = 0; i < sessions; i++) {
       ownIds.push((await ours.create('bench')).id);
-      const s = await naming.create('bench');
-      bareIds.push(s.id);
-      held.set(s.id, { created: s.created_at, length: 0 });
+      const { id, created_at } = await naming.create('bench');
+      const keys = [naming.metaKey(id), naming.messagesKey(id), naming.leaseKey(id), naming.queueKey(id), naming.waitersKey(id), naming.idempotencyKey(id)];
+      bareSessions.push({ id, keys, indexKey: naming.indexKey('bench'), held: { created: created_at, length: 0 } });
     }
-    const evalsha = (script: RedisScript, keys: string[], args: string[]): Promise<unknown> => bare.sendCommand(['EVALSHA', script.sha1, String(keys.length), ...keys, ...args]);
     const ownTurn = async (i: number): Promise<void> => {
       const id = ownIds[i % sessions]!;
       const start = await session.beginTurn(ours, id, { mode: 'enqueue', range: { tail: 100 }, leaseTtlMs: 30_000, waitMs: 30_000 });
@@ -342,17 +339,9 @@ async function storeOverhead(url: string): Promise<void> {
         start.lease.finished();
       }
     };
-    const bareTurn = async (i: number): Promise<void> => {
-      const id = bareIds[i % sessions]!;
-      const h = held.get(id)!;
-      const keys = [naming.metaKey(id), naming.messagesKey(id), naming.leaseKey(id), naming.queueKey(id), naming.waitersKey(id), naming.idempotencyKey(id)];
-      const token = randomUUID();
-      const r = (await evalsha(BEGIN_TURN, keys, [token, '30000', 'enqueue', '5000', '', '', '-100', '-1', '0', String(h.length), h.created])) as unknown[];
-      if (r[0] !== 'acquired') throw new Error(`turn not acquired: ${String(r[0])}`);
-      const now = Date.now();
-      const content = [JSON.stringify(msg(question)), JSON.stringify({ role: 'assistant', content: answer(Number(r[4])) })];
-      const a = (await evalsha(APPEND, [keys[0]!, keys[1]!, keys[2]!, keys[5]!, naming.indexKey('bench')], ['3600', isoAt(now), String(r[2]), token, '', '', String(now + 3_600_000), id, '', ...content])) as unknown[];
-      h.length = Number(a[1]);
+    const bareOne = async (i: number): Promise<void> => {
+      const turn = await bareTurn(bare, bareSessions[i % sessions]!, question);
+      if (turn.status !== 'ok') throw new Error(`turn not stored: ${turn.reply}`);
     };
     const round = async (turn: (i: number) => Promise<void>, n: number): Promise<number> => {
       let next = 0;
@@ -364,12 +353,12 @@ async function storeOverhead(url: string): Promise<void> {
       return (used.user + used.system) / n;
     };
     await round(ownTurn, STORE_TURNS / 8);
-    await round(bareTurn, STORE_TURNS / 8);
+    await round(bareOne, STORE_TURNS / 8);
     const own: number[] = [];
     const bareCpu: number[] = [];
     for (let r = 0; r < 3; r++) {
       own.push(await round(ownTurn, STORE_TURNS));
-      bareCpu.push(await round(bareTurn, STORE_TURNS));
+      bareCpu.push(await round(bareOne, STORE_TURNS));
     }
     const [o, b] = [median(own), median(bareCpu)];
     console.log(`   the store: ${o.toFixed(1)} µs/turn   the two scripts bare: ${b.toFixed(1)} µs/turn   store / bare: ${(o / b).toFixed(2)}x, ${(o - b).toFixed(1)} µs more per turn`);
