@@ -47,10 +47,12 @@ export class UnwrittenCommands {
 /**
  * At least the bytes of `args` as the client sends them (RESP: `*N\r\n`, then `$LEN\r\nARG\r\n`
  * per argument): 13 for the count's line, and 15 for each argument's length line and ending,
- * enough for lengths of up to ten digits.
+ * enough for lengths of up to ten digits. The arguments are measured joined, one call instead of
+ * one per argument: half the time for a turn's fresh strings (measured, 0.5 against 1.1 µs a
+ * command). Joined, a lone surrogate half at the end of one argument and the other half at the
+ * start of the next make one 4-byte character where the client sends two of 3 bytes each, so
+ * each argument adds 2 more.
  */
 export function commandBytes(args: readonly string[]): number {
-  let size = 13;
-  for (const a of args) size += Buffer.byteLength(a) + 15;
-  return size;
+  return 13 + 17 * args.length + Buffer.byteLength(args.join(''));
 }
