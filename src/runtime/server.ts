@@ -15,6 +15,7 @@ import type { RuntimeContext } from './context.ts';
 import { DEFAULT_BODY_LIMIT, DEFAULT_LIMITS, DEFAULT_ON_BUSY, DEFAULT_RATE_LIMIT, type RuntimeLimits } from './defaults.ts';
 import { HttpError, toHttpError } from './errors.ts';
 import { instrumentStore, RuntimeMetrics } from './metrics.ts';
+import { AnsweredLater } from './answered-later.ts';
 import { logRequest } from './request-log.ts';
 import { newRequestId } from './request-id.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
@@ -197,12 +198,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   // What a request answered in full leaves: its count and duration, and its log line.
-  const answered = (req: FastifyRequest, reply: FastifyReply, ms: number): void => {
+  const answered = new AnsweredLater((req, reply, ms) => {
     // The route pattern, never the raw URL: label values must not grow with session ids.
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.request(req.method, route, reply.statusCode, ms / 1000);
     logRequest(req, reply.statusCode, route, ms);
-  };
+  });
   // Tracked once per connection, not per request (a keep-alive connection carries many): whether
   // its request is still being received is read at shutdown, from the request itself.
   const open = new Set<Connection>();
@@ -224,7 +225,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const res = reply.raw;
     // Counted and logged once answered in full (a response whose client went away is neither).
     res.on('close', () => {
-      if (res.writableFinished) answered(req, reply, performance.now() - started);
+      if (res.writableFinished) answered.add(req, reply, performance.now() - started);
     });
     if (!guardBrowsers) {
       done();
