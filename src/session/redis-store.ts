@@ -392,9 +392,9 @@ export class RedisSessionStore implements SessionStore {
     const held = r.tail === undefined || r.tail === 0 ? undefined : this.tails.get(id);
     if (held !== undefined) args.push(String(held.base), String(held.base + held.items.length), held.created);
     const reply = asReplyList(await this.scriptMigrating(id, BEGIN_TURN, keys, args));
-    // Read once: the session's info and its running summary both come from it.
-    const hash = reply[0] === 'missing' ? undefined : asHash(reply[1]);
-    const info = hash === undefined ? null : this.infoOf(id, hash);
+    // Read once: the session's info and its running summary both come from it ({} when missing).
+    const hash = asHash(reply[1]);
+    const info = reply[0] === 'missing' ? null : this.infoOf(id, hash);
     if (info === null) {
       this.forgetTail(id);
       if (await this.original.adopt(id)) return this.beginTurn(id, req); // original layout
@@ -414,7 +414,7 @@ export class RedisSessionStore implements SessionStore {
         const messages = r.tail === undefined || r.tail === 0 ? this.parsePage(id, page, r, count) : this.tailPage(id, info.created_at, count, r.tail, Number(from), page, held);
         const window: MessagePage = { messages, total: count };
         // The running summary is a hash field, so it came with the hash, from the same moment.
-        const summary = r.tail === undefined ? undefined : this.parseSummary(id, hash!.summary);
+        const summary = r.tail === undefined ? undefined : this.parseSummary(id, hash.summary);
         if (summary !== undefined) window.summary = summary;
         return {
           status: 'acquired',
