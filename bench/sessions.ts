@@ -259,14 +259,19 @@ async function lostUnderConcurrency(store: RedisSessionStore, naive: NaiveStore)
 }
 
 /** Calls per second of `fn` with 100 callers in flight. */
-async function rate(total: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+/** Calls fn(0) .. fn(total - 1), `workers` calls in flight at a time. */
+async function inParallel(total: number, workers: number, fn: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
-  const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: 100 }, async () => {
+    Array.from({ length: workers }, async () => {
       while (next < total) await fn(next++);
     }),
   );
+}
+
+async function rate(total: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await inParallel(total, 100, fn);
   return total / ((performance.now() - t0) / 1000);
 }
 
@@ -344,11 +349,8 @@ async function storeOverhead(url: string): Promise<void> {
       if (turn.status !== 'ok') throw new Error(`turn not stored: ${turn.reply}`);
     };
     const round = async (turn: (i: number) => Promise<void>, n: number): Promise<number> => {
-      let next = 0;
       const before = process.cpuUsage();
-      await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (next < n) await turn(next++);
-      }));
+      await inParallel(n, concurrency, turn);
       const used = process.cpuUsage(before);
       return (used.user + used.system) / n;
     };
