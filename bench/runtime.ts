@@ -36,6 +36,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedisServer, type RedisServer } from '../test/helpers/services.ts';
+import { inParallel } from './_in-parallel.ts';
 import { buildRef, load, LOADGEN, procFigures, startServer, type LoadFigures, type ServerProcess } from './_servers.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -135,15 +136,7 @@ async function post(url: string, body: unknown): Promise<Record<string, unknown>
 
 async function createSessions(server: ServerProcess, agent: string, n: number): Promise<string[]> {
   const ids: string[] = [];
-  let made = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (made < n) {
-        made++;
-        ids.push(String((await post(`${server.url}/v1/agents/${agent}/sessions`, {})).session_id));
-      }
-    }),
-  );
+  await inParallel(n, 16, async () => ids.push(String((await post(`${server.url}/v1/agents/${agent}/sessions`, {})).session_id)));
   return ids.map((id) => `/v1/agents/${agent}/sessions/${id}`);
 }
 

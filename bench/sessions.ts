@@ -24,6 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beginTurn, RedisSessionStore, type Message } from '../src/session/index.ts';
 import { APPEND, BEGIN_TURN } from '../src/session/redis-scripts.ts';
 import { bareTurn, type BareSession } from './_bare-turn.ts';
+import { inParallel } from './_in-parallel.ts';
 import { startRedisServer, type RedisServer } from '../test/helpers/services.ts';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
@@ -259,16 +260,6 @@ async function lostUnderConcurrency(store: RedisSessionStore, naive: NaiveStore)
 }
 
 /** Calls per second of `fn` with 100 callers in flight. */
-/** Calls fn(0) .. fn(total - 1), `workers` calls in flight at a time. */
-async function inParallel(total: number, workers: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: workers }, async () => {
-      while (next < total) await fn(next++);
-    }),
-  );
-}
-
 async function rate(total: number, fn: (i: number) => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await inParallel(total, 100, fn);
